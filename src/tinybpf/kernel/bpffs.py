@@ -1,0 +1,47 @@
+"""The BPF filesystem, where maps, programs and links are pinned."""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from typing import Optional
+
+from ..errors import TinyBPFError
+
+DEFAULT_MOUNT = "/sys/fs/bpf"
+
+
+def find_bpffs() -> Optional[str]:
+    """The first bpffs mount point in /proc/mounts, if any."""
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 3 and fields[2] == "bpf":
+                    return fields[1]
+    except OSError:
+        return None
+    return None
+
+
+def ensure_bpffs() -> str:
+    """A bpffs mount point, mounting one at /sys/fs/bpf when none exists and we may."""
+    found = find_bpffs()
+    if found:
+        return found
+    os.makedirs(DEFAULT_MOUNT, exist_ok=True)
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    if libc.mount(b"bpf", DEFAULT_MOUNT.encode(), b"bpf", 0, None) != 0:
+        code = ctypes.get_errno()
+        raise TinyBPFError(
+            f"cannot mount bpffs at {DEFAULT_MOUNT}: {os.strerror(code)}",
+            "run as root, or mount it yourself: mount -t bpf bpf /sys/fs/bpf",
+        )
+    return DEFAULT_MOUNT
+
+
+def is_on_bpffs(path: str) -> bool:
+    """Whether ``path``'s directory lies on a bpffs (pins elsewhere fail with EINVAL)."""
+    directory = os.path.dirname(os.path.abspath(path)) or "/"
+    mount = find_bpffs()
+    return bool(mount) and (directory == mount or directory.startswith(mount.rstrip("/") + "/"))

@@ -1,0 +1,52 @@
+"""Facts about the running system that tinybpf reads from /sys and /proc."""
+from __future__ import annotations
+
+import functools
+import os
+from typing import List
+
+
+def parse_cpu_list(text: str) -> List[int]:
+    """``0-3,5,7-8`` -> ``[0, 1, 2, 3, 5, 7, 8]`` (the kernel's cpulist format)."""
+    cpus: List[int] = []
+    for part in text.strip().split(","):
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        cpus.extend(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+@functools.lru_cache(maxsize=None)
+def possible_cpus() -> List[int]:
+    """CPUs per-CPU maps have a slot for (/sys/devices/system/cpu/possible)."""
+    with open("/sys/devices/system/cpu/possible") as f:
+        return parse_cpu_list(f.read())
+
+
+@functools.lru_cache(maxsize=None)
+def online_cpus() -> List[int]:
+    """CPUs perf events and ring buffers can be opened on."""
+    with open("/sys/devices/system/cpu/online") as f:
+        return parse_cpu_list(f.read())
+
+
+def num_possible_cpus() -> int:
+    return max(possible_cpus()) + 1
+
+
+def kernel_release() -> str:
+    return os.uname().release
+
+
+def kernel_version_code() -> int:
+    """LINUX_VERSION_CODE of the running kernel (``KERNEL_VERSION(a, b, c)``), patch clamped to 255."""
+    parts = kernel_release().split("-")[0].split(".")
+    numbers = [int("".join(ch for ch in p if ch.isdigit()) or 0) for p in parts[:3]]
+    while len(numbers) < 3:
+        numbers.append(0)
+    return (numbers[0] << 16) + (numbers[1] << 8) + min(numbers[2], 255)
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
