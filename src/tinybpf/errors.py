@@ -23,9 +23,19 @@ class TinyBPFError(Exception):
         return f"{self.message} (hint: {self.hint})" if self.hint else self.message
 
 
+# Kernel-internal errnos that bpf() leaks to user space; libc has no names for them.
+_KERNEL_ERRNOS = {512: ("ERESTARTSYS", "Interrupted"), 524: ("ENOTSUPP", "Operation not supported")}
+
+
 def errno_name(code: int) -> str:
-    """``EPERM`` for 1; ``E<code>`` when the platform has no name for it."""
+    """``EPERM`` for 1; ``E<code>`` when neither libc nor the kernel list has a name for it."""
+    if code in _KERNEL_ERRNOS:
+        return _KERNEL_ERRNOS[code][0]
     return _errno.errorcode.get(code, f"E{code}")
+
+
+def errno_text(code: int) -> str:
+    return _KERNEL_ERRNOS[code][1] if code in _KERNEL_ERRNOS else os.strerror(code)
 
 
 class BPFError(TinyBPFError):
@@ -33,7 +43,7 @@ class BPFError(TinyBPFError):
 
     def __init__(self, op: str, code: int, hint: str = "", detail: str = "") -> None:
         name = errno_name(code)
-        what = f"{op} failed: {name} ({os.strerror(code)})"
+        what = f"{op} failed: {name} ({errno_text(code)})"
         if detail:
             what = f"{what}: {detail}"
         super().__init__(what, hint)

@@ -378,16 +378,17 @@ class Map:
         return nbuf.raw
 
     def raw_keys(self) -> Iterator[bytes]:
-        """Keys as bytes, surviving concurrent deletion.
+        """Keys as bytes, one BPF_MAP_GET_NEXT_KEY at a time.
 
-        When the current key is deleted under us, the kernel restarts from the first key of a hash
+        When the cursor key is deleted under us, the kernel restarts from the first key of a hash
         map; keys already seen are skipped and the walk is bounded, so it never loops forever.
+        Prefer ``keys()``, which reads in batches whose cursor survives deletion.
         """
         if not self.key_size:
             return
         seen = set()
         prev: Optional[ctypes.Array[ctypes.c_char]] = None
-        budget = 4 * self.max_entries + 16
+        budget = 16 * (self.max_entries + 1)
         while budget > 0:
             budget -= 1
             raw = self._next_key_raw(prev)
@@ -400,9 +401,9 @@ class Map:
             yield raw
 
     def keys(self) -> Iterator[Any]:
-        decode = self.key_codec.decode
-        for raw in self.raw_keys():
-            yield decode(raw)
+        """Every key once, even while elements are deleted meanwhile."""
+        for keys, _ in self.lookup_batches():
+            yield from keys
 
     __iter__ = keys
 
@@ -418,7 +419,7 @@ class Map:
     def __len__(self) -> int:
         if self.type in ARRAY_TYPES:
             return self.max_entries
-        return sum(1 for _ in self.raw_keys())
+        return sum(len(keys) for keys, _ in self.lookup_batches())
 
     def dump(self) -> Dict[Any, Any]:
         """The whole map as a dict (keys must be hashable: tuples, ints, bytes)."""
@@ -479,7 +480,7 @@ class Map:
 
     def _lookup_one_by_one(self, delete: bool) -> Iterator[Tuple[List[Any], List[Any]]]:
         decode = self.key_codec.decode
-        for raw in list(self.raw_keys()):
+        for raw in list(self.raw_keys()):  # a snapshot: the caller may delete while we yield
             try:
                 value = self.lookup_and_delete(raw) if delete else self.lookup(raw)
             except KeyError:
@@ -538,3 +539,8 @@ class Map:
             except KeyError:
                 pass
         return deleted
+
+
+def list_map_ids() -> List[int]:
+    """Ids of every map in the kernel."""
+    return commands.list_ids(Cmd.MAP_GET_NEXT_ID)

@@ -9,6 +9,8 @@ import ctypes
 from typing import Dict, List, Optional, Tuple, Union
 
 from . import attrs
+from ..errors import BPFError
+from .bpffs import find_bpffs, is_on_bpffs
 from .constants import Cmd
 from .syscall import ENOTSUPP, address_of, bpf, bpf_errno
 
@@ -130,10 +132,18 @@ def btf_load(blob: bytes, log_buf: Optional[ctypes.Array[ctypes.c_char]] = None)
 
 
 def obj_pin(fd: int, path: str) -> None:
+    """Pin ``fd`` at ``path``, which must lie in a bpffs (the kernel's EPERM/EINVAL otherwise is explained)."""
     name = ctypes.create_string_buffer(path.encode())
     attr = _attr()
     attrs.OBJ_PIN.pack_into(attr, 0, ctypes.addressof(name), fd, 0, 0)
-    bpf(Cmd.OBJ_PIN, attr, attrs.OBJ_PIN.size)
+    try:
+        bpf(Cmd.OBJ_PIN, attr, attrs.OBJ_PIN.size)
+    except BPFError as exc:
+        if exc.errno in (1, 22) and not is_on_bpffs(path):
+            mount = find_bpffs() or "no bpffs is mounted"
+            raise BPFError(exc.op, exc.errno, f"pin paths must be inside a bpffs mount ({mount})",
+                           f"cannot pin at {path}") from None
+        raise
 
 
 def obj_get(path: str, flags: int = 0) -> int:

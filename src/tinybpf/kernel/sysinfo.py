@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import List
+from typing import List, Optional
 
 
 def parse_cpu_list(text: str) -> List[int]:
@@ -48,5 +48,24 @@ def kernel_version_code() -> int:
     return (numbers[0] << 16) + (numbers[1] << 8) + min(numbers[2], 255)
 
 
+PMU_DIR = "/sys/bus/event_source/devices"
+
+
+def pmu_type(name: str) -> Optional[int]:
+    """The perf ``type`` of a PMU (``kprobe``, ``uprobe``, ``cpu``...), None when the kernel lacks it."""
+    try:
+        with open(f"{PMU_DIR}/{name}/type") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+def boot_time() -> float:
+    """Wall-clock time of boot, to turn the kernel's boot-relative ``load_time`` into a date."""
+    import time
+
+    return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)

@@ -1,0 +1,6 @@
+"""``python -m tinybpf`` is the ``tinybpf`` command."""
+import sys
+
+from tinybpf.cli.main import main
+
+sys.exit(main())

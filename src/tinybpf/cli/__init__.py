@@ -1,0 +1,1 @@
+"""The ``tinybpf`` command: argument parsing and printing only; the logic lives below."""

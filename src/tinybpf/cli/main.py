@@ -1,0 +1,78 @@
+"""Entry point: dispatch to a subcommand module, turn every error into one line and an exit code."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Callable, List, Optional
+
+# subcommand -> module under tinybpf.cli that defines ``register(subparsers)``; imported on demand
+COMMANDS = {
+    "prog": "inspect",
+    "map": "inspect",
+    "features": "features_cmd",
+    "asm": "asm_cmd",
+    "disasm": "asm_cmd",
+}
+
+
+def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tinybpf", description="The eBPF toolchain in pure Python.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    modules = {COMMANDS[only]} if only in COMMANDS else dict.fromkeys(COMMANDS.values())
+    for name in modules:
+        importlib.import_module(f"tinybpf.cli.{name}").register(sub)
+    return parser
+
+
+def _version() -> str:
+    from tinybpf import __version__
+
+    return f"tinybpf {__version__}"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args_list = sys.argv[1:] if argv is None else argv
+    first = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(first)
+    args = parser.parse_args(args_list)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return run(handler, args)
+
+
+def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Call a subcommand; every failure becomes ``tinybpf: error: ...`` on one line."""
+    from tinybpf.errors import TinyBPFError
+
+    try:
+        return handler(args) or 0
+    except TinyBPFError as exc:
+        _fail(str(exc))
+        if getattr(args, "verbose", False) and getattr(exc, "log", ""):
+            sys.stderr.write(getattr(exc, "log") + "\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}")
+        return 1
+    except Exception as exc:  # a bug of ours: still one line, traceback on request
+        if os.environ.get("TINYBPF_DEBUG"):
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set TINYBPF_DEBUG=1 for a traceback and report it)")
+        return 70
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"tinybpf: error: {message}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The /proc files symbolisation and probes read: kallsyms, a process's maps, comm, the library cache."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from typing import Dict, List, Optional, Tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class Mapping:
+    """One line of /proc/PID/maps: ``start-end perms offset dev inode path``."""
+
+    start: int
+    end: int
+    perms: str
+    offset: int
+    inode: int
+    path: str
+
+    @property
+    def executable(self) -> bool:
+        return "x" in self.perms
+
+    @property
+    def is_file(self) -> bool:
+        return self.inode != 0 and self.path.startswith("/")
+
+
+def parse_maps(text: str) -> List[Mapping]:
+    mappings: List[Mapping] = []
+    for line in text.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) < 5:
+            continue
+        start, _, end = parts[0].partition("-")
+        path = parts[5].strip() if len(parts) > 5 else ""
+        mappings.append(Mapping(int(start, 16), int(end, 16), parts[1], int(parts[2], 16), int(parts[4]), path))
+    return mappings
+
+
+def process_maps(pid: int) -> List[Mapping]:
+    """The memory mappings of ``pid`` (``0`` or ``"self"`` for this process), in address order."""
+    with open(f"/proc/{pid or 'self'}/maps") as f:
+        return parse_maps(f.read())
+
+
+def process_root(pid: int) -> str:
+    """Where ``pid``'s file paths resolve (its mount namespace root), for paths from its maps."""
+    return f"/proc/{pid or 'self'}/root"
+
+
+def process_comm(pid: int) -> str:
+    """The command name of ``pid`` (``comm``), or ``""`` when it has exited."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def kallsyms() -> Tuple[List[int], List[str], List[str]]:
+    """/proc/kallsyms as parallel (addresses, names, modules) lists, in file order.
+
+    Addresses read as zero when kptr_restrict hides them from this user.
+    """
+    addresses: List[int] = []
+    names: List[str] = []
+    modules: List[str] = []
+    with open("/proc/kallsyms", "rb") as f:
+        data = f.read().decode(errors="replace")
+    for line in data.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        addresses.append(int(parts[0], 16))
+        names.append(parts[2])
+        modules.append(parts[3][1:-1] if len(parts) > 3 else "")
+    return addresses, names, modules
+
+
+def ldconfig_cache() -> Dict[str, str]:
+    """Library soname -> path from ``ldconfig -p`` for this process's word size ({} when unavailable)."""
+    try:
+        output = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=False,
+                                env={"LC_ALL": "C", "PATH": os.environ.get("PATH", "") + ":/sbin:/usr/sbin"}).stdout
+    except OSError:
+        return {}
+    is64 = sys.maxsize > 2**32
+    libraries: Dict[str, str] = {}
+    for line in output.splitlines()[1:]:
+        name, arrow, path = line.strip().partition(" => ")
+        if not arrow:
+            continue
+        soname, _, flags = name.partition(" (")
+        if is64 != ("64" in flags):  # "(libc6,x86-64)", "(libc6,AArch64)" vs "(libc6,hard-float)"
+            continue
+        libraries.setdefault(soname, path)
+    return libraries
+
+
+def read_text(path: str) -> Optional[str]:
+    """A small /proc or /sys file's text, None when it does not exist."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+__all__ = [
+    "Mapping",
+    "kallsyms",
+    "ldconfig_cache",
+    "parse_maps",
+    "process_comm",
+    "process_maps",
+    "process_root",
+    "read_text",
+]
