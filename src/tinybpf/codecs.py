@@ -69,12 +69,12 @@ class IntCodec(Codec):
         self._struct = struct.Struct("=" + (letter.lower() if signed else letter))
 
     def encode(self, value: Any) -> bytes:
-        raw = self._raw(value)
-        if raw is not None:
-            return raw
         try:
             return self._struct.pack(value)
         except struct.error as exc:
+            raw = self._raw(value)
+            if raw is not None:
+                return raw
             raise TinyBPFError(f"cannot store {value!r} in {self.size} bytes: {exc}") from None
 
     def decode(self, data: bytes) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import os
+import threading
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .codecs import AddressListCodec, Codec, IntCodec, LpmKeyCodec, TypeSpec, make_codec, type_size
@@ -18,11 +19,13 @@ from .kernel import commands
 from .kernel.attrs import MAP_INFO
 from .kernel.constants import Cmd, MapFlags, MapType, UpdateFlags
 from .kernel.fd import FD
-from .kernel.syscall import command_name, hint_for
+from .kernel.syscall import bpf_errno, command_name, hint_for
 from .kernel.sysinfo import num_possible_cpus
 from .spec import MapSpec
 
 ENOENT, ENOSPC = 2, 28
+# plain ints: ctypes converts an IntEnum argument noticeably slower on the hot path
+_LOOKUP, _UPDATE, _DELETE = int(Cmd.MAP_LOOKUP_ELEM), int(Cmd.MAP_UPDATE_ELEM), int(Cmd.MAP_DELETE_ELEM)
 
 PERCPU_TYPES = frozenset(
     {MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE}
@@ -116,6 +119,19 @@ class Map:
         self._value_total = self._stride * self.ncpus
         self.key_codec: Codec = self._key_codec(key)
         self.value_codec: Codec = self._value_codec(value)
+        # One key and one value buffer per map, with the element attrs pointing at them prebuilt:
+        # single-element access is the hot path, so it packs nothing it can reuse.
+        self._lock = threading.Lock()
+        self._kbuf = ctypes.create_string_buffer(max(self.key_size, 1))
+        self._vbuf = ctypes.create_string_buffer(max(self._value_total, 1))
+        self._kview = memoryview(self._kbuf).cast("B")
+        self._vview = memoryview(self._vbuf).cast("B")
+        self._attr = commands.elem_attr(
+            fd.fd, ctypes.addressof(self._kbuf) if self.key_size else 0, ctypes.addressof(self._vbuf)
+        )
+        self._attr_nokey = commands.elem_attr(fd.fd, 0, ctypes.addressof(self._vbuf))
+        # BPF_MAP_DELETE_ELEM's attr ends at the key: a value pointer there is EINVAL
+        self._attr_delete = commands.elem_attr(fd.fd, ctypes.addressof(self._kbuf) if self.key_size else 0, 0)
 
     def _key_codec(self, key: TypeSpec) -> Codec:
         if key is None and self.type == MapType.LPM_TRIE:
@@ -252,11 +268,6 @@ class Map:
 
     # ----- encoding -----
 
-    def _encode_key(self, key: Any) -> Any:
-        if not self.key_size:
-            return None
-        return ctypes.create_string_buffer(self.key_codec.encode(key), self.key_size)
-
     def _encode_value(self, value: Any) -> bytes:
         if self.type in FD_VALUE_TYPES and hasattr(value, "fd"):
             value = value.fd
@@ -276,52 +287,54 @@ class Map:
 
     # ----- single elements -----
 
+    def _element(self, cmd: int, key: Any, value: Optional[bytes] = None, flags: int = 0) -> Tuple[int, int, bytes]:
+        """Run one element command through the map's own buffers; returns (ret, errno, value bytes)."""
+        if self._fd.closed:
+            raise TinyBPFError(f"map {self.name!r} is closed")
+        kdata = self.key_codec.encode(key) if self.key_size and key is not None else b""
+        with self._lock:
+            if kdata:
+                self._kview[: self.key_size] = kdata
+            if value:
+                self._vview[: len(value)] = value
+            attr = self._attr if kdata else self._attr_nokey
+            if cmd == _DELETE:
+                attr = self._attr_delete
+            elif flags:
+                attr = commands.elem_attr(self.fd, ctypes.addressof(self._kbuf) if kdata else 0,
+                                          ctypes.addressof(self._vbuf), flags)
+            ret, err = bpf_errno(cmd, attr, 32)
+            out = self._vview[: self._value_total].tobytes() if ret >= 0 and value is None else b""
+        return ret, err, out
+
     def lookup(self, key: Any, flags: int = 0) -> Any:
         """The value for ``key``; ``KeyError`` when absent."""
-        kbuf = self._encode_key(key)
-        vbuf = ctypes.create_string_buffer(self._value_total)
-        ret, err = commands.map_elem(
-            Cmd.MAP_LOOKUP_ELEM, self.fd, ctypes.addressof(kbuf) if kbuf is not None else 0,
-            ctypes.addressof(vbuf), flags,
-        )
+        ret, err, raw = self._element(_LOOKUP, key, None, flags)
         if ret < 0:
             if err == ENOENT:
                 raise KeyError(key)
             _raise(Cmd.MAP_LOOKUP_ELEM, err, f"map {self.name!r}")
-        return self._decode_value(vbuf.raw)
+        return self._decode_value(raw)
 
     def update(self, key: Any, value: Any, flags: int = UpdateFlags.ANY) -> None:
-        kbuf = self._encode_key(key)
-        vbuf = ctypes.create_string_buffer(self._encode_value(value), self._value_total)
-        ret, err = commands.map_elem(
-            Cmd.MAP_UPDATE_ELEM, self.fd, ctypes.addressof(kbuf) if kbuf is not None else 0,
-            ctypes.addressof(vbuf), flags,
-        )
+        ret, err, _ = self._element(_UPDATE, key, self._encode_value(value), flags)
         if ret < 0:
             _raise(Cmd.MAP_UPDATE_ELEM, err, f"map {self.name!r}")
 
     def delete(self, key: Any) -> None:
-        kbuf = self._encode_key(key)
-        ret, err = commands.map_elem(
-            Cmd.MAP_DELETE_ELEM, self.fd, ctypes.addressof(kbuf) if kbuf is not None else 0, 0
-        )
+        ret, err, _ = self._element(_DELETE, key, b"")
         if ret < 0:
             if err == ENOENT:
                 raise KeyError(key)
             _raise(Cmd.MAP_DELETE_ELEM, err, f"map {self.name!r}")
 
     def lookup_and_delete(self, key: Any) -> Any:
-        kbuf = self._encode_key(key)
-        vbuf = ctypes.create_string_buffer(self._value_total)
-        ret, err = commands.map_elem(
-            Cmd.MAP_LOOKUP_AND_DELETE_ELEM, self.fd, ctypes.addressof(kbuf) if kbuf is not None else 0,
-            ctypes.addressof(vbuf),
-        )
+        ret, err, raw = self._element(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, key)
         if ret < 0:
             if err == ENOENT:
                 raise KeyError(key)
             _raise(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, err, f"map {self.name!r}")
-        return self._decode_value(vbuf.raw)
+        return self._decode_value(raw)
 
     __getitem__ = lookup
 

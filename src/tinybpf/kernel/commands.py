@@ -15,6 +15,7 @@ from .constants import Cmd
 from .syscall import ENOTSUPP, address_of, bpf, bpf_errno
 
 _ATTR = attrs.ATTR_SIZE
+_pack_elem = attrs.MAP_ELEM.pack  # element commands only read their attr: immutable bytes will do
 
 
 def _attr() -> ctypes.Array[ctypes.c_char]:
@@ -44,15 +45,18 @@ def map_create(
     return bpf(Cmd.MAP_CREATE, attr)
 
 
+def elem_attr(map_fd: int, key: int, value: int, flags: int = 0) -> bytes:
+    """A packed attr for the element commands, for callers that reuse one per map and buffer."""
+    return _pack_elem(map_fd, 0, key, value, flags)
+
+
 def map_elem(cmd: int, map_fd: int, key: int, value: int, flags: int = 0) -> Tuple[int, int]:
     """LOOKUP/UPDATE/DELETE/GET_NEXT_KEY/LOOKUP_AND_DELETE_ELEM; returns (result, errno), never raises.
 
     The element commands are the hot path of map access and ENOENT is an ordinary answer there, so
     the caller decides what an errno means.
     """
-    attr = _attr()
-    attrs.MAP_ELEM.pack_into(attr, 0, map_fd, 0, key, value, flags)
-    return bpf_errno(cmd, attr, attrs.MAP_ELEM.size)
+    return bpf_errno(cmd, _pack_elem(map_fd, 0, key, value, flags), 32)
 
 
 def map_batch(
@@ -297,6 +301,7 @@ __all__ = [
     "link_detach",
     "map_batch",
     "map_create",
+    "elem_attr",
     "map_elem",
     "map_freeze",
     "obj_get",

@@ -46,10 +46,19 @@ def syscall_numbers(machine: str) -> Tuple[int, int]:
 SYS_BPF, SYS_PERF_EVENT_OPEN = syscall_numbers(platform.machine())
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-_syscall: Callable[..., int] = _libc.syscall
-_syscall.restype = ctypes.c_long
+_syscall: Callable[..., int] = _libc["syscall"]
+_syscall.restype = ctypes.c_long  # type: ignore[attr-defined]
+# bpf() gets its own prototyped entry point: converting arguments is most of the cost of a map lookup.
+_bpf_syscall: Callable[..., int] = _libc["syscall"]
+_bpf_syscall.restype = ctypes.c_long  # type: ignore[attr-defined]
+_bpf_syscall.argtypes = (ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint)  # type: ignore[attr-defined]
 
-Buffer = Union["ctypes.Array[ctypes.c_char]", bytearray]
+# A ctypes buffer or bytearray the kernel may write to, or bytes for commands that only read their attr.
+Buffer = Union["ctypes.Array[ctypes.c_char]", bytearray, bytes]
+
+
+def _pointer(attr: Buffer) -> Any:
+    return (ctypes.c_char * len(attr)).from_buffer(attr) if isinstance(attr, bytearray) else attr
 
 _GENERIC_HINTS: Dict[int, str] = {
     1: "run as root or grant CAP_BPF (tracing programs also need CAP_PERFMON)",
@@ -97,28 +106,23 @@ def command_name(cmd: int) -> str:
 
 def bpf(cmd: int, attr: Buffer, size: int = 0) -> int:
     """Run bpf(cmd, attr, size); ``size`` defaults to the whole buffer. Raises ``BPFError``."""
-    length = size or len(attr)
-    ref: Any = (ctypes.c_char * len(attr)).from_buffer(attr) if isinstance(attr, bytearray) else attr
-    ret = _syscall(SYS_BPF, ctypes.c_int(cmd), ref, ctypes.c_uint(length))
+    ret = _bpf_syscall(SYS_BPF, cmd, _pointer(attr), size or len(attr))
     if ret < 0:
         code = ctypes.get_errno()
         raise BPFError(command_name(cmd), code, hint_for(cmd, code))
-    return int(ret)
+    return ret
 
 
 def bpf_errno(cmd: int, attr: Buffer, size: int = 0) -> Tuple[int, int]:
     """Like ``bpf`` but returns ``(result, errno)`` without raising: for hot paths and probes."""
-    length = size or len(attr)
-    ref: Any = (ctypes.c_char * len(attr)).from_buffer(attr) if isinstance(attr, bytearray) else attr
-    ret = _syscall(SYS_BPF, ctypes.c_int(cmd), ref, ctypes.c_uint(length))
-    return (int(ret), ctypes.get_errno() if ret < 0 else 0)
+    ret = _bpf_syscall(SYS_BPF, cmd, _pointer(attr), size or len(attr))
+    return (ret, ctypes.get_errno() if ret < 0 else 0)
 
 
 def perf_event_open(attr: Buffer, pid: int, cpu: int, group_fd: int = -1, flags: int = 0) -> int:
     """perf_event_open(2); ``attr`` is a packed ``struct perf_event_attr``."""
-    ref: Any = (ctypes.c_char * len(attr)).from_buffer(attr) if isinstance(attr, bytearray) else attr
     ret = _syscall(
-        SYS_PERF_EVENT_OPEN, ref, ctypes.c_int(pid), ctypes.c_int(cpu), ctypes.c_int(group_fd),
+        SYS_PERF_EVENT_OPEN, _pointer(attr), ctypes.c_int(pid), ctypes.c_int(cpu), ctypes.c_int(group_fd),
         ctypes.c_ulong(flags),
     )
     if ret < 0:
