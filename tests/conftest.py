@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

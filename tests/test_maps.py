@@ -6,7 +6,7 @@ import ipaddress
 import os
 import threading
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -107,7 +107,7 @@ def test_iteration_survives_concurrent_deletion() -> None:
     with Map.create(MapType.HASH, key=int, value=int, key_size=4, value_size=4, max_entries=2000) as m:
         m.update_batch((i, i) for i in range(2000))
         seen = []
-        for k in m.keys():
+        for k in m:
             seen.append(k)
             if len(seen) % 3 == 0:
                 try:
@@ -144,7 +144,7 @@ def test_full_hash_map_says_so() -> None:
     with Map.create(MapType.HASH, key=int, value=int, key_size=4, value_size=4, max_entries=2) as m:
         m[1] = 1
         m[2] = 2
-        with pytest.raises(BPFError, match="E2BIG.*full"):
+        with pytest.raises(BPFError, match=r"E2BIG.*full"):
             m[3] = 3
         with pytest.raises(BPFError, match="EEXIST"):
             m.update(1, 5, UpdateFlags.NOEXIST)
@@ -158,7 +158,7 @@ def test_lpm_trie_longest_prefix_match() -> None:
         assert m[(32, ipaddress.ip_address("10.9.9.9"))] == 8
         with pytest.raises(KeyError):
             m[(32, ipaddress.ip_address("11.0.0.1"))]
-        assert sorted(p for p, _ in m.keys()) == [8, 24]
+        assert sorted(p for p, _ in m) == [8, 24]
         del m[(8, ipaddress.ip_address("10.0.0.0"))]
         assert list(m.keys()) == [(24, bytes([10, 1, 2, 0]))]
 

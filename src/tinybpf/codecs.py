@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from typing import Any, List, Optional, Union
+from typing import Any, Optional, Union
 
 from .errors import TinyBPFError
 
@@ -27,7 +27,7 @@ class Codec:
     def decode(self, data: bytes) -> Any:
         raise NotImplementedError
 
-    def decode_many(self, data: bytes, count: int, stride: int) -> List[Any]:
+    def decode_many(self, data: bytes, count: int, stride: int) -> list[Any]:
         """Decode ``count`` records laid out every ``stride`` bytes (batch results)."""
         size = self.size
         return [self.decode(data[i * stride:i * stride + size]) for i in range(count)]
@@ -80,7 +80,7 @@ class IntCodec(Codec):
     def decode(self, data: bytes) -> int:
         return int(self._struct.unpack_from(data)[0])
 
-    def decode_many(self, data: bytes, count: int, stride: int) -> List[Any]:
+    def decode_many(self, data: bytes, count: int, stride: int) -> list[Any]:
         if stride == self.size:
             return [v[0] for v in self._struct.iter_unpack(data[: count * stride])]
         return super().decode_many(data, count, stride)
@@ -109,7 +109,7 @@ class StructCodec(Codec):
         fields = self._struct.unpack_from(data)
         return fields[0] if self._single else fields
 
-    def decode_many(self, data: bytes, count: int, stride: int) -> List[Any]:
+    def decode_many(self, data: bytes, count: int, stride: int) -> list[Any]:
         if stride != self.size:
             return super().decode_many(data, count, stride)
         it = self._struct.iter_unpack(data[: count * stride])
@@ -124,14 +124,14 @@ class CtypesCodec(Codec):
         self.size = ctypes.sizeof(ctype)
         if size and size != self.size:
             raise TinyBPFError(f"{ctype.__name__} is {self.size} bytes but the map holds {size}")
-        self._simple = issubclass(ctype, ctypes._SimpleCData)  # type: ignore[attr-defined]
+        self._simple = issubclass(ctype, ctypes._SimpleCData)
 
     def encode(self, value: Any) -> bytes:
         raw = self._raw(value)
         if raw is not None:
             return raw
         if isinstance(value, self._ctype):
-            return bytes(value)  # type: ignore[call-overload]
+            return bytes(value)
         if self._simple:
             return bytes(self._ctype(value))
         raise TinyBPFError(f"expected {self._ctype.__name__} or bytes, got {type(value).__name__}")
@@ -179,7 +179,7 @@ class AddressListCodec(Codec):
         addresses = list(value)[: self.size // 8]
         return self._struct.pack(*addresses, *([0] * (self.size // 8 - len(addresses))))
 
-    def decode(self, data: bytes) -> List[int]:
+    def decode(self, data: bytes) -> list[int]:
         addresses = self._struct.unpack_from(data)
         end = addresses.index(0) if 0 in addresses else len(addresses)
         return list(addresses[:end])
@@ -197,7 +197,7 @@ def make_codec(kind: TypeSpec, size: int) -> Codec:
         return BytesCodec(size)
     if isinstance(kind, str):
         return StructCodec(kind, size)
-    if isinstance(kind, type) and issubclass(kind, (ctypes._SimpleCData, ctypes.Structure, ctypes.Union,  # type: ignore[attr-defined]
+    if isinstance(kind, type) and issubclass(kind, (ctypes._SimpleCData, ctypes.Structure, ctypes.Union,
                                                     ctypes.Array)):
         return CtypesCodec(kind, size)
     raise TinyBPFError(f"unsupported key/value type {kind!r}", "use int, bytes, a struct format or a ctypes type")

@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import os
 import struct
-from typing import Dict, List, Optional, Tuple
+from typing import Optional
 
 from .errors import BPFError, NotSupported, TinyBPFError
 from .kernel.constants import AttachType, MapFlags, MapType, ProgFlags, ProgType
@@ -19,7 +19,7 @@ from .kernel.sysinfo import is_root, pmu_type
 _RETURN_ZERO = struct.pack("<BBhiBBhi", 0xB7, 0, 0, 0, 0x95, 0, 0, 0)
 
 # What a program type needs at load besides instructions: (expected attach type, prog flags, btf func).
-_PROG_LOAD_NEEDS: Dict[ProgType, Tuple[Optional[AttachType], int, str]] = {
+_PROG_LOAD_NEEDS: dict[ProgType, tuple[Optional[AttachType], int, str]] = {
     ProgType.CGROUP_SOCK_ADDR: (AttachType.CGROUP_INET4_CONNECT, 0, ""),
     ProgType.CGROUP_SOCKOPT: (AttachType.CGROUP_GETSOCKOPT, 0, ""),
     ProgType.SK_LOOKUP: (AttachType.SK_LOOKUP, 0, ""),
@@ -35,7 +35,7 @@ _NOT_PROBED = {
 }
 
 # Map types and the (key, value, max_entries, flags) a minimal instance takes.
-_MAP_SHAPES: Dict[MapType, Tuple[int, int, int, int]] = {
+_MAP_SHAPES: dict[MapType, tuple[int, int, int, int]] = {
     MapType.LPM_TRIE: (8, 4, 1, MapFlags.NO_PREALLOC),
     MapType.QUEUE: (0, 4, 1, 0),
     MapType.STACK: (0, 4, 1, 0),
@@ -70,18 +70,19 @@ def _from_error(name: str, exc: TinyBPFError) -> Feature:
     return Feature(name, False, exc.message)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def kernel_func_btf_id(name: str) -> int:
     """The BTF id of kernel function ``name`` (0 when BTF or the function is missing)."""
-    try:
-        from .btf import kernel_btf
+    from .btf import kernel_btf
+    from .btf.kinds import Kind
 
-        return int(kernel_btf().find_id(name, "FUNC") or 0)
-    except (ImportError, TinyBPFError, OSError, AttributeError):
+    try:
+        return int(kernel_btf().find(name, Kind.FUNC).id)
+    except (KeyError, TinyBPFError, OSError):
         return 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def prog_type(kind: ProgType) -> Feature:
     """Whether programs of ``kind`` load (with whatever attach type they must name)."""
     from .programs import Program
@@ -101,7 +102,7 @@ def prog_type(kind: ProgType) -> Feature:
     return Feature(name, True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def map_type(kind: MapType) -> Feature:
     """Whether maps of ``kind`` can be created."""
     from .kernel import commands
@@ -126,7 +127,7 @@ def map_type(kind: MapType) -> Feature:
     return Feature(name, True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def helper(kind: ProgType, helper_id: int) -> bool:
     """Whether programs of ``kind`` may call helper ``helper_id`` (the verifier's "unknown func" test)."""
     from .programs import Program
@@ -142,13 +143,13 @@ def helper(kind: ProgType, helper_id: int) -> bool:
     return True
 
 
-def helpers_of(kind: ProgType) -> List[int]:
+def helpers_of(kind: ProgType) -> list[int]:
     """Every helper id programs of ``kind`` may call on this kernel."""
-    from .asm import helpers as helper_table
+    from .asm import Helper
 
     if not prog_type(kind):
         return []
-    return [hid for hid in sorted(helper_table.HELPERS_BY_ID) if hid and helper(kind, hid)]
+    return [int(h) for h in Helper if h and helper(kind, int(h))]
 
 
 def _pmu(name: str, what: str) -> Feature:
@@ -157,7 +158,7 @@ def _pmu(name: str, what: str) -> Feature:
     return Feature(what, True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def attach_kind(kind: str) -> Feature:
     """Attach kinds by bpftrace's probe names: tracepoint, kprobe, uprobe, fentry, software, hardware..."""
     if kind == "kprobe":

@@ -11,7 +11,8 @@ import ctypes
 import dataclasses
 import os
 import threading
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Optional, Union
 
 from .codecs import AddressListCodec, Codec, IntCodec, LpmKeyCodec, TypeSpec, make_codec, type_size
 from .errors import BPFError, TinyBPFError
@@ -79,7 +80,7 @@ def map_info(fd: int) -> MapInfo:
     )
 
 
-def _default_sizes(map_type: MapType, key_size: int, value_size: int, max_entries: int) -> Tuple[int, int, int]:
+def _default_sizes(map_type: MapType, key_size: int, value_size: int, max_entries: int) -> tuple[int, int, int]:
     """Fill in the sizes a map type fixes, so ``Map.create(MapType.PERF_EVENT_ARRAY)`` just works."""
     if map_type in KEYLESS_TYPES:
         key_size = 0
@@ -191,7 +192,7 @@ class Map:
         return cls(fd, map_info(raw), key, value)
 
     @staticmethod
-    def _inner_fd(map_type: MapType, inner: Union[Map, MapSpec, None]) -> Tuple[int, Optional[Map]]:
+    def _inner_fd(map_type: MapType, inner: Union[Map, MapSpec, None]) -> tuple[int, Optional[Map]]:
         if map_type not in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
             return 0, None
         if inner is None:
@@ -287,7 +288,7 @@ class Map:
 
     # ----- single elements -----
 
-    def _element(self, cmd: int, key: Any, value: Optional[bytes] = None, flags: int = 0) -> Tuple[int, int, bytes]:
+    def _element(self, cmd: int, key: Any, value: Optional[bytes] = None, flags: int = 0) -> tuple[int, int, bytes]:
         """Run one element command through the map's own buffers; returns (ret, errno, value bytes)."""
         if self._fd.closed:
             raise TinyBPFError(f"map {self.name!r} is closed")
@@ -420,7 +421,7 @@ class Map:
 
     __iter__ = keys
 
-    def items(self) -> Iterator[Tuple[Any, Any]]:
+    def items(self) -> Iterator[tuple[Any, Any]]:
         """(key, value) pairs, read in batches where the kernel can."""
         for keys, values in self.lookup_batches():
             yield from zip(keys, values)
@@ -434,7 +435,7 @@ class Map:
             return self.max_entries
         return sum(len(keys) for keys, _ in self.lookup_batches())
 
-    def dump(self) -> Dict[Any, Any]:
+    def dump(self) -> dict[Any, Any]:
         """The whole map as a dict (keys must be hashable: tuples, ints, bytes)."""
         return dict(self.items())
 
@@ -448,7 +449,7 @@ class Map:
 
     # ----- batches -----
 
-    def lookup_batches(self, chunk: int = 0, delete: bool = False) -> Iterator[Tuple[List[Any], List[Any]]]:
+    def lookup_batches(self, chunk: int = 0, delete: bool = False) -> Iterator[tuple[list[Any], list[Any]]]:
         """Yield (keys, values) lists, ``chunk`` elements at a time, with BPF_MAP_LOOKUP_BATCH.
 
         ``delete=True`` uses LOOKUP_AND_DELETE_BATCH. Falls back to one element at a time on
@@ -484,14 +485,14 @@ class Map:
             first = False
             ctypes.memmove(in_token, out_token, token_size)
 
-    def _decode_batch(self, keys: bytes, values: bytes, count: int) -> Tuple[List[Any], List[Any]]:
+    def _decode_batch(self, keys: bytes, values: bytes, count: int) -> tuple[list[Any], list[Any]]:
         decoded_keys = self.key_codec.decode_many(keys, count, self.key_size)
         if not self.percpu:
             return decoded_keys, self.value_codec.decode_many(values, count, self.value_size)
         total = self._value_total
         return decoded_keys, [self._decode_value(values[i * total:(i + 1) * total]) for i in range(count)]
 
-    def _lookup_one_by_one(self, delete: bool) -> Iterator[Tuple[List[Any], List[Any]]]:
+    def _lookup_one_by_one(self, delete: bool) -> Iterator[tuple[list[Any], list[Any]]]:
         decode = self.key_codec.decode
         for raw in list(self.raw_keys()):  # a snapshot: the caller may delete while we yield
             try:
@@ -505,7 +506,7 @@ class Map:
                 self.delete(raw)
             yield [decode(raw)], [value]
 
-    def update_batch(self, items: Iterable[Tuple[Any, Any]], flags: int = UpdateFlags.ANY) -> int:
+    def update_batch(self, items: Iterable[tuple[Any, Any]], flags: int = UpdateFlags.ANY) -> int:
         """Write many elements with BPF_MAP_UPDATE_BATCH; returns how many were written."""
         pairs = list(items)
         if not pairs:
@@ -554,6 +555,6 @@ class Map:
         return deleted
 
 
-def list_map_ids() -> List[int]:
+def list_map_ids() -> list[int]:
     """Ids of every map in the kernel."""
     return commands.list_ids(Cmd.MAP_GET_NEXT_ID)

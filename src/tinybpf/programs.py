@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import re
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Optional, Union
 
 from .errors import BPFError, TinyBPFError, VerifierError
 from .kernel import commands
@@ -53,7 +53,7 @@ class ProgramInfo:
     jited_len: int
     load_time: int
     uid: int
-    map_ids: Tuple[int, ...]
+    map_ids: tuple[int, ...]
     btf_id: int
     run_time_ns: int
     run_cnt: int
@@ -81,7 +81,7 @@ def encode_instructions(instructions: Any) -> bytes:
     return data
 
 
-def summarize_verifier_log(log: str) -> Tuple[str, Optional[int], str]:
+def summarize_verifier_log(log: str) -> tuple[str, Optional[int], str]:
     """(reason, failing instruction index, C source line) from a verifier log.
 
     The reason is the last line that is not statistics; the instruction is the last ``N: (op)``
@@ -230,7 +230,7 @@ class Program:
         return TestRunResult(retval, duration, out, ctx_out)
 
 
-def _load_with_log(args: dict, level: int) -> Tuple[int, int, str]:  # type: ignore[type-arg]
+def _load_with_log(args: dict[str, Any], level: int) -> tuple[int, int, str]:
     size = LOG_START
     while True:
         buf = ctypes.create_string_buffer(size)
@@ -253,7 +253,7 @@ def _load_error(name: str, prog_type: Union[ProgType, int], err: int, log: str) 
 def program_info(fd: int) -> ProgramInfo:
     first = commands.read_info(fd, PROG_INFO)
     nr_maps = int(first["nr_map_ids"])  # type: ignore[call-overload]
-    map_ids: Tuple[int, ...] = ()
+    map_ids: tuple[int, ...] = ()
     if nr_maps:
         ids = (ctypes.c_uint32 * nr_maps)()
         raw = commands.read_info(fd, PROG_INFO, preset={"map_ids": ctypes.addressof(ids), "nr_map_ids": nr_maps})
@@ -286,6 +286,6 @@ def program_xlated(fd: int) -> bytes:
     return buf.raw
 
 
-def list_program_ids() -> List[int]:
+def list_program_ids() -> list[int]:
     """Ids of every program loaded in the kernel."""
     return commands.list_ids(Cmd.PROG_GET_NEXT_ID)

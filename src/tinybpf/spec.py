@@ -7,7 +7,7 @@ rewrite them freely.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional, Tuple
+from typing import Any, Optional
 
 from .kernel.constants import AttachType, MapType, ProgType
 
@@ -26,7 +26,7 @@ class MapSpec:
     numa_node: Optional[int] = None
     map_extra: int = 0
     pin_path: str = ""
-    contents: Tuple[Tuple[Any, Any], ...] = ()
+    contents: tuple[tuple[Any, Any], ...] = ()
     freeze: bool = False
     btf_key_type_id: int = 0
     btf_value_type_id: int = 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, List
+from typing import Any
 
 
 def register(sub: Any) -> None:
@@ -26,7 +26,7 @@ def assemble(args: argparse.Namespace) -> int:
     else:
         with open(args.source) as f:
             text, name = f.read(), args.source
-    insns = assemble_text(text, filename=name)
+    insns = assemble_text(text, file=name)
     with open(args.output, "wb") as out:
         out.write(insns.encode("big" if args.big_endian else "little"))
     return 0
@@ -43,7 +43,7 @@ def disassemble(args: argparse.Namespace) -> int:
     return 0
 
 
-def _listing(data: bytes, byteorder: str, labels: Any = None) -> List[str]:
+def _listing(data: bytes, byteorder: str, labels: Any = None) -> list[str]:
     from tinybpf.asm import Instructions
 
     rows, pc = [], 0
@@ -55,17 +55,19 @@ def _listing(data: bytes, byteorder: str, labels: Any = None) -> List[str]:
     return rows
 
 
-def _disassemble_object(data: bytes) -> List[str]:
+def _disassemble_object(data: bytes) -> list[str]:
     """Every executable section of a BPF object, with function symbols as headings (like llvm-objdump -d)."""
     from tinybpf.elf import ElfFile
+    from tinybpf.elf.constants import SectionFlag, SymbolType
 
     elf = ElfFile(data)
-    byteorder = "little" if elf.little_endian else "big"
-    out: List[str] = []
-    for index, section in enumerate(elf.sections):
-        if not section.is_executable or not section.size:
+    byteorder = elf.header.byte_order
+    out: list[str] = []
+    for section in elf.sections:
+        if not section.flags & SectionFlag.EXECINSTR or not section.size:
             continue
-        labels = {s.value // 8: s.name for s in elf.symbols() if s.shndx == index and s.is_function}
+        labels = {s.value // 8: s.name for s in elf.symbols()
+                  if s.shndx == section.index and s.type == SymbolType.FUNC}
         out.append(f"\nDisassembly of section {section.name}:")
         out += _listing(bytes(section.data()), byteorder, labels)
     return out

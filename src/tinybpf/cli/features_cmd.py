@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Dict, List
+from typing import Any
 
 
 def register(sub: Any) -> None:
@@ -32,9 +32,9 @@ def features(args: argparse.Namespace) -> int:
     attach = {k: probe.attach_kind(k) for k in probe.ATTACH_KINDS}
     helpers = _helpers(progs, ProgType) if args.helpers else {}
     if args.json:
-        def entry(f: Any) -> Dict[str, Any]:
+        def entry(f: Any) -> dict[str, Any]:
             return {"available": f.available, "reason": f.reason} if not f.available else {"available": True}
-        doc: Dict[str, Any] = {
+        doc: dict[str, Any] = {
             "program_types": {k: entry(v) for k, v in progs.items()},
             "map_types": {k: entry(v) for k, v in maps.items()},
             "attach_kinds": {k: entry(v) for k, v in attach.items()},
@@ -44,7 +44,7 @@ def features(args: argparse.Namespace) -> int:
         json.dump(doc, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    out: List[str] = ["Program types:"]
+    out: list[str] = ["Program types:"]
     out += [_row(k, v) for k, v in progs.items()]
     out.append("Map types:")
     out += [_row(k, v) for k, v in maps.items()]
@@ -57,7 +57,7 @@ def features(args: argparse.Namespace) -> int:
     return 0
 
 
-def _helpers(progs: Dict[str, Any], prog_types: Any) -> Dict[str, List[str]]:
+def _helpers(progs: dict[str, Any], prog_types: Any) -> dict[str, list[str]]:
     from tinybpf import features as probe
     from tinybpf.asm import helper_name
 

@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 import time
-from typing import Any, Dict, List
+from typing import Any
 
 from tinybpf.errors import BPFError, TinyBPFError
 
@@ -31,7 +31,7 @@ def _date(load_time_ns: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(stamp))
 
 
-def _prog_record(info: Any) -> Dict[str, Any]:
+def _prog_record(info: Any) -> dict[str, Any]:
     return {
         "id": info.id, "type": info.type_name, "name": info.name, "tag": info.tag,
         "gpl_compatible": info.gpl_compatible, "loaded_at": _date(info.load_time), "uid": info.uid,
@@ -41,7 +41,7 @@ def _prog_record(info: Any) -> Dict[str, Any]:
     }
 
 
-def _prog_text(r: Dict[str, Any]) -> str:
+def _prog_text(r: dict[str, Any]) -> str:
     head = f"{r['id']}: {r['type']}  name {r['name']}  tag {r['tag']}" + ("  gpl" if r["gpl_compatible"] else "")
     if r["run_cnt"]:
         head += f"  run_time_ns {r['run_time_ns']}  run_cnt {r['run_cnt']}"
@@ -54,7 +54,7 @@ def _prog_text(r: Dict[str, Any]) -> str:
     return f"{head}\n{body}"
 
 
-def _map_record(info: Any) -> Dict[str, Any]:
+def _map_record(info: Any) -> dict[str, Any]:
     return {
         "id": info.id, "type": info.type_name, "name": info.name, "flags": info.flags,
         "bytes_key": info.key_size, "bytes_value": info.value_size, "max_entries": info.max_entries,
@@ -62,7 +62,7 @@ def _map_record(info: Any) -> Dict[str, Any]:
     }
 
 
-def _map_text(r: Dict[str, Any]) -> str:
+def _map_text(r: dict[str, Any]) -> str:
     head = f"{r['id']}: {r['type']}  name {r['name']}  flags 0x{r['flags']:x}"
     body = f"\tkey {r['bytes_key']}B  value {r['bytes_value']}B  max_entries {r['max_entries']}"
     if r["btf_id"]:
@@ -70,7 +70,7 @@ def _map_text(r: Dict[str, Any]) -> str:
     return f"{head}\n{body}"
 
 
-def _emit(args: argparse.Namespace, records: List[Dict[str, Any]], text: Any, single: bool = False) -> int:
+def _emit(args: argparse.Namespace, records: list[dict[str, Any]], text: Any, single: bool = False) -> int:
     if args.json:
         json.dump(records[0] if single else records, sys.stdout)
         sys.stdout.write("\n")
@@ -80,7 +80,7 @@ def _emit(args: argparse.Namespace, records: List[Dict[str, Any]], text: Any, si
     return 0
 
 
-def _each(ids: List[int], opener: Any) -> List[Any]:
+def _each(ids: list[int], opener: Any) -> list[Any]:
     """Open every id, skipping objects that vanished between the listing and the open."""
     found = []
     for obj_id in ids:
@@ -132,7 +132,7 @@ def prog_dump(args: argparse.Namespace) -> int:
     return 0
 
 
-def _numbered(insns: Any) -> List[Any]:
+def _numbered(insns: Any) -> list[Any]:
     rows, pc = [], 0
     for insn in insns:
         rows.append((pc, str(insn)))

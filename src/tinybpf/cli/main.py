@@ -5,7 +5,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Callable, List, Optional
+from typing import Callable, NoReturn, Optional
 
 # subcommand -> module under tinybpf.cli that defines ``register(subparsers)``; imported on demand
 COMMANDS = {
@@ -17,8 +17,16 @@ COMMANDS = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line with a hint, like every other tinybpf error."""
+
+    def error(self, message: str) -> NoReturn:
+        _fail(f"{message} (hint: see `{self.prog} --help`)")
+        raise SystemExit(2)
+
+
 def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinybpf", description="The eBPF toolchain in pure Python.")
+    parser = Parser(prog="tinybpf", description="The eBPF toolchain in pure Python.")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -34,7 +42,7 @@ def _version() -> str:
     return f"tinybpf {__version__}"
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[list[str]] = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     first = next((a for a in args_list if not a.startswith("-")), None)
     parser = build_parser(first)
@@ -51,8 +59,9 @@ def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
         return handler(args) or 0
     except TinyBPFError as exc:
         _fail(str(exc))
-        if getattr(args, "verbose", False) and getattr(exc, "log", ""):
-            sys.stderr.write(getattr(exc, "log") + "\n")
+        log = getattr(exc, "log", "")
+        if log and getattr(args, "verbose", False):
+            sys.stderr.write(log + "\n")
         return 1
     except KeyboardInterrupt:
         return 130

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import Dict, Tuple
 
 
 class Layout:
     """A packed C struct with named fields, for the ``bpf_*_info`` records read field by field."""
 
-    def __init__(self, fmt: str, fields: Tuple[str, ...]) -> None:
+    def __init__(self, fmt: str, fields: tuple[str, ...]) -> None:
         self.struct = struct.Struct(fmt)
         codes = re.findall(r"\d*[a-zA-Z]", fmt.lstrip("=<>!@"))
         if len(codes) != len(fields):
@@ -29,7 +28,7 @@ class Layout:
     def offset(self, name: str) -> int:
         return self._offsets[name]
 
-    def unpack(self, buffer: bytes) -> Dict[str, object]:
+    def unpack(self, buffer: bytes) -> dict[str, object]:
         return dict(zip(self.fields, self.struct.unpack_from(buffer, 0)))
 
     def set(self, buffer: bytearray, name: str, value: int) -> None:

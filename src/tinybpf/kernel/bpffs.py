@@ -44,4 +44,6 @@ def is_on_bpffs(path: str) -> bool:
     """Whether ``path``'s directory lies on a bpffs (pins elsewhere fail with EINVAL)."""
     directory = os.path.dirname(os.path.abspath(path)) or "/"
     mount = find_bpffs()
-    return bool(mount) and (directory == mount or directory.startswith(mount.rstrip("/") + "/"))
+    if mount is None:
+        return False
+    return directory == mount or directory.startswith(mount.rstrip("/") + "/")

@@ -6,13 +6,13 @@ Higher layers wrap returned descriptors in ``FD`` objects.
 from __future__ import annotations
 
 import ctypes
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Optional, Union
 
-from . import attrs
 from ..errors import BPFError
+from . import attrs
 from .bpffs import find_bpffs, is_on_bpffs
 from .constants import Cmd
-from .syscall import ENOTSUPP, address_of, bpf, bpf_errno
+from .syscall import ENOTSUPP, bpf, bpf_errno
 
 _ATTR = attrs.ATTR_SIZE
 _pack_elem = attrs.MAP_ELEM.pack  # element commands only read their attr: immutable bytes will do
@@ -50,7 +50,7 @@ def elem_attr(map_fd: int, key: int, value: int, flags: int = 0) -> bytes:
     return _pack_elem(map_fd, 0, key, value, flags)
 
 
-def map_elem(cmd: int, map_fd: int, key: int, value: int, flags: int = 0) -> Tuple[int, int]:
+def map_elem(cmd: int, map_fd: int, key: int, value: int, flags: int = 0) -> tuple[int, int]:
     """LOOKUP/UPDATE/DELETE/GET_NEXT_KEY/LOOKUP_AND_DELETE_ELEM; returns (result, errno), never raises.
 
     The element commands are the hot path of map access and ENOENT is an ordinary answer there, so
@@ -68,7 +68,7 @@ def map_batch(
     in_batch: int = 0,
     out_batch: int = 0,
     elem_flags: int = 0,
-) -> Tuple[int, int, int]:
+) -> tuple[int, int, int]:
     """A batch command; returns (result, errno, count processed). ENOENT means the map was exhausted."""
     attr = _attr()
     attrs.MAP_BATCH.pack_into(attr, 0, in_batch, out_batch, keys, values, count, map_fd, elem_flags, 0)
@@ -101,7 +101,7 @@ def prog_load(
     attach_btf_id: int = 0,
     attach_prog_fd: int = 0,
     ifindex: int = 0,
-) -> Tuple[int, int, int]:
+) -> tuple[int, int, int]:
     """BPF_PROG_LOAD; returns (fd or -1, errno, log_true_size) so the caller can build a verifier error."""
     insn_buf = ctypes.create_string_buffer(insns, len(insns))
     lic = ctypes.create_string_buffer(license)
@@ -124,7 +124,7 @@ def prog_load(
     return ret, err, true_size
 
 
-def btf_load(blob: bytes, log_buf: Optional[ctypes.Array[ctypes.c_char]] = None) -> Tuple[int, int]:
+def btf_load(blob: bytes, log_buf: Optional[ctypes.Array[ctypes.c_char]] = None) -> tuple[int, int]:
     """BPF_BTF_LOAD; returns (fd or -1, errno)."""
     data = ctypes.create_string_buffer(blob, len(blob))
     attr = _attr()
@@ -169,7 +169,7 @@ def prog_test_run(
     ctx_out_size: int = 0,
     flags: int = 0,
     cpu: int = 0,
-) -> Tuple[int, int, bytes, bytes]:
+) -> tuple[int, int, bytes, bytes]:
     """BPF_PROG_TEST_RUN; returns (retval, duration_ns, data_out, ctx_out)."""
     din = ctypes.create_string_buffer(bytes(data), len(data)) if data else None
     dout = ctypes.create_string_buffer(data_out_size) if data_out_size else None
@@ -221,7 +221,7 @@ def link_create(prog_fd: int, target_fd: int, attach_type: int, flags: int = 0, 
     """BPF_LINK_CREATE; ``extra`` is the packed per-attach-type union (perf_event cookie, uprobe_multi...)."""
     attr = _attr()
     attrs.LINK_CREATE.pack_into(attr, 0, prog_fd, target_fd, attach_type, flags)
-    attr[attrs.LINK_CREATE_UNION_OFFSET:attrs.LINK_CREATE_UNION_OFFSET + len(extra)] = extra
+    ctypes.memmove(ctypes.addressof(attr) + attrs.LINK_CREATE_UNION_OFFSET, extra, len(extra))
     return bpf(Cmd.LINK_CREATE, attr, attrs.LINK_CREATE_UNION_OFFSET + 48)
 
 
@@ -263,7 +263,7 @@ def batch_supported_errno(err: int) -> bool:
 
 
 def read_info(fd: int, layout: attrs.Layout, size: int = 256,
-              preset: Optional[Dict[str, int]] = None) -> Dict[str, object]:
+              preset: Optional[dict[str, int]] = None) -> dict[str, object]:
     """OBJ_GET_INFO_BY_FD into a dict of named fields.
 
     ``preset`` fills fields before the call: buffer addresses and their lengths, for the second
@@ -277,9 +277,9 @@ def read_info(fd: int, layout: attrs.Layout, size: int = 256,
     return layout.unpack(bytes(info))
 
 
-def list_ids(cmd: int) -> List[int]:
+def list_ids(cmd: int) -> list[int]:
     """Every id a PROG/MAP/LINK/BTF_GET_NEXT_ID walk returns."""
-    ids: List[int] = []
+    ids: list[int] = []
     current = 0
     while True:
         nxt = get_next_id(cmd, current)
@@ -290,18 +290,17 @@ def list_ids(cmd: int) -> List[int]:
 
 
 __all__ = [
-    "address_of",
     "batch_supported_errno",
     "btf_load",
+    "elem_attr",
     "enable_stats",
     "get_fd_by_id",
     "get_next_id",
-    "list_ids",
     "link_create",
     "link_detach",
+    "list_ids",
     "map_batch",
     "map_create",
-    "elem_attr",
     "map_elem",
     "map_freeze",
     "obj_get",

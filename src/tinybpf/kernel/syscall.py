@@ -10,13 +10,13 @@ import ctypes
 import ctypes.util
 import os
 import platform
-from typing import Any, Callable, Dict, Tuple, Union
+from typing import Any, Callable, Union
 
 from ..errors import BPFError
 from .constants import Cmd
 
 # (bpf, perf_event_open) per machine; 32-bit ARM uses the EABI numbers, riscv64/aarch64 the generic table.
-_SYSCALL_NUMBERS: Dict[str, Tuple[int, int]] = {
+_SYSCALL_NUMBERS: dict[str, tuple[int, int]] = {
     "x86_64": (321, 298),
     "amd64": (321, 298),
     "i386": (357, 336),
@@ -33,7 +33,7 @@ _SYSCALL_NUMBERS: Dict[str, Tuple[int, int]] = {
 ENOTSUPP = 524  # the kernel-internal "not supported" that bpf() leaks to user space
 
 
-def syscall_numbers(machine: str) -> Tuple[int, int]:
+def syscall_numbers(machine: str) -> tuple[int, int]:
     """The (bpf, perf_event_open) syscall numbers for ``platform.machine()``."""
     if machine.startswith("arm") and machine not in _SYSCALL_NUMBERS:
         return (386, 364)
@@ -60,7 +60,7 @@ Buffer = Union["ctypes.Array[ctypes.c_char]", bytearray, bytes]
 def _pointer(attr: Buffer) -> Any:
     return (ctypes.c_char * len(attr)).from_buffer(attr) if isinstance(attr, bytearray) else attr
 
-_GENERIC_HINTS: Dict[int, str] = {
+_GENERIC_HINTS: dict[int, str] = {
     1: "run as root or grant CAP_BPF (tracing programs also need CAP_PERFMON)",
     13: "permission denied: unprivileged BPF is disabled or a security module refused it",
     12: "out of memory, or RLIMIT_MEMLOCK is too low on kernels before 5.11 (try `ulimit -l unlimited`)",
@@ -71,7 +71,7 @@ _GENERIC_HINTS: Dict[int, str] = {
     38: "this kernel does not implement the command",
 }
 
-_COMMAND_HINTS: Dict[Tuple[int, int], str] = {
+_COMMAND_HINTS: dict[tuple[int, int], str] = {
     (Cmd.MAP_CREATE, 22): "check the map type, key/value sizes, max_entries and flags for this map type",
     (Cmd.MAP_CREATE, 7): "key or value size too large for this map type",
     (Cmd.MAP_UPDATE_ELEM, 7): "the map is full (max_entries reached)",
@@ -113,7 +113,7 @@ def bpf(cmd: int, attr: Buffer, size: int = 0) -> int:
     return ret
 
 
-def bpf_errno(cmd: int, attr: Buffer, size: int = 0) -> Tuple[int, int]:
+def bpf_errno(cmd: int, attr: Buffer, size: int = 0) -> tuple[int, int]:
     """Like ``bpf`` but returns ``(result, errno)`` without raising: for hot paths and probes."""
     ret = _bpf_syscall(SYS_BPF, cmd, _pointer(attr), size or len(attr))
     return (ret, ctypes.get_errno() if ret < 0 else 0)
@@ -146,10 +146,3 @@ def ioctl(fd: int, request: int, arg: int = 0) -> int:
         code = ctypes.get_errno()
         raise BPFError(f"ioctl(0x{request:x})", code, os.strerror(code))
     return int(ret)
-
-
-def address_of(buffer: Buffer) -> int:
-    """The address of a ctypes buffer or a bytearray, for the 64-bit pointer fields of bpf_attr."""
-    if isinstance(buffer, bytearray):
-        return ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer)) if buffer else 0
-    return ctypes.addressof(buffer)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import List, Optional
+from typing import Optional
 
 
-def parse_cpu_list(text: str) -> List[int]:
+def parse_cpu_list(text: str) -> list[int]:
     """``0-3,5,7-8`` -> ``[0, 1, 2, 3, 5, 7, 8]`` (the kernel's cpulist format)."""
-    cpus: List[int] = []
+    cpus: list[int] = []
     for part in text.strip().split(","):
         if not part:
             continue
@@ -17,15 +17,15 @@ def parse_cpu_list(text: str) -> List[int]:
     return cpus
 
 
-@functools.lru_cache(maxsize=None)
-def possible_cpus() -> List[int]:
+@functools.cache
+def possible_cpus() -> list[int]:
     """CPUs per-CPU maps have a slot for (/sys/devices/system/cpu/possible)."""
     with open("/sys/devices/system/cpu/possible") as f:
         return parse_cpu_list(f.read())
 
 
-@functools.lru_cache(maxsize=None)
-def online_cpus() -> List[int]:
+@functools.cache
+def online_cpus() -> list[int]:
     """CPUs perf events and ring buffers can be opened on."""
     with open("/sys/devices/system/cpu/online") as f:
         return parse_cpu_list(f.read())
