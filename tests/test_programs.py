@@ -35,7 +35,7 @@ from tinybpf.errors import TinyBPFError, VerifierError
 from tinybpf.kernel.bpffs import ensure_bpffs
 from tinybpf.kernel.constants import MapType, ProgType
 from tinybpf.maps import Map
-from tinybpf.programs import Program, list_program_ids, summarize_verifier_log
+from tinybpf.programs import Program, enable_run_stats, list_program_ids, summarize_verifier_log
 
 pytestmark = pytest.mark.kernel
 
@@ -160,3 +160,10 @@ def test_summary_of_a_log_with_source_lines() -> None:
 
 def test_r0_used_from_the_builder_is_the_register_enum() -> None:
     assert int(R0) == 0 and int(R10) == 10
+
+
+def test_run_statistics_count_while_enabled() -> None:
+    with Program.load(ProgType.SOCKET_FILTER, assemble("r0 = 0\nexit")) as prog, enable_run_stats():
+        prog.test_run(udp_packet(), repeat=50)
+        info = prog.info()
+        assert info.run_cnt == 50 and info.run_time_ns > 0

@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 from .errors import BPFError, TinyBPFError, VerifierError
 from .kernel import commands
 from .kernel.attrs import PROG_INFO
-from .kernel.constants import AttachType, Cmd, ProgType
+from .kernel.constants import AttachType, Cmd, ProgType, StatsType
 from .kernel.fd import FD
 from .kernel.syscall import command_name, hint_for
 from .kernel.sysinfo import kernel_version_code
@@ -284,6 +284,15 @@ def program_xlated(fd: int) -> bytes:
     buf = ctypes.create_string_buffer(size)
     commands.read_info(fd, PROG_INFO, preset={"xlated_prog_insns": ctypes.addressof(buf), "xlated_prog_len": size})
     return buf.raw
+
+
+def enable_run_stats() -> FD:
+    """Count run_cnt/run_time_ns of every program (BPF_ENABLE_STATS) until the returned FD is closed.
+
+    The kernel.bpf_stats_enabled sysctl does the same system-wide; this way nothing stays on
+    after the process exits.
+    """
+    return FD(commands.enable_stats(StatsType.RUN_TIME))
 
 
 def list_program_ids() -> list[int]:

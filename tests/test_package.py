@@ -1,0 +1,106 @@
+"""Package-wide rules: the layer order, cheap imports, and Python 3.9 compatibility."""
+from __future__ import annotations
+
+import ast
+import glob
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+SRC = pathlib.Path(__file__).resolve().parent.parent / "src" / "tinybpf"
+
+# Each layer may import only itself and the layers before it (STYLE.md).
+LAYERS = [
+    {"errors", "kernel"},
+    {"asm", "btf", "elf"},
+    {"spec", "codecs", "maps", "programs", "links", "events", "symbols", "features", "objects"},
+    {"bcc", "trace", "manager"},
+    {"cli", "__main__"},
+]
+TOP = {"__init__"}
+
+
+def _layer(part: str) -> int:
+    for index, names in enumerate(LAYERS):
+        if part in names:
+            return index
+    raise AssertionError(f"tinybpf.{part} is in no layer: add it to LAYERS in {__file__}")
+
+
+def _module_part(path: pathlib.Path) -> str:
+    rel = path.relative_to(SRC).parts
+    return rel[0][:-3] if rel[0].endswith(".py") else rel[0]
+
+
+def _imports(path: pathlib.Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    package = ".".join(("tinybpf", *path.relative_to(SRC).parts[:-1]))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith("tinybpf")]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            if name.startswith("tinybpf"):
+                found.append(name)
+    return found
+
+
+def test_lower_layers_never_import_higher_ones() -> None:
+    wrong = []
+    for path in SRC.rglob("*.py"):
+        part = _module_part(path)
+        if part in TOP:
+            continue
+        for name in _imports(path):
+            target = name.split(".")[1] if "." in name else "__init__"
+            if target in TOP:
+                continue
+            if _layer(target) > _layer(part):
+                wrong.append(f"{path.relative_to(SRC)} imports {name}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_only_the_kernel_layer_uses_ctypes_for_syscalls() -> None:
+    users = [
+        str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
+        if "syscall(" in p.read_text() and _module_part(p) != "kernel"
+    ]
+    assert not users
+
+
+def test_importing_tinybpf_imports_nothing_else() -> None:
+    code = "import sys, tinybpf; print(sorted(m for m in sys.modules if m.startswith('tinybpf')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['tinybpf']"
+
+
+def _python39() -> str:
+    """A working Python 3.9 interpreter (pyenv shims exist without one), or ''."""
+    candidates = [shutil.which("python3.9") or "", *glob.glob(os.path.expanduser("~/.pyenv/versions/3.9*/bin/python3.9"))]
+    for candidate in candidates:
+        if candidate and subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+            return candidate
+    return ""
+
+
+def test_every_module_imports_on_python_3_9() -> None:
+    python39 = _python39()
+    if not python39:
+        pytest.skip("no Python 3.9 interpreter here; the package promises Python >= 3.9")
+    modules = sorted(
+        ".".join(("tinybpf", *p.relative_to(SRC).with_suffix("").parts)).replace(".__init__", "")
+        for p in SRC.rglob("*.py") if p.name != "__main__.py"
+    )
+    code = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)"
+    env = {**os.environ, "PYTHONPATH": str(SRC.parent)}
+    proc = subprocess.run([python39, "-c", code, *modules], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
