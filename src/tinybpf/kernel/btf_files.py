@@ -5,7 +5,6 @@ Requires Linux 5.4 (CONFIG_DEBUG_INFO_BTF) for vmlinux and 5.11 (CONFIG_DEBUG_IN
 from __future__ import annotations
 
 import os
-from typing import List
 
 from tinybpf.errors import NotSupported
 
@@ -25,7 +24,7 @@ def read_module_btf(module: str) -> bytes:
     return _read(os.path.join(BTF_DIR, module), f"BTF of module {module!r}", "5.11")
 
 
-def module_btf_names() -> List[str]:
+def module_btf_names() -> list[str]:
     """Modules that publish BTF, sorted (empty when the kernel has none)."""
     try:
         return sorted(name for name in os.listdir(BTF_DIR) if name != "vmlinux")
