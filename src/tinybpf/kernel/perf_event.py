@@ -160,7 +160,7 @@ class PerfEventAttr:
         buf = ctypes.create_string_buffer(PERF_EVENT_ATTR.size)
         PERF_EVENT_ATTR.pack_into(
             buf, 0, self.type, PERF_EVENT_ATTR.size, self.config, self.period, self.sample_type, 0,
-            self.flags, self.wakeup_events, 0, self.config1, self.config2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            self.flags, self.wakeup_events, 0, self.config1, self.config2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         )
         return buf
 
@@ -198,7 +198,7 @@ def pmu_exists(name: str) -> bool:
     return os.path.isdir(os.path.join(PMU_ROOT, name))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pmu_type(name: str) -> int:
     """``perf_event_attr.type`` of a dynamic PMU, from /sys/bus/event_source/devices/<name>/type.
 
@@ -211,7 +211,7 @@ def pmu_type(name: str) -> int:
         raise NotSupported(f"{name} PMU", f"no {PMU_ROOT}/{name}") from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pmu_format_bit(pmu: str, field: str) -> Optional[int]:
     """The config bit a PMU format field names (``retprobe`` -> 0 for ``config:0``), None if absent."""
     try:

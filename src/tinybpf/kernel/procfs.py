@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Optional
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,8 +27,8 @@ class Mapping:
         return self.inode != 0 and self.path.startswith("/")
 
 
-def parse_maps(text: str) -> List[Mapping]:
-    mappings: List[Mapping] = []
+def parse_maps(text: str) -> list[Mapping]:
+    mappings: list[Mapping] = []
     for line in text.splitlines():
         parts = line.split(None, 5)
         if len(parts) < 5:
@@ -40,7 +39,7 @@ def parse_maps(text: str) -> List[Mapping]:
     return mappings
 
 
-def process_maps(pid: int) -> List[Mapping]:
+def process_maps(pid: int) -> list[Mapping]:
     """The memory mappings of ``pid`` (``0`` or ``"self"`` for this process), in address order."""
     with open(f"/proc/{pid or 'self'}/maps") as f:
         return parse_maps(f.read())
@@ -60,14 +59,14 @@ def process_comm(pid: int) -> str:
         return ""
 
 
-def kallsyms() -> Tuple[List[int], List[str], List[str]]:
+def kallsyms() -> tuple[list[int], list[str], list[str]]:
     """/proc/kallsyms as parallel (addresses, names, modules) lists, in file order.
 
     Addresses read as zero when kptr_restrict hides them from this user.
     """
-    addresses: List[int] = []
-    names: List[str] = []
-    modules: List[str] = []
+    addresses: list[int] = []
+    names: list[str] = []
+    modules: list[str] = []
     with open("/proc/kallsyms", "rb") as f:
         data = f.read().decode(errors="replace")
     for line in data.splitlines():
@@ -80,15 +79,17 @@ def kallsyms() -> Tuple[List[int], List[str], List[str]]:
     return addresses, names, modules
 
 
-def ldconfig_cache() -> Dict[str, str]:
+def ldconfig_cache() -> dict[str, str]:
     """Library soname -> path from ``ldconfig -p`` for this process's word size ({} when unavailable)."""
+    import subprocess  # only uprobes on a library given by name need it
+
     try:
         output = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=False,
                                 env={"LC_ALL": "C", "PATH": os.environ.get("PATH", "") + ":/sbin:/usr/sbin"}).stdout
     except OSError:
         return {}
     is64 = sys.maxsize > 2**32
-    libraries: Dict[str, str] = {}
+    libraries: dict[str, str] = {}
     for line in output.splitlines()[1:]:
         name, arrow, path = line.strip().partition(" => ")
         if not arrow:
@@ -109,8 +110,21 @@ def read_text(path: str) -> Optional[str]:
         return None
 
 
+
+
+def cgroup2_mount() -> Optional[str]:
+    """Where the unified (v2) cgroup hierarchy is mounted, None without one."""
+    text = read_text("/proc/mounts") or ""
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[2] == "cgroup2":
+            return fields[1]
+    return None
+
+
 __all__ = [
     "Mapping",
+    "cgroup2_mount",
     "kallsyms",
     "ldconfig_cache",
     "parse_maps",

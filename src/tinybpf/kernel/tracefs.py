@@ -13,7 +13,7 @@ import fnmatch
 import functools
 import os
 import re
-from typing import List, Optional, Tuple
+from typing import Optional
 
 from ..errors import FormatError, TinyBPFError
 
@@ -50,7 +50,7 @@ class EventFormat:
     category: str
     name: str
     id: int
-    fields: Tuple[Field, ...]
+    fields: tuple[Field, ...]
     print_fmt: str = ""
 
     def field(self, name: str) -> Field:
@@ -121,7 +121,7 @@ def _element_size(ctype: str) -> int:
 def parse_format(text: str, category: str = "", name: str = "") -> EventFormat:
     """Parse the contents of a tracepoint ``format`` file."""
     event_id = -1
-    fields: List[Field] = []
+    fields: list[Field] = []
     print_fmt = ""
     for line in text.splitlines():
         stripped = line.strip()
@@ -156,7 +156,7 @@ def find_tracefs() -> Optional[str]:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tracefs_root() -> str:
     """The tracefs directory, mounting tracefs at /sys/kernel/tracing when none is mounted."""
     found = find_tracefs()
@@ -173,7 +173,7 @@ def tracefs_root() -> str:
     return target
 
 
-def split_tracepoint(spec: str) -> Tuple[str, str]:
+def split_tracepoint(spec: str) -> tuple[str, str]:
     """``"sched:sched_switch"`` or ``"sched/sched_switch"`` -> ``("sched", "sched_switch")``."""
     category, sep, name = spec.replace("/", ":").partition(":")
     if not sep or not category or not name:
@@ -203,16 +203,19 @@ def event_format(category: str, name: str) -> EventFormat:
         raise TinyBPFError(f"no tracepoint {category}:{name}") from None
 
 
-def list_events(pattern: str = "*") -> List[str]:
-    """Tracepoints matching a shell-style ``category:name`` pattern (``syscalls:sys_enter_open*``), sorted."""
-    if ":" not in pattern:
-        pattern = pattern + ":*" if "*" not in pattern else "*:" + pattern
+def list_events(pattern: str = "*:*") -> list[str]:
+    """Tracepoints matching a shell-style ``category:name`` pattern (``syscalls:sys_enter_open*``), sorted.
+
+    A pattern without a colon matches categories or names: ``sched`` lists ``sched:*``, ``sched_switch``
+    finds ``sched:sched_switch``.
+    """
+    patterns = [pattern] if ":" in pattern else [pattern + ":*", "*:" + pattern]
     with open(os.path.join(tracefs_root(), "available_events")) as f:
         names = [line.strip() for line in f if line.strip()]
-    return sorted(name for name in names if fnmatch.fnmatchcase(name, pattern))
+    return sorted(name for name in names if any(fnmatch.fnmatchcase(name, p) for p in patterns))
 
 
-def probe_events(kind: str) -> List[str]:
+def probe_events(kind: str) -> list[str]:
     """The lines of ``uprobe_events`` or ``kprobe_events`` (``kind`` is ``uprobe`` or ``kprobe``)."""
     path = os.path.join(tracefs_root(), f"{kind}_events")
     try:
