@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+
 class Veth:
     """A veth pair: ``host`` (10.199.N.1) in this namespace, its peer (10.199.N.2) in namespace ``netns``."""
 
