@@ -282,3 +282,39 @@ def test_bad_parameters_give_a_clear_error() -> None:
         Map.create(MapType.HASH, key_size=4, value_size=4)
     with pytest.raises(TinyBPFError, match="inner_map"):
         Map.create(MapType.ARRAY_OF_MAPS, max_entries=1)
+
+
+EVERY_TYPE = [
+    (MapType.HASH, {"key_size": 4, "value_size": 8, "max_entries": 4}),
+    (MapType.ARRAY, {"value_size": 8, "max_entries": 4}),
+    (MapType.PERCPU_HASH, {"key_size": 4, "value_size": 8, "max_entries": 4}),
+    (MapType.PERCPU_ARRAY, {"value_size": 8, "max_entries": 4}),
+    (MapType.LRU_HASH, {"key_size": 4, "value_size": 8, "max_entries": 4}),
+    (MapType.LRU_PERCPU_HASH, {"key_size": 4, "value_size": 8, "max_entries": 4}),
+    (MapType.LPM_TRIE, {"key_size": 8, "value_size": 8, "max_entries": 4}),
+    (MapType.QUEUE, {"value_size": 8, "max_entries": 4}),
+    (MapType.STACK, {"value_size": 8, "max_entries": 4}),
+    (MapType.RINGBUF, {"max_entries": 4096}),
+    (MapType.PERF_EVENT_ARRAY, {}),
+    (MapType.STACK_TRACE, {"max_entries": 4}),
+    (MapType.PROG_ARRAY, {"max_entries": 4}),
+]
+
+
+@pytest.mark.parametrize(("kind", "shape"), EVERY_TYPE, ids=[k.name.lower() for k, _ in EVERY_TYPE])
+def test_every_map_type_pins_and_reopens(kind: MapType, shape: dict, pin_dir: str) -> None:  # type: ignore[type-arg]
+    path = os.path.join(pin_dir, kind.name.lower())
+    with Map.create(kind, name="pin_" + kind.name.lower()[:10], **shape) as m:
+        m.pin(path)
+        with Map.from_pin(path) as again:
+            assert again.info == m.info
+
+
+def test_maps_of_maps_pin_and_reopen(pin_dir: str) -> None:
+    with Map.create(MapType.ARRAY, value_size=4, max_entries=1) as inner:
+        for kind in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
+            path = os.path.join(pin_dir, kind.name.lower())
+            with Map.create(kind, key_size=4, max_entries=2, inner_map=inner) as outer:
+                outer.pin(path)
+                with Map.from_pin(path) as again:
+                    assert again.info == outer.info
