@@ -14,6 +14,7 @@ COMMANDS = {
     "features": "features_cmd",
     "asm": "asm_cmd",
     "disasm": "asm_cmd",
+    "trace": "trace_cmd",
 }
 
 

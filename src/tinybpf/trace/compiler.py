@@ -1,0 +1,184 @@
+"""The trace compiler's pipeline: source -> AST -> attach points -> types -> maps -> programs.
+
+``compile_trace`` runs the passes in order and returns an ``ir.CompiledTrace``: plain data the runtime
+loads. Tracepoint formats are read from tracefs only for the tracepoints the script names (never all of
+them), and nothing here touches BPF.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+from tinybpf.errors import CompileError, TinyBPFError
+from tinybpf.kernel import tracefs
+from tinybpf.kernel.constants import MapType
+from tinybpf.trace import ast
+from tinybpf.trace.diagnostics import Diagnostic, TraceError
+from tinybpf.trace.ir import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
+from tinybpf.trace.probes import Target, expand
+from tinybpf.trace.semantics import (
+    INT32,
+    NONE,
+    UINT64,
+    Analysis,
+    MapInfo,
+    SType,
+    analyse,
+    int_type,
+    string_type,
+)
+
+# aggregations kept in a per-CPU array when the map has no keys (lookups cannot fail)
+_ARRAY_AGGREGATES = ("count", "min", "max", "avg", "stats", "hist", "lhist")
+_VALUE_SIZES = {"count": 8, "sum": 8, "min": 16, "max": 16, "avg": 16, "stats": 16, "hist": 8, "lhist": 8}
+
+
+@dataclass
+class Options:
+    """What the command line adds to the script."""
+
+    params: Sequence[str] = ()
+    pid: int = 0
+    has_child: bool = False
+    expand_probes: bool = True
+
+
+def compile_trace(source: str, filename: str = "stdin", options: Optional[Options] = None) -> CompiledTrace:
+    """Compile a bpftrace script; raises ``TraceError`` for script errors, ``TinyBPFError`` for system ones."""
+    from tinybpf.trace.parser import parse
+
+    options = options or Options()
+    program = parse(source, filename, list(options.params))
+    targets = _expand_all(program, source, filename, options)
+    fields = _FieldCache()
+    names = {key: [t.name for t in found] for key, found in targets.items()}
+    analysis = analyse(program, source, filename, list(options.params), fields.resolve, options.has_child, names)
+    trace = CompiledTrace(maps=build_layouts(analysis.maps), events=[], programs=[], analysis=analysis)
+    _check_maps(analysis, source, filename)
+    for index, probe in enumerate(program.probes):
+        trace.programs.extend(_probe_programs(analysis, probe, index, targets[id(probe)], trace, fields, options))
+    return trace
+
+
+def _expand_all(program: ast.Program, source: str, filename: str,
+                options: Options) -> dict[int, list[Target]]:
+    found: dict[int, list[Target]] = {}
+    for probe in program.probes:
+        targets: list[Target] = []
+        for ap in probe.attach_points:
+            try:
+                targets.extend(expand(ap, options.pid or -1) if options.expand_probes else [Target(ap.provider,
+                                                                                                  ap.name())])
+            except TinyBPFError as exc:
+                raise TraceError([Diagnostic(exc.message if hasattr(exc, "message") else str(exc), ap.pos)],
+                                 source, filename) from None
+        found[id(probe)] = targets
+    return found
+
+
+class _FieldCache:
+    """Tracepoint record fields as bpftrace types, read from tracefs once per tracepoint."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[str, str], dict[str, tuple[SType, int]]] = {}
+
+    def resolve(self, category: str, name: str) -> dict[str, tuple[SType, int]]:
+        if "*" in category or "*" in name:
+            matches = tracefs.list_events(f"{category}:{name}")
+            if not matches:
+                raise LookupError(f"No probes to attach for tracepoint:{category}:{name}")
+            category, name = matches[0].split(":", 1)
+        key = (category, name)
+        if key not in self.cache:
+            try:
+                fmt = tracefs.event_format(category, name)
+            except TinyBPFError:
+                raise LookupError(f"tracepoint not found: {category}:{name}") from None
+            self.cache[key] = {f.name: (field_type(f), f.offset) for f in fmt.fields}
+        return self.cache[key]
+
+
+def field_type(f: tracefs.Field) -> SType:
+    """A tracefs field as bpftrace types it: char arrays are strings, pointers 64-bit integers."""
+    ctype: str = f.type
+    size: int = f.size
+    if f.data_loc:
+        return INT32
+    if f.array_length is not None:
+        if "char" in ctype:
+            return string_type(size)
+        return NONE
+    if "*" in ctype:
+        return UINT64
+    if size not in (1, 2, 4, 8):
+        return NONE
+    return int_type(size, bool(f.signed))
+
+
+def build_layouts(maps: dict[str, MapInfo]) -> dict[str, MapLayout]:
+    """How each map is kept in the kernel (see ``ir.MapLayout``)."""
+    layouts: dict[str, MapLayout] = {}
+    for number, (name, info) in enumerate(sorted(maps.items())):
+        if info.value is None or info.key is None:
+            continue
+        layouts[name] = _layout(name, info, number)
+    return layouts
+
+
+def _layout(name: str, info: MapInfo, number: int) -> MapLayout:
+    assert info.key is not None and info.value is not None
+    value, key = info.value, info.key
+    bpf_name = "AT_" + (name[1:] or "") if name != "@" else "AT_"
+    bpf_name = f"{bpf_name[:12]}_{number}" if len(bpf_name) > 12 else bpf_name
+    key_size = 0 if key.kind == "none" else (key.size + 7) // 8 * 8
+    if value.is_aggregate:
+        value_size = _VALUE_SIZES[value.kind]
+        buckets = 66 if value.kind == "hist" else (info.lhist[1] - info.lhist[0]) // max(info.lhist[2], 1) + 2
+        if key.kind == "none" and value.kind in _ARRAY_AGGREGATES:
+            entries = buckets if value.kind in ("hist", "lhist") else 1
+            return MapLayout(name, bpf_name, MapType.PERCPU_ARRAY, 4, value_size, entries, key, value, info.lhist)
+        if value.kind in ("hist", "lhist"):
+            key_size += 8
+        return MapLayout(name, bpf_name, MapType.PERCPU_HASH, max(key_size, 8), value_size, MAP_KEYS_MAX, key,
+                         value, info.lhist)
+    return MapLayout(name, bpf_name, MapType.HASH, max(key_size, 8), value.size, MAP_KEYS_MAX, key, value)
+
+
+def _check_maps(analysis: Analysis, source: str, filename: str) -> None:
+    for info in analysis.maps.values():
+        if info.value is None and info.pos is not None:
+            raise TraceError([Diagnostic(f"Undefined map: {info.name}", info.pos)], source, filename)
+
+
+def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: list[Target],
+                    trace: CompiledTrace, fields: _FieldCache, options: Options) -> list[ProbeProgram]:
+    from tinybpf.trace.codegen import ProbeCodegen
+
+    uses = analysis.uses.get(id(probe), set())
+    per_target = len(targets) > 1 and bool(uses & {"probe", "func", "args"})
+    groups = [[t] for t in targets] if per_target else [targets]
+    programs = []
+    provider = targets[0].provider
+    for number, group in enumerate(groups):
+        first = group[0]
+        offsets: dict[str, int] = {}
+        if provider == "tracepoint" and "args" in uses:
+            offsets = {name: off for name, (_, off) in fields.resolve(first.target, first.func).items()}
+        user = provider in ("uprobe", "uretprobe") or (provider == "tracepoint" and first.target == "syscalls")
+        gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
+                           field_offsets=offsets, pid_filter=options.pid if provider not in ("BEGIN", "END") else 0,
+                           string_space="user" if user else "kernel")
+        try:
+            insns = gen.generate()
+        except CompileError:
+            raise
+        name = _program_name(first, index, number)
+        special = provider if provider in ("BEGIN", "END") else ""
+        programs.append(ProbeProgram(name, first.prog_type, insns, group, special, gen.stack.deepest))
+    return programs
+
+
+def _program_name(target: Target, index: int, number: int) -> str:
+    base = target.func or target.provider
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in base)[:10] + f"_{index}_{number}"

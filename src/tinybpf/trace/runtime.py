@@ -1,0 +1,462 @@
+"""Run a compiled trace: create maps, load programs, attach, run BEGIN, print events, run END, print maps.
+
+The order follows bpftrace: every program is loaded before anything attaches (a verifier error leaves
+nothing behind); BEGIN runs (with BPF_PROG_TEST_RUN) and its output is printed before any other probe is
+attached, so BEGIN happens before everything else; then the probes attach, the banner is printed, a ``-c``
+command is released, and the ring buffer is consumed until ``exit()``, a signal, or the end of the
+command / the ``-p`` process. Then every probe is detached, END runs, and the maps print in name order.
+
+The signal handlers only set a flag and wake the poll through a pipe (``signal.set_wakeup_fd``), so
+SIGINT/SIGTERM always lead to the orderly end above and nothing stays attached.
+"""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import struct
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, Callable, Optional, TextIO
+
+from tinybpf.errors import TinyBPFError
+from tinybpf.kernel.constants import MapType
+from tinybpf.trace import types as bt
+from tinybpf.trace.ir import RINGBUF_NAME, RINGBUF_SIZE, CompiledTrace, Event, MapLayout, ProbeProgram
+from tinybpf.trace.semantics import SType
+
+NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
+_ID = struct.Struct("=Q")
+_LD_IMM64 = 0x18
+_PSEUDO_MAP_FD = 1
+
+
+def bpf_type(t: SType, lhist: tuple[int, int, int] = (0, 0, 1)) -> bt.BpfType:
+    """The printers' type for an analysis type."""
+    kind = t.kind
+    if kind == "int":
+        return bt.IntType(t.size * 8, t.signed)
+    if kind == "string":
+        return bt.StringType(t.size)
+    if kind == "tuple":
+        return bt.TupleType(tuple(bpf_type(e) for e in t.elements))
+    simple: dict[str, Callable[[], bt.BpfType]] = {
+        "count": bt.CountType, "sum": lambda: bt.SumType(t.signed), "min": lambda: bt.MinType(t.signed),
+        "max": lambda: bt.MaxType(t.signed), "avg": lambda: bt.AvgType(t.signed),
+        "stats": lambda: bt.StatsType(t.signed), "hist": lambda: bt.HistType(0),
+        "lhist": lambda: bt.LhistType(lhist[0], lhist[1], lhist[2]),
+    }
+    if kind in simple:
+        return simple[kind]()
+    return bt.NONE
+
+
+def decoder(t: SType) -> Callable[[bytes], Any]:
+    """bytes of a value of type ``t`` -> the decoded value the printers take (ints, str, tuples)."""
+    from tinybpf.trace.output import decode_string
+
+    if t.kind == "int":
+        size, signed = t.size, t.signed
+        return lambda raw: int.from_bytes(raw[:size], "little", signed=signed)
+    if t.kind == "string":
+        size = t.size
+        return lambda raw: decode_string(bytes(raw[:size]))
+    if t.kind == "tuple":
+        parts = [(decoder(e), o, e.size) for e, o in zip(t.elements, t.offsets)]
+        return lambda raw: tuple(d(raw[o:o + s]) for d, o, s in parts)
+    return lambda raw: None
+
+
+class Child:
+    """``-c CMD``: forked at once, held on a pipe until the probes are attached, then exec'd."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        import shlex
+
+        args = shlex.split(argv) if isinstance(argv, str) else list(argv)
+        if not args:
+            raise TinyBPFError("-c needs a command")
+        read_end, self._release = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover - the child
+            os.close(self._release)
+            go = os.read(read_end, 1)
+            if go != b"x":
+                os._exit(0)
+            try:
+                os.execvp(args[0], args)
+            except OSError as exc:
+                sys.stderr.write(f"tinybpf: error: cannot run {args[0]}: {exc.strerror}\n")
+            os._exit(127)
+        os.close(read_end)
+        self.status: Optional[int] = None
+
+    def release(self) -> None:
+        os.write(self._release, b"x")
+        os.close(self._release)
+        self._release = -1
+
+    def pidfd(self) -> Optional[int]:
+        try:
+            return os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            return None
+
+    def reap(self, block: bool = False) -> bool:
+        if self.status is not None:
+            return True
+        pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+        if pid == 0:
+            return False
+        self.status = status
+        return True
+
+    def stop(self) -> None:
+        if self._release >= 0:
+            os.close(self._release)
+            self._release = -1
+        if self.status is None:
+            try:
+                self.reap(block=True)
+            except ChildProcessError:
+                self.status = 0
+
+
+class TraceRuntime:
+    """One run of a compiled trace."""
+
+    def __init__(self, trace: CompiledTrace, out: TextIO, err: TextIO, *, output_format: str = "text",
+                 quiet: bool = False, pid: int = 0, child: Optional[Child] = None, verbose: bool = False) -> None:
+        from tinybpf.trace.output import make_printer
+
+        self.trace = trace
+        self.printer = make_printer(output_format, out, err)
+        self.out = out
+        self.err = err
+        self.quiet = quiet
+        self.pid = pid
+        self.child = child
+        self.verbose = verbose
+        self.maps: dict[str, Any] = {}
+        self.programs: list[tuple[ProbeProgram, Any]] = []
+        self.links: list[Any] = []
+        self.ring: Any = None
+        self.finished = False
+        self.stop_requested = False
+        self.zeroed: set = set()
+        self.formats: dict[int, Any] = {}
+        self.decoders: dict[int, list[tuple[Callable[[bytes], Any], Any, int, int]]] = {}
+
+    # ----------------------------------------------------------------- setup
+
+    def create_maps(self) -> None:
+        from tinybpf.maps import Map
+
+        self.maps[RINGBUF_NAME] = Map.create(MapType.RINGBUF, max_entries=RINGBUF_SIZE, name=RINGBUF_NAME)
+        for layout in self.trace.maps.values():
+            self.maps[layout.name] = Map.create(layout.map_type, layout.key_size, layout.value_size,
+                                                layout.max_entries, name=layout.bpf_name, key=bytes, value=bytes)
+
+    def link_instructions(self, program: ProbeProgram) -> Any:
+        """Fill in map fds, the start time and the child's pid where the code refers to them."""
+        from tinybpf.asm import Instructions
+
+        by_bpf_name = {layout.bpf_name: self.maps[layout.name] for layout in self.trace.maps.values()}
+        by_bpf_name[RINGBUF_NAME] = self.maps[RINGBUF_NAME]
+        constants = {"__start_ns": time.monotonic_ns(), "__cpid": self.child.pid if self.child else 0}
+        out = Instructions()
+        for insn in program.instructions:
+            ref = insn.reference
+            if insn.opcode == _LD_IMM64 and ref is not None:
+                if insn.src == _PSEUDO_MAP_FD:
+                    insn = insn.replace(imm=by_bpf_name[ref].fd, reference=None)
+                elif ref in constants:
+                    insn = insn.replace(imm=constants[ref], reference=None)
+            out.append(insn)
+        return out
+
+    def load(self) -> None:
+        from tinybpf.programs import Program
+
+        for program in self.trace.programs:
+            insns = self.link_instructions(program)
+            loaded = Program.load(program.prog_type, insns, name=program.name, log_level=2 if self.verbose else 0)
+            if self.verbose:
+                self.err.write(f"{program.name}: {insns.slots} instructions\n{insns}\n")
+                stats = [line for line in loaded.verifier_log.splitlines() if line.startswith(("processed",
+                                                                                              "verification"))]
+                self.err.write("\n".join(stats) + "\n")
+            self.programs.append((program, loaded))
+
+    def attach(self) -> None:
+        from tinybpf.trace.probes import attach
+
+        for program, loaded in self.programs:
+            if program.special:
+                continue
+            for target in program.targets:
+                pid = self.child.pid if self.child and target.provider in ("uprobe", "uretprobe") else self.pid
+                self.links.append(attach(loaded, target, pid or -1))
+
+    def probe_count(self) -> int:
+        return sum(len(p.targets) for p in self.trace.programs)
+
+    # ----------------------------------------------------------------- the run
+
+    def run(self) -> int:
+        """Everything from map creation to the last map printed; returns the exit code."""
+        from tinybpf.events import RingBuffer
+
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        old_handlers = self.install_signals(wake_w)
+        try:
+            self.create_maps()
+            self.load()
+            self.ring = RingBuffer(self.maps[RINGBUF_NAME], batch=self.on_records)
+            self.run_special("BEGIN")
+            if not self.finished:
+                self.attach()
+            if not self.quiet:
+                self.printer.attached_probes(self.probe_count())
+            if not self.finished:
+                if os.environ.get(NOTIFY_ENV):
+                    self.out.write(NOTIFY_ENV + "\n")
+                self.out.flush()
+                if self.child is not None:
+                    self.child.release()
+                self.loop(wake_r)
+            self.detach()
+            self.finished = False
+            self.run_special("END")
+            self.print_all_maps()
+            self.out.flush()
+            return 0
+        finally:
+            self.detach()
+            self.restore_signals(old_handlers)
+            os.close(wake_r)
+            os.close(wake_w)
+            self.close()
+            if self.child is not None:
+                self.child.stop()
+
+    def install_signals(self, wake_w: int) -> dict[int, Any]:
+        def stop(signum: int, frame: Any) -> None:
+            self.stop_requested = True
+
+        old: dict[int, Any] = {int(sig): signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        old[-1] = signal.set_wakeup_fd(wake_w)
+        return old
+
+    @staticmethod
+    def restore_signals(old: dict[int, Any]) -> None:
+        signal.set_wakeup_fd(old.pop(-1))
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+    def run_special(self, which: str) -> None:
+        for program, loaded in self.programs:
+            if program.special == which:
+                loaded.test_run(ctx=bytes(8), repeat=0)
+                self.ring.consume()
+
+    def loop(self, wake_r: int) -> None:
+        poller = select.poll()
+        poller.register(self.ring.fileno(), select.POLLIN)
+        poller.register(wake_r, select.POLLIN)
+        watched = self.child.pidfd() if self.child is not None else None
+        if watched is None and self.pid:
+            try:
+                watched = os.pidfd_open(self.pid)
+            except (AttributeError, OSError):
+                watched = None
+        if watched is not None:
+            poller.register(watched, select.POLLIN)
+        try:
+            while not self.finished and not self.stop_requested:
+                events = poller.poll(1000)
+                self.ring.consume()
+                if self.process_gone(watched, events):
+                    break
+        finally:
+            if watched is not None:
+                os.close(watched)
+        self.ring.consume()
+
+    def process_gone(self, watched: Optional[int], events: list[tuple[int, int]]) -> bool:
+        if self.child is not None:
+            return self.child.reap()
+        if self.pid and watched is not None:
+            return any(fd == watched for fd, _ in events)
+        return False
+
+    def detach(self) -> None:
+        for link in self.links:
+            link.close()
+        self.links = []
+
+    def close(self) -> None:
+        if self.ring is not None:
+            self.ring.close()
+            self.ring = None
+        for _, loaded in self.programs:
+            loaded.close()
+        self.programs = []
+        for m in self.maps.values():
+            m.close()
+        self.maps = {}
+
+    # ----------------------------------------------------------------- events
+
+    def on_records(self, records: list[memoryview]) -> None:
+        events = self.trace.events
+        for record in records:
+            if self.finished:
+                return
+            event = events[_ID.unpack_from(record, 0)[0]]
+            self.handle(event, _ID.unpack_from(record, 0)[0], record)
+
+    def handle(self, event: Event, number: int, record: memoryview) -> None:
+        kind = event.kind
+        if kind == "printf":
+            self.printer.printf(self.format_of(number, event).format(self.args_of(number, event, record)))
+        elif kind == "time":
+            from tinybpf.trace.output import format_time
+
+            self.printer.time(format_time(event.text))
+        elif kind == "exit":
+            self.finished = True
+        elif kind == "print":
+            extra = event.extra
+            self.print_map(event.map, extra[0] if extra else 0, extra[1] if len(extra) > 1 else 1, at_exit=False)
+        elif kind == "print_value":
+            self.printer.value(self.args_of(number, event, record)[0])
+        elif kind == "clear":
+            self.maps[event.map].clear()
+            self.zeroed.discard(event.map)
+        elif kind == "zero":
+            self.zero_map(event.map)
+
+    def format_of(self, number: int, event: Event) -> Any:
+        fmt = self.formats.get(number)
+        if fmt is None:
+            from tinybpf.trace.printf import FormatString
+
+            fmt = self.formats[number] = FormatString.parse(event.text)
+        return fmt
+
+    def args_of(self, number: int, event: Event, record: memoryview) -> list[Any]:
+        parts = self.decoders.get(number)
+        if parts is None:
+            from tinybpf.trace.output import primitive_converter
+
+            parts = self.decoders[number] = [
+                (decoder(t), primitive_converter(bpf_type(t)), offset, t.size) for t, offset in event.args
+            ]
+        raw = bytes(record)
+        return [convert(decode(raw[offset:offset + size])) for decode, convert, offset, size in parts]
+
+    def zero_map(self, name: str) -> None:
+        m = self.maps[name]
+        layout = self.trace.maps[name]
+        zero = bytes(layout.value_size)
+        keys = list(m.keys())
+        for key in keys:
+            m[key] = [zero] * m.ncpus if m.percpu else zero
+        self.zeroed.add(name)
+
+    # ----------------------------------------------------------------- maps
+
+    def print_all_maps(self) -> None:
+        self.printer.end()
+        for name in self.trace.map_order():
+            self.print_map(name, at_exit=True)
+
+    def print_map(self, name: str, top: int = 0, div: int = 1, at_exit: bool = False) -> None:
+        from tinybpf.trace.output import format_map, format_print_map
+
+        layout = self.trace.maps.get(name)
+        if layout is None:
+            return
+        key_type = None if layout.key.kind == "none" else bpf_type(layout.key)
+        value_type = bpf_type(layout.value, layout.lhist)
+        entries = self.entries(layout)
+        formatter = format_map if at_exit else format_print_map
+        self.printer.map(name, formatter(key_type, value_type, entries, top, div))
+
+    def entries(self, layout: MapLayout) -> list[tuple[Any, Any]]:
+        """The map's (key, value) pairs decoded for ``output.format_map`` (per-CPU values combined)."""
+        m = self.maps[layout.name]
+        raw: list[tuple[bytes, Any]] = []
+        for keys, values in m.lookup_batches():
+            raw.extend(zip(keys, values))
+        kind = layout.value.kind
+        key_decode = decoder(layout.key)
+        if kind in ("hist", "lhist"):
+            return self.bucket_entries(layout, raw, key_decode)
+        value_of = self.value_reader(layout)
+        out = []
+        for key, value in raw:
+            decoded = value_of(value)
+            if decoded is None and layout.name not in self.zeroed:
+                continue
+            out.append((None if layout.key.kind == "none" else key_decode(key), decoded))
+        return out
+
+    def value_reader(self, layout: MapLayout) -> Callable[[Any], Any]:
+        """Per-CPU list of raw values -> the decoded value; None means "never set" (not printed)."""
+        kind = layout.value.kind
+        signed = layout.value.signed
+        pair = struct.Struct("=qQ" if signed else "=QQ")
+        if kind in ("count", "sum"):
+            fmt = struct.Struct("=q" if signed else "=Q")
+
+            def total(values: list[bytes]) -> Optional[int]:
+                from tinybpf.trace.output import reduce_sum
+
+                numbers = [fmt.unpack_from(v)[0] for v in values]
+                if layout.is_array and not any(numbers):
+                    return None
+                return reduce_sum(numbers, signed)
+            return total
+        if kind in ("min", "max"):
+            def pairs(values: list[bytes]) -> Optional[list[tuple[int, int]]]:
+                result = [pair.unpack_from(v) for v in values]
+                return result if any(s for _, s in result) else None
+            return pairs
+        if kind in ("avg", "stats"):
+            def average(values: list[bytes]) -> Optional[tuple[int, int]]:
+                from tinybpf.trace.output import reduce_avg
+
+                result = reduce_avg([pair.unpack_from(v) for v in values], signed)
+                return None if layout.is_array and not result[1] else result
+            return average
+        return decoder(layout.value)
+
+    def bucket_entries(self, layout: MapLayout, raw: list[tuple[bytes, Any]],
+                       key_decode: Callable[[bytes], Any]) -> list[tuple[Any, Any]]:
+        u64 = struct.Struct("=Q")
+        groups: dict[bytes, list[int]] = {}
+        size = layout.lhist and (layout.lhist[1] - layout.lhist[0]) // max(layout.lhist[2], 1) + 2
+        buckets = 66 if layout.value.kind == "hist" else size
+        for key, values in raw:
+            if layout.is_array:
+                prefix, index = b"", int.from_bytes(key[:4], "little")
+            else:
+                prefix, index = key[:-8], u64.unpack_from(key, len(key) - 8)[0]
+            counts = groups.setdefault(prefix, [0] * buckets)
+            if index < buckets:
+                counts[index] += sum(u64.unpack_from(v)[0] for v in values)
+        out = []
+        for prefix, counts in groups.items():
+            if not any(counts) and layout.name not in self.zeroed:
+                continue
+            out.append((None if layout.key.kind == "none" else key_decode(prefix), counts))
+        return out
+
+
+def run_trace(trace: CompiledTrace, out: TextIO, err: TextIO, **options: Any) -> int:
+    """Run ``trace`` to its end; returns the exit code."""
+    return TraceRuntime(trace, out, err, **options).run()

@@ -1,0 +1,920 @@
+"""Semantic analysis: the type of every expression, the key and value types of every map, and the errors
+bpftrace reports before it generates any code.
+
+Like bpftrace's ``SemanticAnalyser`` this pass walks the AST more than once: a map may be read (``END {
+print(@x) }``) before the probe that assigns it, so the walk repeats until the map types stop changing and
+only the last walk reports errors. Messages and locations follow bpftrace's wording for common mistakes.
+
+Types are small frozen values (``SType``); ``tinybpf.trace.runtime`` turns them into the printers' types.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from tinybpf.trace import ast
+from tinybpf.trace.diagnostics import Diagnostic, TraceError
+
+AGGREGATES = ("count", "sum", "avg", "min", "max", "stats", "hist", "lhist")
+MAX_STACK_BYTES = 512
+
+
+@dataclass(frozen=True)
+class SType:
+    """A bpftrace type: ``kind`` is int, string, tuple, record, none, ctx or an aggregate (count, hist...).
+
+    ``size`` is in bytes (for strings the buffer size, ``string[N]``); ``elements`` are a tuple's types or a
+    record's ``(name, type, offset)`` fields; ``addrspace`` says where a pointer's bytes live (``user``).
+    """
+
+    kind: str
+    size: int = 8
+    signed: bool = False
+    elements: tuple[SType, ...] = ()
+    names: tuple[str, ...] = ()
+    offsets: tuple[int, ...] = ()
+    pointer: bool = False
+    addrspace: str = "kernel"
+
+    @property
+    def is_int(self) -> bool:
+        return self.kind == "int"
+
+    @property
+    def is_string(self) -> bool:
+        return self.kind == "string"
+
+    @property
+    def is_aggregate(self) -> bool:
+        return self.kind in AGGREGATES
+
+    @property
+    def in_memory(self) -> bool:
+        """Values that live in stack memory rather than in a register."""
+        return self.kind in ("string", "tuple", "record")
+
+    def __str__(self) -> str:
+        if self.kind == "int":
+            return ("" if self.signed else "u") + f"int{self.size * 8}"
+        if self.kind == "string":
+            return f"string[{self.size}]"
+        if self.kind == "tuple":
+            return "(" + ",".join(str(e) for e in self.elements) + ")"
+        if self.kind == "record":
+            return f"struct {self.names[0] if self.names else ''}"
+        return self.kind
+
+
+NONE = SType("none", 0)
+INT64 = SType("int", 8, True)
+UINT64 = SType("int", 8, False)
+UINT32 = SType("int", 4, False)
+INT32 = SType("int", 4, True)
+CTX = SType("ctx")
+
+
+def int_type(size: int, signed: bool) -> SType:
+    return SType("int", size, signed)
+
+
+def string_type(size: int) -> SType:
+    return SType("string", size)
+
+
+def tuple_type(elements: list[SType]) -> SType:
+    """A tuple laid out like a C struct: each element at its natural alignment (strings are byte arrays)."""
+    offsets = []
+    offset = 0
+    for element in elements:
+        align = _align_of(element)
+        offset = (offset + align - 1) // align * align
+        offsets.append(offset)
+        offset += element.size
+    align = max((_align_of(e) for e in elements), default=1)
+    size = (offset + align - 1) // align * align
+    return SType("tuple", size, elements=tuple(elements), offsets=tuple(offsets))
+
+
+def _align_of(t: SType) -> int:
+    """bpftrace's in-tuple alignment: byte arrays 1, other values by size (1, 2, 4 or 8)."""
+    if t.kind == "string":
+        return 1
+    if t.kind == "tuple":
+        return max((_align_of(e) for e in t.elements), default=1)
+    return t.size if t.size <= 2 else 4 if t.size <= 4 else 8
+
+
+def strlen() -> int:
+    """bpftrace's string buffer size, from BPFTRACE_STRLEN (default 64, at most 200 to fit the stack)."""
+    try:
+        value = int(os.environ.get("BPFTRACE_STRLEN", "64"))
+    except ValueError:
+        return 64
+    return max(1, min(value, 200))
+
+
+@dataclass
+class MapInfo:
+    """What the analysis learnt about one map: key and value types, and the aggregation's parameters."""
+
+    name: str
+    key: Optional[SType] = None
+    value: Optional[SType] = None
+    lhist: tuple[int, int, int] = (0, 0, 0)
+    pos: Optional[ast.Pos] = None
+
+    @property
+    def keyless(self) -> bool:
+        return self.key is not None and self.key.kind == "none"
+
+
+@dataclass
+class ProbeContext:
+    """The expanded attach points of one probe: what builtins and ``args`` mean there."""
+
+    provider: str
+    tracepoint_fields: Optional[dict[str, SType]] = None
+    tracepoint_offsets: Optional[dict[str, int]] = None
+    tracepoint_name: str = ""
+
+
+@dataclass
+class Analysis:
+    """The result: per-node types, maps, and per-probe facts the code generator needs."""
+
+    program: ast.Program
+    types: dict[int, SType] = field(default_factory=dict)
+    maps: dict[str, MapInfo] = field(default_factory=dict)
+    variables: dict[int, dict[str, SType]] = field(default_factory=dict)
+    contexts: dict[int, ProbeContext] = field(default_factory=dict)
+    params: list[str] = field(default_factory=list)
+    uses: dict[int, set] = field(default_factory=dict)
+    string_size: int = 64
+
+    def type_of(self, node: ast.Node) -> SType:
+        return self.types.get(id(node), NONE)
+
+
+FieldResolver = Callable[[str, str], dict[str, tuple[SType, int]]]
+"""(category, name) -> field name -> (type, offset): the fields of a tracepoint's record."""
+
+_INT_BUILTINS = {
+    "pid": UINT64, "tid": UINT64, "uid": UINT64, "gid": UINT64, "nsecs": UINT64, "elapsed": UINT64,
+    "cpu": UINT64, "rand": UINT32, "cgroup": UINT64, "curtask": UINT64, "cpid": UINT64,
+}
+_ARG_PROVIDERS = ("kprobe", "uprobe", "usdt")
+_RET_PROVIDERS = ("kretprobe", "uretprobe")
+_UNSUPPORTED_CALLS = (
+    "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr", "ntop", "pton", "buf", "cat", "system", "signal",
+    "override", "reg", "cgroupid", "macaddr", "strftime", "path", "skboutput", "unwatch", "strcontains",
+    "percpu_kaddr", "bswap", "kptr", "uptr", "has_key", "len", "offsetof",
+)
+_KNOWN_CALLS = (
+    "printf", "print", "time", "str", "strncmp", "exit", "clear", "zero", "delete", "sizeof", "join",
+    *AGGREGATES,
+)
+
+
+class SemanticAnalyser:
+    """One analysis of one parsed program (bpftrace's ``SemanticAnalyser``)."""
+
+    def __init__(self, program: ast.Program, source: str, filename: str = "stdin",
+                 params: Optional[list[str]] = None, fields: Optional[FieldResolver] = None,
+                 has_child: bool = False, probe_names: Optional[dict[int, list[str]]] = None) -> None:
+        self.program = program
+        self.probe_names = probe_names or {}
+        self.has_child = has_child
+        self.source = source
+        self.filename = filename
+        self.result = Analysis(program, params=list(params or []), string_size=strlen())
+        self.fields = fields
+        self.final = False
+        self.errors: list[Diagnostic] = []
+        self.vars: dict[str, SType] = {}
+        self.probe: Optional[ast.Probe] = None
+        self.provider = ""
+        self.context = ProbeContext("")
+        self.used: set = set()
+        self.loop_depth = 0
+
+    # ----------------------------------------------------------------- driver
+
+    def analyse(self) -> Analysis:
+        for probe in self.program.probes:
+            self.result.contexts[id(probe)] = self.probe_context(probe)
+        if self.errors:
+            raise TraceError(self.errors[:1], self.source, self.filename)
+        for _ in range(4):
+            before = self.map_signature()
+            self.walk()
+            if self.map_signature() == before:
+                break
+        self.final = True
+        self.walk()
+        if self.errors:
+            raise TraceError(self.errors[:1], self.source, self.filename)
+        return self.result
+
+    def map_signature(self) -> tuple:
+        return tuple((m.name, m.key, m.value) for m in self.result.maps.values())
+
+    def walk(self) -> None:
+        for probe in self.program.probes:
+            self.probe = probe
+            self.context = self.result.contexts[id(probe)]
+            self.provider = self.context.provider
+            self.vars = {}
+            self.used = set()
+            if probe.predicate is not None:
+                cond = self.expr(probe.predicate.expr)
+                if self.final and not cond.is_int and cond.kind != "none":
+                    self.error("Invalid type for predicate: " + str(cond), probe.predicate.expr.pos)
+            self.block(probe.block)
+            self.result.variables[id(probe)] = dict(self.vars)
+            self.result.uses[id(probe)] = set(self.used)
+
+    def error(self, message: str, pos: ast.Pos) -> None:
+        if self.final and not self.errors:
+            self.errors.append(Diagnostic(message, pos))
+
+    def set(self, node: ast.Node, t: SType) -> SType:
+        self.result.types[id(node)] = t
+        return t
+
+    # ----------------------------------------------------------------- probes
+
+    def probe_context(self, probe: ast.Probe) -> ProbeContext:
+        providers = {ap.provider for ap in probe.attach_points}
+        provider = probe.attach_points[0].provider
+        if len(providers) > 1 and provider in ("BEGIN", "END"):
+            self.errors.append(Diagnostic("BEGIN and END probes cannot be mixed with other probes",
+                                          probe.attach_points[0].pos))
+        context = ProbeContext(provider)
+        if provider == "tracepoint" and self.fields is not None:
+            ap = probe.attach_points[0]
+            try:
+                fields = self.fields(ap.target, ap.func)
+            except LookupError as exc:
+                self.errors.append(Diagnostic(str(exc.args[0]) if exc.args else str(exc), ap.pos))
+                return context
+            context.tracepoint_fields = {name: t for name, (t, _) in fields.items()}
+            context.tracepoint_offsets = {name: off for name, (_, off) in fields.items()}
+            context.tracepoint_name = f"{ap.target}_{ap.func}".replace("*", "")
+        return context
+
+    # ----------------------------------------------------------------- statements
+
+    def block(self, block: ast.Block) -> None:
+        for stmt in block.statements:
+            self.statement(stmt)
+
+    def statement(self, stmt: ast.Statement) -> None:
+        if isinstance(stmt, ast.ExprStatement):
+            self.expr(stmt.expr, statement=True)
+        elif isinstance(stmt, ast.AssignMapStatement):
+            self.assign_map(stmt)
+        elif isinstance(stmt, ast.AssignVarStatement):
+            self.assign_var(stmt)
+        elif isinstance(stmt, ast.If):
+            cond = self.expr(stmt.cond)
+            if self.final and not cond.is_int and cond.kind != "none":
+                self.error(f"Invalid condition in if(): {cond}", stmt.cond.pos)
+            self.block(stmt.then)
+            if stmt.otherwise is not None:
+                self.block(stmt.otherwise)
+        elif isinstance(stmt, ast.Unroll):
+            self.unroll(stmt)
+        elif isinstance(stmt, ast.While):
+            self.expr(stmt.cond)
+            self.loop_depth += 1
+            self.block(stmt.body)
+            self.loop_depth -= 1
+        elif isinstance(stmt, ast.Jump):
+            self.jump(stmt)
+        else:
+            self.error("this statement is not supported by tinybpf trace yet", stmt.pos)
+
+    def unroll(self, stmt: ast.Unroll) -> None:
+        count = stmt.count
+        value = self.const_int(count)
+        if value is None:
+            self.error("unroll count must be a constant integer", count.pos)
+        elif value > 100:
+            self.error("unroll maximum value is 100", count.pos)
+        elif value < 1:
+            self.error("unroll minimum value is 1", count.pos)
+        self.block(stmt.body)
+
+    def jump(self, stmt: ast.Jump) -> None:
+        if stmt.kind in ("break", "continue") and not self.loop_depth:
+            self.error(f"{stmt.kind} statement is not allowed outside of a loop", stmt.pos)
+        if stmt.value is not None:
+            self.expr(stmt.value)
+
+    def const_int(self, expr: ast.Expression) -> Optional[int]:
+        if isinstance(expr, ast.Integer):
+            return expr.value
+        if isinstance(expr, ast.PositionalParameter):
+            text = self.param(expr.index)
+            return _parse_int(text)
+        if isinstance(expr, ast.PositionalParameterCount):
+            return len(self.result.params)
+        if isinstance(expr, ast.Unop) and expr.op == "-":
+            inner = self.const_int(expr.operand)
+            return None if inner is None else -inner
+        return None
+
+    def param(self, index: int) -> str:
+        params = self.result.params
+        return params[index - 1] if 0 < index <= len(params) else ""
+
+    def assign_map(self, stmt: ast.AssignMapStatement) -> None:
+        target = stmt.map
+        value = self.expr(stmt.expr)
+        if value.kind == "none" and self.final and not isinstance(stmt.expr, ast.Call):
+            self.error("Invalid expression for assignment: " + str(value), stmt.expr.pos)
+        self.map_keys(target)
+        if isinstance(stmt.expr, ast.Call) and stmt.expr.name in AGGREGATES:
+            return  # the aggregation call recorded the map's type
+        self.map_value(target, value, target.pos)
+        self.set(target, _value_type(value))
+
+    def map_value(self, target: ast.Map, value: SType, pos: ast.Pos) -> None:
+        value = _value_type(value)
+        info = self.result.maps.setdefault(target.name, MapInfo(target.name, pos=target.pos))
+        if value.kind == "none":
+            return
+        if info.value is None or info.value.kind == "none":
+            info.value = value
+            return
+        old = info.value
+        if old.kind != value.kind or (old.kind == "tuple" and len(old.elements) != len(value.elements)):
+            self.error(f"Type mismatch for {target.name}: trying to assign value of type '{value}' "
+                       f"when map already contains a value of type '{old}'", pos)
+        elif old.kind == "string" and value.size > old.size:
+            info.value = value
+        elif old.kind == "tuple" and value != old:
+            info.value = _widen_tuple(old, value)
+
+    def map_keys(self, target: ast.Map) -> SType:
+        keys = [self.expr(k) for k in target.keys]
+        for node, t in zip(target.keys, keys):
+            if t.is_aggregate or t.kind in ("none", "ctx"):
+                self.error(f"Invalid map key type: {t}", node.pos)
+        keys = [_value_type(k) for k in keys]
+        if not keys:
+            key = NONE
+        elif len(keys) == 1:
+            key = keys[0]
+        else:
+            key = tuple_type(keys)
+        info = self.result.maps.setdefault(target.name, MapInfo(target.name, pos=target.pos))
+        if info.key is None:
+            info.key = key
+        elif not _key_compatible(info.key, key):
+            self.error(f"Argument mismatch for {target.name}: trying to access with arguments: "
+                       f"[{_key_text(key)}] when map expects arguments: [{_key_text(info.key)}]", target.pos)
+        elif info.key.kind == "string" and key.size > info.key.size:
+            info.key = key
+        elif info.key.kind == "tuple" and key != info.key:
+            info.key = _widen_tuple(info.key, key)
+        return key
+
+    def assign_var(self, stmt: ast.AssignVarStatement) -> None:
+        value = self.expr(stmt.expr)
+        name = stmt.var.name
+        if value.is_aggregate:
+            self.error(f"Value '{value}' cannot be assigned to a scratch variable.", stmt.pos)
+        elif value.kind == "none" and self.final:
+            self.error("Invalid expression for assignment: none", stmt.expr.pos)
+        old = self.vars.get(name)
+        if old is not None and old.kind != value.kind and value.kind != "none":
+            self.error(f"Type mismatch for {name}: trying to assign value of type '{value}' "
+                       f"when variable already contains a value of type '{old}'", stmt.pos)
+        elif old is None or (old.kind == "string" and value.size > old.size) or value.kind == "tuple":
+            self.vars[name] = value if old is None or value.kind != "tuple" else _widen_tuple(old, value)
+        self.set(stmt.var, self.vars[name])
+
+    # ----------------------------------------------------------------- expressions
+
+    def expr(self, e: ast.Expression, statement: bool = False) -> SType:
+        if isinstance(e, ast.Call):
+            return self.set(e, self.call(e, statement))
+        method = getattr(self, "expr_" + type(e).__name__, None)
+        if method is None:
+            self.error(f"{type(e).__name__.lower()} expressions are not supported by tinybpf trace yet", e.pos)
+            return self.set(e, NONE)
+        return self.set(e, method(e))
+
+    def expr_Integer(self, e: ast.Integer) -> SType:
+        if e.value > (1 << 64) - 1 or e.value < -(1 << 63):
+            self.error("integer literal out of range", e.pos)
+        return UINT64 if e.value > (1 << 63) - 1 else INT64
+
+    def expr_String(self, e: ast.String) -> SType:
+        return string_type(len(e.value) + 1)
+
+    def expr_PositionalParameter(self, e: ast.PositionalParameter) -> SType:
+        text = self.param(e.index)
+        if _parse_int(text) is not None:
+            return INT64
+        return string_type(len(text.encode()) + 1)
+
+    def expr_PositionalParameterCount(self, e: ast.PositionalParameterCount) -> SType:
+        return INT64
+
+    def expr_Builtin(self, e: ast.Builtin) -> SType:
+        name = e.name
+        self.used.add(name)
+        provider = self.provider
+        if name in _INT_BUILTINS:
+            if name == "cpid" and not self.has_child:
+                self.error("cpid cannot be used without child command", e.pos)
+            return _INT_BUILTINS[name]
+        if name == "comm":
+            return string_type(16)
+        if name == "probe":
+            names = self.probe_names.get(id(self.probe), []) if self.probe else []
+            return string_type(max((len(n) for n in names), default=63) + 1)
+        if name == "func":
+            if provider not in ("uprobe", "uretprobe", "kprobe", "kretprobe"):
+                self.error("The func builtin can not be used with '" + provider + "' probes", e.pos)
+            return string_type(self.result.string_size)
+        if name == "retval":
+            if provider not in _RET_PROVIDERS:
+                self.error("The retval builtin can only be used with 'kretprobe' and 'uretprobe' and 'kfunc' "
+                           "probes", e.pos)
+            return UINT64
+        if name.startswith("arg") and name[3:].isdigit():
+            if provider not in _ARG_PROVIDERS:
+                self.error(f"The {name} builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes",
+                           e.pos)
+            elif int(name[3:]) > 5:
+                self.error(f"{name} is not supported: only arg0-arg5 are passed in registers", e.pos)
+            return UINT64
+        if name == "args":
+            if provider != "tracepoint":
+                kind = "special" if provider in ("BEGIN", "END") else provider
+                self.error(f"The args builtin can only be used with tracepoint/kfunc/uprobeprobes ({kind} used "
+                           "here)", e.pos)
+            return CTX
+        self.error(f"Unknown builtin variable: '{name}'" if name not in ("kstack", "ustack", "sarg0")
+                   else f"the {name} builtin is not supported by tinybpf trace yet", e.pos)
+        return NONE
+
+    def expr_Identifier(self, e: ast.Identifier) -> SType:
+        self.error(f"Unknown identifier: '{e.name}'", e.pos)
+        return NONE
+
+    def expr_Variable(self, e: ast.Variable) -> SType:
+        t = self.vars.get(e.name)
+        if t is None:
+            self.error(f"Undefined or undeclared variable: {e.name}", e.pos)
+            return NONE
+        return t
+
+    def expr_Map(self, e: ast.Map) -> SType:
+        info = self.result.maps.get(e.name)
+        if info is None or info.value is None:
+            self.error(f"Undefined map: {e.name}", e.pos)
+            self.map_keys(e) if info is not None else [self.expr(k) for k in e.keys]
+            return NONE
+        self.map_keys(e)
+        if info.value.is_aggregate:
+            if info.value.kind in ("count", "sum", "min", "max"):
+                return SType("int", 8, info.value.signed)
+            self.error(f"Map value '{info.value}' cannot be used in an expression", e.pos)
+            return NONE
+        return info.value
+
+    def expr_Binop(self, e: ast.Binop) -> SType:
+        left = self.expr(e.left)
+        right = self.expr(e.right)
+        if e.op in ("&&", "||"):
+            for side, t in ((e.left, left), (e.right, right)):
+                if not t.is_int and t.kind != "none":
+                    self.error(f"Invalid operand for '{e.op}': {t}", side.pos)
+            return INT64
+        if left.kind == "none" or right.kind == "none":
+            return INT64
+        if left.is_string and right.is_string:
+            if e.op not in ("==", "!="):
+                self.error(f"The {e.op} operator can not be used on strings", e.pos)
+            return INT64
+        if not left.is_int or not right.is_int:
+            self.error(f"Type mismatch for '{e.op}': comparing '{left}' with '{right}'", e.pos)
+            return INT64
+        if e.op in ("==", "!=", "<", "<=", ">", ">="):
+            return INT64
+        return INT64 if left.signed and right.signed else UINT64
+
+    def expr_Unop(self, e: ast.Unop) -> SType:
+        if e.op in ("++", "--"):
+            return self.increment(e)
+        operand = self.expr(e.operand)
+        if e.op == "*":
+            if operand.kind == "ctx":
+                return CTX
+            if operand.is_int:
+                return UINT64
+            self.error(f"Can not dereference type '{operand}'", e.pos)
+            return NONE
+        if not operand.is_int and operand.kind != "none":
+            self.error(f"The {e.op} operator can not be used on expressions of type '{operand}'", e.pos)
+            return NONE
+        if e.op == "!":
+            return INT64
+        return operand if operand.kind != "none" else INT64
+
+    def increment(self, e: ast.Unop) -> SType:
+        target = e.operand
+        if isinstance(target, ast.Variable):
+            t = self.vars.get(target.name)
+            if t is None:
+                self.error(f"Undefined or undeclared variable: {target.name}", target.pos)
+                return NONE
+            if not t.is_int:
+                self.error(f"The {e.op} operator must be applied to an integer variable", e.pos)
+            return self.set(target, t)
+        if isinstance(target, ast.Map):
+            self.map_keys(target)
+            info = self.result.maps.get(target.name)
+            if info is not None and info.value is not None and not info.value.is_int:
+                self.error(f"The {e.op} operator must be applied to an integer map", e.pos)
+            self.map_value(target, INT64, target.pos)
+            return self.set(target, INT64)
+        self.error(f"The {e.op} operator must be applied to a map or variable", e.pos)
+        return NONE
+
+    def expr_Ternary(self, e: ast.Ternary) -> SType:
+        cond = self.expr(e.cond)
+        if not cond.is_int and cond.kind != "none":
+            self.error(f"Invalid condition in ternary: {cond}", e.cond.pos)
+        then = self.expr(e.then)
+        otherwise = self.expr(e.otherwise)
+        if then.kind != otherwise.kind and "none" not in (then.kind, otherwise.kind):
+            self.error(f"Ternary operator must return the same type: have '{then}' and '{otherwise}'", e.pos)
+            return then
+        if then.is_string:
+            return string_type(max(then.size, otherwise.size))
+        if then.is_int and otherwise.is_int:
+            return INT64 if then.signed and otherwise.signed else UINT64
+        return then if then.kind != "none" else otherwise
+
+    def expr_FieldAccess(self, e: ast.FieldAccess) -> SType:
+        inner = self.expr(e.expr)
+        if inner.kind != "ctx":
+            if inner.kind != "none":
+                self.error(f"Can not access field '{e.field}' on expression of type '{inner}'", e.pos)
+            return NONE
+        fields = self.context.tracepoint_fields
+        if fields is None:
+            return NONE
+        t = fields.get(e.field)
+        if t is None:
+            name = self.context.tracepoint_name
+            self.error(f"Struct/union of type 'struct _tracepoint_{name}' does not contain a field named "
+                       f"'{e.field}'", e.pos)
+            return NONE
+        self.used.add("args")
+        return t
+
+    def expr_TupleAccess(self, e: ast.TupleAccess) -> SType:
+        inner = self.expr(e.expr)
+        if inner.kind != "tuple":
+            if inner.kind != "none":
+                self.error(f"Can not access index '{e.index}' on expression of type '{inner}'", e.pos)
+            return NONE
+        if e.index >= len(inner.elements):
+            self.error(f"Invalid tuple index: {e.index}. Found {len(inner.elements)} elements in tuple.", e.pos)
+            return NONE
+        return inner.elements[e.index]
+
+    def expr_Cast(self, e: ast.Cast) -> SType:
+        inner = self.expr(e.expr)
+        name = e.type.name
+        sizes = {"int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "uint16": 2, "uint32": 4,
+                 "uint64": 8}
+        if e.type.pointer_depth or name not in sizes:
+            self.error(f"Cannot cast to \"{e.type}\"", e.pos)
+            return NONE
+        if not inner.is_int and inner.kind != "none":
+            self.error(f"Cannot cast from \"{inner}\" to \"{name}\"", e.pos)
+        return int_type(sizes[name], not name.startswith("u"))
+
+    def expr_Tuple(self, e: ast.Tuple) -> SType:
+        elements = [self.expr(x) for x in e.elements]
+        for x, t in zip(e.elements, elements):
+            if t.is_aggregate or t.kind in ("ctx",):
+                self.error(f"Invalid tuple element type: {t}", x.pos)
+        t = tuple_type(elements)
+        if t.size > MAX_STACK_BYTES // 2:
+            self.error("tuple is too big for the BPF stack", e.pos)
+        return t
+
+    def expr_Sizeof(self, e: ast.Sizeof) -> SType:
+        if isinstance(e.target, ast.TypeName):
+            sizes = {"int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "uint16": 2, "uint32": 4,
+                     "uint64": 8, "char": 1, "short": 2, "int": 4, "long": 8}
+            if e.target.pointer_depth == 0 and e.target.name not in sizes:
+                self.error(f"Unknown type: {e.target}", e.pos)
+        else:
+            self.expr(e.target)
+        return UINT64
+
+    def expr_ArrayAccess(self, e: ast.ArrayAccess) -> SType:
+        self.expr(e.expr)
+        self.expr(e.index)
+        self.error("array access is not supported by tinybpf trace yet", e.pos)
+        return NONE
+
+    # ----------------------------------------------------------------- calls
+
+    def call(self, e: ast.Call, statement: bool) -> SType:
+        name = e.name
+        if name not in _KNOWN_CALLS:
+            if name in _UNSUPPORTED_CALLS:
+                self.error(f"{name}() is not supported by tinybpf trace yet", e.pos)
+            else:
+                self.error(f"Unknown function: {name}", e.pos)
+            for arg in e.args:
+                self.expr(arg)
+            return NONE
+        if name in AGGREGATES:
+            return self.aggregate(e, statement)
+        return getattr(self, "call_" + name)(e, [self.call_arg(name, a) for a in e.args])
+
+    def call_arg(self, name: str, arg: ast.Expression) -> SType:
+        """Type a call argument; a whole map given to print/clear/zero/delete is not read as a value."""
+        if not isinstance(arg, ast.Map) or name not in ("print", "clear", "zero", "delete"):
+            return self.expr(arg)
+        if name == "print" and arg.keys:
+            return self.expr(arg)
+        if arg.keys:
+            self.map_keys(arg)
+        elif arg.name not in self.result.maps:
+            self.error(f"Undefined map: {arg.name}", arg.pos)
+        return self.set(arg, NONE)
+
+    def nargs(self, e: ast.Call, low: int, high: Optional[int] = None) -> bool:
+        """Check the argument count; bpftrace's wording."""
+        n = len(e.args)
+        high = low if high is None else high
+        if low <= n <= high:
+            return True
+        if low == high:
+            words = {0: "no arguments", 1: "one argument", 2: "two arguments"}
+            self.error(f"{e.name}() requires {words.get(low, f'{low} arguments')} ({n} provided)", e.pos)
+        elif n < low:
+            self.error(f"{e.name}() requires at least {low} argument{'s' if low > 1 else ''} ({n} provided)",
+                       e.pos)
+        else:
+            self.error(f"{e.name}() takes up to {high} arguments ({n} provided)", e.pos)
+        return False
+
+    def aggregate(self, e: ast.Call, statement: bool) -> SType:
+        name = e.name
+        counts = {"count": (0, 0), "hist": (1, 1), "lhist": (4, 4)}
+        low, high = counts.get(name, (1, 1))
+        args = [self.expr(a) for a in e.args]
+        self.nargs(e, low, high)
+        target = self.assigned_map(e)
+        if target is None:
+            self.error(f"{name}() should be directly assigned to a map", e.pos)
+            return NONE
+        for arg, t in zip(e.args[:1], args[:1]):
+            if not t.is_int and t.kind != "none":
+                self.error(f"{name}() only supports integer arguments ({t} provided)", arg.pos)
+        lhist = (0, 0, 0)
+        if name == "lhist" and len(e.args) == 4:
+            lhist = self.lhist_params(e)
+        signed = bool(args and args[0].signed) if name in ("sum", "min", "max", "avg", "stats") else False
+        value = SType(name, 8, signed)
+        info = self.result.maps.setdefault(target.name, MapInfo(target.name, pos=target.pos))
+        if name == "lhist":
+            if info.lhist != (0, 0, 0) and info.lhist != lhist:
+                self.error("Different lhist bounds in a single map unsupported", e.pos)
+            info.lhist = lhist
+        if info.value is not None and info.value.kind != "none" and info.value.kind != name:
+            self.error(f"Type mismatch for {target.name}: trying to assign value of type '{name}' "
+                       f"when map already contains a value of type '{info.value}'", target.pos)
+        elif info.value is None or info.value.kind == "none" or (signed and not info.value.signed):
+            info.value = value
+        return value
+
+    def lhist_params(self, e: ast.Call) -> tuple[int, int, int]:
+        values = []
+        for arg, what in zip(e.args[1:], ("min", "max", "step")):
+            value = self.const_int(arg)
+            if value is None:
+                self.error(f"lhist() {what} must be a literal integer", arg.pos)
+                return (0, 0, 1)
+            values.append(value)
+        low, high, step = values
+        if step <= 0:
+            self.error("lhist() step must be >= 1", e.args[3].pos)
+        elif low < 0:
+            self.error("lhist() min must be non-negative", e.args[1].pos)
+        elif low > high:
+            self.error("lhist() min must be less than max", e.args[1].pos)
+        elif (high - low) // step > 1000:
+            self.error("lhist() too many buckets, must be <= 1000 (would need "
+                       f"{(high - low) // step})", e.pos)
+        return low, high, max(step, 1)
+
+    def assigned_map(self, e: ast.Call) -> Optional[ast.Map]:
+        return self.current_assign_target.get(id(e))
+
+    @property
+    def current_assign_target(self) -> dict[int, ast.Map]:
+        cache = getattr(self, "_targets", None)
+        if cache is None:
+            cache = {}
+            for node in ast.walk(self.program):
+                if isinstance(node, ast.AssignMapStatement) and isinstance(node.expr, ast.Call):
+                    cache[id(node.expr)] = node.map
+            self._targets = cache
+        return cache
+
+    def call_printf(self, e: ast.Call, args: list[SType]) -> SType:
+        if not e.args:
+            self.nargs(e, 1, 1 << 30)
+            return NONE
+        if not isinstance(e.args[0], ast.String):
+            self.error("printf() expects a string literal as its first argument", e.args[0].pos)
+            return NONE
+        self.check_format(e, e.args[0].text, args[1:])
+        return NONE
+
+    def check_format(self, e: ast.Call, fmt: str, args: list[SType]) -> None:
+        for t in args:
+            if t.is_aggregate or t.kind == "ctx":
+                self.error(f"{e.name}() cannot print a value of type '{t}'", e.pos)
+                return
+        specs = format_specifiers(fmt)
+        if len(args) < len(specs):
+            self.error(f"{e.name}: Not enough arguments for format string ({len(args)} supplied, "
+                       f"{len(specs)} expected)", e.pos)
+        elif len(args) > len(specs):
+            self.error(f"{e.name}: Too many arguments for format string ({len(args)} supplied, "
+                       f"{len(specs)} expected)", e.pos)
+        for spec, t in zip(specs, args):
+            if spec[-1] in "diuxXoc" and not t.is_int and t.kind != "none":
+                self.error(f"{e.name}: %{spec} specifier expects a value of type integer ({_kind_word(t)} "
+                           "supplied)", e.pos)
+
+    def call_print(self, e: ast.Call, args: list[SType]) -> SType:
+        if not self.nargs(e, 1, 3):
+            return NONE
+        first = e.args[0]
+        if isinstance(first, ast.Map) and not first.keys:
+            if first.name not in self.result.maps:
+                self.error(f"Undefined map: {first.name}", e.pos)
+            return NONE
+        if len(e.args) > 1 and not isinstance(first, ast.Map):
+            self.error("Non-map print() only takes 1 argument", e.pos)
+        if args[0].kind == "ctx":
+            self.error("print() of a context is not supported by tinybpf trace yet", first.pos)
+        return NONE
+
+    def expr_print_target(self, e: ast.Map) -> None:
+        """``print(@m)`` names a whole map: it is not read as a value."""
+
+    def call_time(self, e: ast.Call, args: list[SType]) -> SType:
+        if self.nargs(e, 0, 1) and e.args and not isinstance(e.args[0], ast.String):
+            self.error("time() expects a string literal as its argument", e.args[0].pos)
+        return NONE
+
+    def call_str(self, e: ast.Call, args: list[SType]) -> SType:
+        if not self.nargs(e, 1, 2):
+            return string_type(self.result.string_size)
+        if not args[0].is_int and args[0].kind != "none" and not args[0].is_string:
+            self.error(f"str() expects an integer or a pointer type as first argument ({args[0]} provided)",
+                       e.pos)
+        size = self.result.string_size
+        if len(e.args) == 2:
+            if not args[1].is_int:
+                self.error(f"str() only accepts an integer as its second argument ({args[1]} provided)", e.pos)
+            value = self.const_int(e.args[1])
+            if value is not None:
+                size = max(1, min(value + 1, size))
+        return string_type(size)
+
+    def call_strncmp(self, e: ast.Call, args: list[SType]) -> SType:
+        if not self.nargs(e, 3):
+            return INT64
+        for i in (0, 1):
+            if not args[i].is_string and args[i].kind != "none":
+                self.error(f"strncmp() expects a string as argument {i + 1} ({args[i]} provided)", e.pos)
+        if self.const_int(e.args[2]) is None or (self.const_int(e.args[2]) or 0) < 0:
+            self.error("strncmp() expects a positive integer literal as third argument", e.pos)
+        return UINT64
+
+    def call_exit(self, e: ast.Call, args: list[SType]) -> SType:
+        self.nargs(e, 0, 0)
+        return NONE
+
+    def map_arg(self, e: ast.Call) -> Optional[ast.Map]:
+        if not self.nargs(e, 1):
+            return None
+        target = e.args[0]
+        if not isinstance(target, ast.Map):
+            self.error(f"{e.name}() expects a map to be provided", e.pos)
+            return None
+        return target
+
+    def call_clear(self, e: ast.Call, args: list[SType]) -> SType:
+        self.map_arg(e)
+        return NONE
+
+    def call_zero(self, e: ast.Call, args: list[SType]) -> SType:
+        self.map_arg(e)
+        return NONE
+
+    def call_delete(self, e: ast.Call, args: list[SType]) -> SType:
+        target = self.map_arg(e)
+        if target is not None and not target.keys:
+            info = self.result.maps.get(target.name)
+            if info is not None and info.key is not None and not info.keyless:
+                self.error("delete() expects a map with a key", e.pos)
+        return NONE
+
+    def call_sizeof(self, e: ast.Call, args: list[SType]) -> SType:
+        self.nargs(e, 1)
+        return UINT64
+
+    def call_join(self, e: ast.Call, args: list[SType]) -> SType:
+        self.error("join() is not supported by tinybpf trace yet", e.pos)
+        return NONE
+
+
+_SPEC = re.compile(r"%(?:%|[-+ #0]*(?:\d+|\*)?(?:\.\d+)?(?:hh|h|ll|l|j|z|t)?([a-zA-Z]))")
+
+
+def format_specifiers(fmt: str) -> list[str]:
+    """The conversion letters of a printf format, ``%%`` excluded (``"%-5d %s"`` -> ``["d", "s"]``)."""
+    return [m.group(1) for m in _SPEC.finditer(fmt) if m.group(1)]
+
+
+def _kind_word(t: SType) -> str:
+    return {"string": "string", "tuple": "tuple", "int": "integer"}.get(t.kind, t.kind)
+
+
+def _value_type(t: SType) -> SType:
+    """Integers are stored in maps as 64-bit values, as bpftrace does."""
+    return SType("int", 8, t.signed) if t.is_int else t
+
+
+def _parse_int(text: str) -> Optional[int]:
+    try:
+        return int(text, 0)
+    except ValueError:
+        return None
+
+
+def _key_text(t: SType) -> str:
+    if t.kind == "none":
+        return ""
+    if t.kind == "tuple":
+        return ", ".join(_key_text(e) for e in t.elements)
+    if t.is_int:
+        return ("" if t.signed else "unsigned ") + f"int{t.size * 8}"
+    return str(t)
+
+
+def _key_compatible(a: SType, b: SType) -> bool:
+    if a.kind != b.kind:
+        return False
+    if a.kind == "tuple":
+        return len(a.elements) == len(b.elements) and all(
+            _key_compatible(x, y) for x, y in zip(a.elements, b.elements))
+    return True
+
+
+def _widen_tuple(a: SType, b: SType) -> SType:
+    """The tuple type holding both ``a`` and ``b``: strings as wide as the widest, ints 64-bit."""
+    if a.kind != "tuple" or b.kind != "tuple" or len(a.elements) != len(b.elements):
+        return a
+    out = []
+    for x, y in zip(a.elements, b.elements):
+        if x.kind == "string" and y.kind == "string":
+            out.append(string_type(max(x.size, y.size)))
+        elif x.kind == "tuple":
+            out.append(_widen_tuple(x, y))
+        elif x.is_int and y.is_int:
+            out.append(SType("int", 8, x.signed and y.signed) if x != y else x)
+        else:
+            out.append(x)
+    return tuple_type(out)
+
+
+def analyse(program: ast.Program, source: str, filename: str = "stdin", params: Optional[list[str]] = None,
+            fields: Optional[FieldResolver] = None, has_child: bool = False,
+            probe_names: Optional[dict[int, list[str]]] = None) -> Analysis:
+    """Type ``program``; raises ``TraceError`` (bpftrace-shaped diagnostics) on the first error.
+
+    ``probe_names`` gives each probe's expanded attach point names (they size the ``probe`` builtin).
+    """
+    return SemanticAnalyser(program, source, filename, params, fields, has_child, probe_names).analyse()
