@@ -571,7 +571,7 @@ _PROVIDERS: dict[str, str] = {
     "uprobe": "uprobe", "u": "uprobe",
     "uretprobe": "uretprobe", "ur": "uretprobe",
     "usdt": "usdt", "U": "usdt",
-    "BEGIN": "BEGIN", "END": "END",
+    "BEGIN": "BEGIN", "END": "END", "begin": "BEGIN", "end": "END",
     "tracepoint": "tracepoint", "t": "tracepoint",
     "rawtracepoint": "rawtracepoint", "rt": "rawtracepoint",
     "profile": "profile", "p": "profile",
