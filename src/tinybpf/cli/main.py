@@ -14,6 +14,9 @@ COMMANDS = {
     "features": "features_cmd",
     "asm": "asm_cmd",
     "disasm": "asm_cmd",
+    "load": "object_cmd",
+    "run": "object_cmd",
+    "btf": "btf_cmd",
     "trace": "trace_cmd",
 }
 

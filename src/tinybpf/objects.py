@@ -1,0 +1,751 @@
+"""Load a BPF object the way libbpf does: ``ObjectSpec`` in, live maps, programs and links out.
+
+    obj = Object.open("prog.bpf.o")      # parsed, nothing in the kernel yet
+    obj.rodata.threshold = 100            # globals are readable/writable before load (a skeleton's rodata)
+    obj.load()                            # BTF, maps, CO-RE, relocations, BPF_PROG_LOAD
+    obj.attach()                          # by section name: tracepoint/..., raw_tp/..., uprobe/..., ...
+    print(obj.maps["counts"].dump(), obj.bss.hits)
+    obj.close()                           # or ``with Object.load_file(...) as obj``
+
+Loading follows libbpf's order: the object's BTF (fixed up by the spec reader, sanitized here if the
+kernel rejects a kind), then maps (reusing a pinned map of the same shape for ``LIBBPF_PIN_BY_NAME``),
+global data filled in and ``.rodata``/``.kconfig`` frozen, then each program with its CO-RE relocations
+resolved against the kernel's BTF, map and extern references patched, and func_info/line_info given
+to the kernel so a verifier error points at the C line.
+"""
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import functools
+import os
+import struct
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal, Optional, Union
+
+from .btf import core
+from .btf.kinds import IntEncoding, Kind
+from .btf.reader import BTF
+from .btf.types import ENUMS, Array, Enum, Float, Int, Ptr
+from .elf import objspec
+from .elf import sections as sec
+from .elf.objspec import DataSection, ObjectMapSpec, ObjectProgramSpec, ObjectSpec
+from .errors import BPFError, TinyBPFError, VerifierError
+from .kernel import commands
+from .kernel.constants import AttachType, MapType, ProgType
+from .kernel.fd import FD
+from .maps import Map
+from .programs import Program
+
+PIN_ROOT = "/sys/fs/bpf"
+_PSEUDO_MAP_FD, _PSEUDO_MAP_VALUE, _PSEUDO_BTF_ID, _PSEUDO_KFUNC_CALL = 1, 2, 3, 2
+
+
+class ObjectError(TinyBPFError):
+    """An object cannot be loaded as written (unknown section, unresolved extern, incompatible pin...)."""
+
+
+# ----- global data -----------------------------------------------------------------------------------
+
+
+class GlobalData:
+    """The variables of one data section (``.rodata``, ``.data``, ``.bss``, ``.kconfig``), by name.
+
+    Before load they live in a buffer that becomes the map's initial value; after load reads and
+    writes go to the map. ``.rodata`` and ``.kconfig`` are frozen at load: writing them after is an error.
+    Values are typed from BTF: integers, enums, floats, pointers as ints, ``char[]`` as bytes, arrays as
+    lists; anything else as raw bytes.
+    """
+
+    def __init__(self, section: DataSection, btf: Optional[BTF], buffer: bytearray) -> None:
+        object.__setattr__(self, "_section", section)
+        object.__setattr__(self, "_btf", btf)
+        object.__setattr__(self, "_buffer", buffer)
+        object.__setattr__(self, "_map", None)
+
+    @property
+    def name(self) -> str:
+        return self._section.name
+
+    @property
+    def variables(self) -> list[str]:
+        return list(self._section.variables)
+
+    def raw(self) -> bytes:
+        """The whole section's current bytes."""
+        if self._map is None:
+            return bytes(self._buffer)
+        return bytes(self._map.lookup(0))
+
+    def _variable(self, name: str) -> objspec.Variable:
+        variable = self._section.variables.get(name)
+        if variable is None:
+            known = ", ".join(self._section.variables) or "none"
+            raise AttributeError(f"{self._section.name} has no variable {name!r} (it has: {known})")
+        return variable
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        variable = self._variable(name)
+        data = self.raw()[variable.offset:variable.offset + variable.size]
+        return decode_value(self._btf, variable.type_id, data)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        variable = self._variable(name)
+        encoded = encode_value(self._btf, variable.type_id, value, variable.size, f"{self.name}.{name}")
+        if self._map is None:
+            self._buffer[variable.offset:variable.offset + variable.size] = encoded
+            return
+        if self._section.readonly:
+            raise ObjectError(f"cannot write {self.name}.{name}: {self.name} is frozen once loaded",
+                              "set read-only globals between Object.open() and load()")
+        current = bytearray(self._map.lookup(0))
+        current[variable.offset:variable.offset + variable.size] = encoded
+        self._map.update(0, bytes(current))
+
+    __getitem__ = __getattr__
+    __setitem__ = __setattr__
+
+    def __dir__(self) -> list[str]:
+        return [*super().__dir__(), *self._section.variables]
+
+    def __repr__(self) -> str:
+        state = "loaded" if self._map is not None else "not loaded"
+        return f"GlobalData({self.name!r}, {len(self._section.variables)} variables, {state})"
+
+
+def _endian(btf: Optional[BTF]) -> Literal["little", "big"]:
+    return "big" if btf is not None and btf.byte_order == "big" else "little"
+
+
+def decode_value(btf: Optional[BTF], type_id: int, data: bytes) -> Any:
+    """A variable's bytes as a Python value, using its BTF type (raw bytes without one)."""
+    if btf is None or not type_id:
+        return bytes(data)
+    t = btf.resolve(type_id)
+    order = "<" if btf.byte_order == "little" else ">"
+    if isinstance(t, Int) and t.size in (1, 2, 4, 8):
+        if t.encoding & IntEncoding.BOOL:
+            return data[0] != 0
+        return int.from_bytes(data, _endian(btf), signed=bool(t.encoding & IntEncoding.SIGNED))
+    if isinstance(t, ENUMS):
+        return int.from_bytes(data, _endian(btf), signed=t.signed)
+    if isinstance(t, Ptr):
+        return int.from_bytes(data, _endian(btf))
+    if isinstance(t, Float) and t.size in (4, 8):
+        return struct.unpack(order + ("f" if t.size == 4 else "d"), data)[0]
+    if isinstance(t, Array):
+        element = btf.resolve(t.type)
+        if isinstance(element, Int) and element.size == 1 and (element.encoding & IntEncoding.CHAR or
+                                                                 element.name in ("char", "unsigned char")):
+            return bytes(data).split(b"\0", 1)[0]
+        size = btf.sizeof(t.type) if t.nelems else 0
+        if size and isinstance(element, (Int, Enum, Ptr, Float)):
+            return [decode_value(btf, t.type, data[i * size:(i + 1) * size]) for i in range(t.nelems)]
+    return bytes(data)
+
+
+def encode_value(btf: Optional[BTF], type_id: int, value: Any, size: int, what: str) -> bytes:
+    """The bytes of ``value`` for a variable of BTF type ``type_id`` and ``size`` bytes."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        if len(raw) > size:
+            raise ObjectError(f"{what}: {len(raw)} bytes do not fit in {size}")
+        return raw.ljust(size, b"\0")
+    t = btf.resolve(type_id) if btf is not None and type_id else None
+    order = _endian(btf)
+    if isinstance(value, str):
+        return encode_value(btf, type_id, value.encode(), size, what)
+    if isinstance(value, float) or isinstance(t, Float):
+        if size not in (4, 8):
+            raise ObjectError(f"{what}: cannot store a float in {size} bytes")
+        return struct.pack(("<" if order == "little" else ">") + ("f" if size == 4 else "d"), value)
+    if isinstance(value, (list, tuple)) and isinstance(t, Array) and btf is not None:
+        element_size = btf.sizeof(t.type)
+        if len(value) > t.nelems:
+            raise ObjectError(f"{what}: {len(value)} values for {t.nelems} elements")
+        return b"".join(encode_value(btf, t.type, v, element_size, what) for v in value).ljust(size, b"\0")
+    if isinstance(value, int):
+        signed = value < 0
+        try:
+            return value.to_bytes(size, order, signed=signed)
+        except OverflowError:
+            raise ObjectError(f"{what}: {value} does not fit in {size} bytes") from None
+    raise ObjectError(f"{what}: cannot store {type(value).__name__} (use int, float, bytes, str or a list)")
+
+
+# ----- kconfig and ksyms -----------------------------------------------------------------------------
+
+
+def kconfig_bytes(spec: ObjectSpec) -> bytes:
+    """The ``.kconfig`` map value: every ``extern ... __kconfig`` at its offset, from the running kernel."""
+    from .kernel.kconfig import kernel_config
+    from .kernel.sysinfo import kernel_version_code
+
+    section = spec.datasecs[objspec.KCONFIG_SECTION]
+    data = bytearray(len(section.data))
+    config: Optional[dict[str, str]] = None
+    for extern in spec.externs.values():
+        if extern.kind != objspec.KCONFIG:
+            continue
+        value: Union[int, bytes, str, None]
+        if extern.name == "LINUX_KERNEL_VERSION":
+            value = kernel_version_code()
+        elif extern.name in ("LINUX_HAS_BPF_COOKIE", "LINUX_HAS_SYSCALL_WRAPPER"):
+            value = 1
+        elif extern.name.startswith("CONFIG_"):
+            if config is None:
+                config = kernel_config()
+                if config is None and not extern.weak:
+                    raise ObjectError(f"{spec.path}: extern {extern.name} needs the kernel config",
+                                      "neither /proc/config.gz nor /boot/config-$(uname -r) exists")
+            value = (config or {}).get(extern.name)
+        else:
+            raise ObjectError(f"{spec.path}: unknown kconfig extern {extern.name!r}",
+                              "kconfig externs are CONFIG_* and LINUX_KERNEL_VERSION")
+        if value is None:
+            if extern.weak:
+                continue
+            raise ObjectError(f"{spec.path}: extern {extern.name} is not set in the kernel config",
+                              "declare it __weak to default to 0")
+        data[extern.offset:extern.offset + extern.size] = _kconfig_value(spec, extern, value)
+    return bytes(data)
+
+
+def _kconfig_value(spec: ObjectSpec, extern: objspec.Extern, value: Union[int, bytes, str]) -> bytes:
+    btf = spec.btf
+    what = f"{spec.path}: extern {extern.name}"
+    if isinstance(value, int):
+        return encode_value(btf, extern.type_id, value, extern.size, what)
+    text = str(value)
+    t = btf.resolve(extern.type_id) if btf is not None else None
+    if text in ("y", "m", "n"):
+        number = {"y": 1, "m": 2, "n": 0}[text]
+        if isinstance(t, Int) and t.encoding & IntEncoding.BOOL and text == "m":
+            raise ObjectError(f"{what}: value 'm' for a bool", "declare it as enum libbpf_tristate")
+        return encode_value(btf, extern.type_id, number, extern.size, what)
+    if text.startswith('"'):
+        raw = text.strip('"').encode()[: extern.size - 1]
+        return raw.ljust(extern.size, b"\0")
+    try:
+        return encode_value(btf, extern.type_id, int(text, 0), extern.size, what)
+    except ValueError:
+        raise ObjectError(f"{what}: cannot use config value {text!r}") from None
+
+
+# ----- BTF -------------------------------------------------------------------------------------------
+
+
+def load_btf(blob: bytes, what: str) -> FD:
+    """BPF_BTF_LOAD ``blob``; on failure sanitize kinds this kernel lacks and retry once."""
+    fd, err = commands.btf_load(blob)
+    if fd >= 0:
+        return FD(fd)
+    from .btf import sanitize
+
+    sanitized = sanitize(blob, _supported_btf_kinds())
+    if sanitized != blob:
+        fd, err = commands.btf_load(sanitized)
+        if fd >= 0:
+            return FD(fd)
+    log = ctypes.create_string_buffer(1 << 16)
+    commands.btf_load(blob, log)
+    reason = log.value.decode(errors="replace").strip().splitlines()
+    raise BPFError("BPF_BTF_LOAD", err, "the object still loads without BTF: Object(..., btf=False)",
+                   f"kernel rejected the BTF of {what}" + (f": {reason[-1]}" if reason else ""))
+
+
+@functools.cache
+def _supported_btf_kinds() -> frozenset[Kind]:
+    """Kinds the kernel accepts, probed with one tiny blob each (only when a blob was rejected)."""
+    from .btf import BTFBuilder
+    from .btf.types import Datasec, DeclTag, Enum64, EnumValue, Func, FuncProto, TypeTag, Var, VarSecinfo
+
+    supported = set(Kind) - {Kind.FUNC, Kind.FUNC_PROTO, Kind.VAR, Kind.DATASEC, Kind.FLOAT, Kind.DECL_TAG,
+                             Kind.TYPE_TAG, Kind.ENUM64}
+    probes: dict[tuple[Kind, ...], list[Any]] = {
+        (Kind.FUNC, Kind.FUNC_PROTO): [FuncProto(0, ()), Func("f", 2)],
+        (Kind.VAR, Kind.DATASEC): [Var("v", 1, 1), Datasec(".data", 4, (VarSecinfo(2, 0, 4),))],
+        (Kind.FLOAT,): [Float("float", 4)],
+        (Kind.DECL_TAG,): [DeclTag("tag", 1)],
+        (Kind.TYPE_TAG,): [TypeTag("tag", 1), Ptr(2)],
+        (Kind.ENUM64,): [Enum64("e", 8, (EnumValue("A", 1 << 40),))],
+    }
+    for kinds, types in probes.items():
+        builder = BTFBuilder()
+        builder.add(Int("int", 4, IntEncoding.SIGNED, 32))
+        for t in types:
+            builder.add(t)
+        fd, _ = commands.btf_load(builder.encode())
+        if fd >= 0:
+            os.close(fd)
+            supported.update(kinds)
+    return frozenset(supported)
+
+
+# ----- the object --------------------------------------------------------------------------------
+
+
+class Object:
+    """A BPF object file: opened (spec parsed, globals writable), then loaded (maps and programs live).
+
+    ``maps`` and ``programs`` are keyed like libbpf names them: map variable names (and ``.rodata``,
+    ``.bss``... for global data), program function names. ``links`` collects what :meth:`attach` made.
+    """
+
+    def __init__(self, spec: ObjectSpec, *, pin_root: str = PIN_ROOT, btf: bool = True,
+                 kernel_btf: Optional[BTF] = None) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.pin_root = pin_root
+        self.use_btf = btf and bool(spec.btf_blob)
+        self._kernel_btf = kernel_btf
+        self.maps: dict[str, Map] = {}
+        self.programs: dict[str, Program] = {}
+        self.links: dict[str, Any] = {}
+        self.errors: dict[str, TinyBPFError] = {}
+        self.reused_maps: set[str] = set()
+        self.btf_fd: Optional[FD] = None
+        self.loaded = False
+        self._addresses: Optional[dict[str, int]] = None
+        self._globals = {
+            name: GlobalData(section, spec.btf, bytearray(section.data)) for name, section in spec.datasecs.items()
+        }
+
+    # ----- construction -----
+
+    @classmethod
+    def open(cls, path: Union[str, os.PathLike], **options: Any) -> Object:
+        """Parse ``path`` (no kernel calls): set globals, then :meth:`load`."""
+        return cls(ObjectSpec.from_file(path), **options)
+
+    @classmethod
+    def load_file(cls, path: Union[str, os.PathLike], programs: Optional[Iterable[str]] = None,
+                  **options: Any) -> Object:
+        """Open and load ``path`` in one step."""
+        return cls.open(path, **options).load(programs)
+
+    # ----- globals -----
+
+    def section(self, name: str) -> GlobalData:
+        """The variables of data section ``name`` (``.rodata``, ``.data.counters``...)."""
+        found = self._globals.get(name)
+        if found is None:
+            known = ", ".join(self._globals) or "none"
+            raise ObjectError(f"{self.spec.path} has no data section {name!r} (it has: {known})")
+        return found
+
+    @property
+    def rodata(self) -> GlobalData:
+        return self.section(".rodata")
+
+    @property
+    def data(self) -> GlobalData:
+        return self.section(".data")
+
+    @property
+    def bss(self) -> GlobalData:
+        return self.section(".bss")
+
+    @property
+    def kconfig(self) -> GlobalData:
+        return self.section(objspec.KCONFIG_SECTION)
+
+    # ----- loading -----
+
+    def load(self, programs: Optional[Iterable[str]] = None, *, keep_going: bool = False) -> Object:
+        """Create the maps and load ``programs`` (all by default).
+
+        With ``keep_going`` a program that fails to load is recorded in :attr:`errors` and the others
+        still load; otherwise the first failure closes everything and raises.
+        """
+        if self.loaded:
+            raise ObjectError(f"{self.spec.path} is already loaded")
+        selected = list(self.spec.programs) if programs is None else list(programs)
+        for name in selected:
+            if name not in self.spec.programs:
+                known = ", ".join(self.spec.programs) or "none"
+                raise ObjectError(f"{self.spec.path} has no program {name!r} (it has: {known})")
+        try:
+            if self.use_btf:
+                self.btf_fd = load_btf(self.spec.btf_blob, self.spec.path)
+            for name, map_spec in self.spec.maps.items():
+                self.maps[name] = self._create_map(name, map_spec)
+            self._fill_map_slots(MapType.PROG_ARRAY, invert=True)
+            cache: Optional[core.CandidateCache] = None
+            for name in selected:
+                program_spec = self.spec.programs[name]
+                if program_spec.core_relos and cache is None:
+                    cache = core.CandidateCache(self._kernel())
+                try:
+                    self.programs[name] = self._load_program(program_spec, cache)
+                except TinyBPFError as exc:
+                    if not keep_going:
+                        raise
+                    self.errors[name] = exc
+            self._fill_map_slots(MapType.PROG_ARRAY)
+        except BaseException:
+            self.close()
+            raise
+        for name, data in self._globals.items():
+            if name in self.maps:
+                object.__setattr__(data, "_map", self.maps[name])
+        self.loaded = True
+        return self
+
+    def _kernel(self) -> BTF:
+        if self._kernel_btf is None:
+            from .btf import kernel_btf
+
+            self._kernel_btf = kernel_btf()
+        return self._kernel_btf
+
+    def _create_map(self, name: str, spec: ObjectMapSpec) -> Map:
+        pin_path = spec.pin_path or (os.path.join(self.pin_root, spec.name) if spec.pinning ==
+                                     objspec.LIBBPF_PIN_BY_NAME else "")
+        if pin_path and os.path.exists(pin_path):
+            existing = Map.from_pin(pin_path)
+            self._check_reuse(name, spec, existing, pin_path)
+            self.reused_maps.add(name)
+            return existing
+        created = self._map_create(name, spec)
+        try:
+            self._initialise(name, spec, created)
+            if pin_path:
+                created.pin(pin_path)
+        except BaseException:
+            created.close()
+            raise
+        return created
+
+    def _map_create(self, name: str, spec: ObjectMapSpec) -> Map:
+        from .kernel.sysinfo import num_possible_cpus
+
+        max_entries = spec.max_entries
+        if spec.type == MapType.PERF_EVENT_ARRAY and not max_entries:
+            max_entries = num_possible_cpus()
+        inner: Optional[Map] = None
+        if spec.inner_map is not None:
+            inner = self._map_create(f"{name}.inner", dataclasses.replace(spec.inner_map, btf_key_type_id=0,
+                                                                           btf_value_type_id=0))
+        btf_fd = self.btf_fd.fd if self.btf_fd is not None else 0
+        with_btf = bool(btf_fd and (spec.btf_key_type_id or spec.btf_value_type_id))
+        try:
+            try:
+                raw = self._raw_create(spec, max_entries, inner, btf_fd if with_btf else 0, with_btf)
+            except BPFError:
+                if not with_btf:
+                    raise
+                raw = self._raw_create(spec, max_entries, inner, 0, False)  # as libbpf: retry without BTF
+        except BPFError as exc:
+            raise BPFError(exc.op, exc.errno, exc.hint,
+                           f"cannot create {spec.type.name.lower()} map {name!r} of {self.spec.path} (key "
+                           f"{spec.key_size} B, value {spec.value_size} B, {max_entries} entries)") from None
+        finally:
+            if inner is not None:
+                inner.close()
+        return Map.from_fd(raw, value=bytes if name in self._globals else None)
+
+    @staticmethod
+    def _raw_create(spec: ObjectMapSpec, max_entries: int, inner: Optional[Map], btf_fd: int,
+                    with_btf: bool) -> int:
+        return commands.map_create(
+            spec.type, spec.key_size, spec.value_size, max_entries, spec.flags, spec.name.encode()[:15],
+            inner.fd if inner is not None else 0, spec.numa_node or 0, btf_fd,
+            spec.btf_key_type_id if with_btf else 0, spec.btf_value_type_id if with_btf else 0, spec.map_extra,
+        )
+
+    def _initialise(self, name: str, spec: ObjectMapSpec, created: Map) -> None:
+        if name in self._globals and name != objspec.KCONFIG_SECTION and spec.value_size:
+            created.update(0, bytes(self._globals[name]._buffer))
+        elif name == objspec.KCONFIG_SECTION:
+            value = kconfig_bytes(self.spec)
+            self._globals[name]._buffer[:] = value
+            created.update(0, value)
+        else:
+            for key, value in spec.contents:
+                created[key] = value
+        if spec.freeze:
+            created.freeze()
+
+    def _check_reuse(self, name: str, spec: ObjectMapSpec, existing: Map, path: str) -> None:
+        """libbpf's map_is_reuse_compat: same type, sizes, max_entries and flags."""
+        info = existing.info
+        mismatch = [
+            what for what, want, have in (
+                ("type", int(spec.type), int(info.type)), ("key_size", spec.key_size, info.key_size),
+                ("value_size", spec.value_size, info.value_size),
+                ("max_entries", spec.max_entries, info.max_entries), ("map_flags", spec.flags, info.flags),
+            ) if want != have and not (what == "max_entries" and spec.type == MapType.PERF_EVENT_ARRAY)
+        ]
+        if mismatch:
+            existing.close()
+            raise ObjectError(f"map {name!r} of {self.spec.path}: pinned map {path} differs in {', '.join(mismatch)}",
+                              f"remove the stale pin: rm {path}")
+
+    def _fill_map_slots(self, prog_array: MapType, invert: bool = False) -> None:
+        """Write map-in-map slots (before programs load) or prog-array slots (after)."""
+        for name, spec in self.spec.maps.items():
+            if not spec.slot_refs or name in self.reused_maps or (spec.type == prog_array) == invert:
+                continue
+            target = self.maps[name]
+            for index, ref in spec.slot_refs:
+                source: Any = self.programs.get(ref) if spec.type == MapType.PROG_ARRAY else self.maps.get(ref)
+                if source is not None:
+                    target[index] = source.fd
+
+    def _load_program(self, spec: ObjectProgramSpec, cache: Optional[core.CandidateCache]) -> Program:
+        where = f"{os.path.basename(self.spec.path)}:{spec.name}"
+        if spec.type not in ProgType._value2member_map_ or spec.type == ProgType.UNSPEC:
+            raise ObjectError(f"{where}: section {spec.section!r} names no program type",
+                              "use a libbpf section name such as SEC(\"tracepoint/...\") or SEC(\"xdp\")")
+        insns = bytearray(spec.instructions)
+        order = "<" if spec.byte_order == "little" else ">"
+        if spec.core_relos:
+            assert cache is not None
+            btf = self.spec.btf
+            assert btf is not None
+            for relo in spec.core_relos:
+                try:
+                    result = core.resolve(btf, relo, cache)
+                    core.patch(insns, relo.insn_off // 8, result, order)
+                except TinyBPFError as exc:
+                    raise ObjectError(f"{where}: {exc.message}", exc.hint) from None
+        for ref in spec.references:
+            self._patch_reference(insns, ref, order, where)
+        attach_btf_id = self._attach_btf_id(spec, where) if spec.btf_target else 0
+        if spec.btf_target == "" and spec.type in (ProgType.TRACING, ProgType.LSM) and spec.attach != sec.ITER:
+            raise ObjectError(f"{where}: section {spec.section!r} names no kernel function to attach to",
+                              "write SEC(\"fentry/<function>\")")
+        btf_fd = self.btf_fd.fd if self.btf_fd is not None else 0
+        try:
+            return Program.load(
+                spec.type, bytes(insns), name=spec.name, license=spec.license or "GPL",
+                expected_attach_type=spec.expected_attach_type, kernel_version=spec.kernel_version, flags=spec.flags,
+                attach_btf_id=attach_btf_id, btf_fd=btf_fd,
+                func_info=spec.func_info if btf_fd else b"", func_info_rec_size=spec.func_info_rec_size if btf_fd else 0,
+                line_info=spec.line_info if btf_fd else b"", line_info_rec_size=spec.line_info_rec_size if btf_fd else 0,
+            )
+        except VerifierError as exc:
+            raise VerifierError(where, exc.errno, exc.log, exc.insn_index, exc.summary, exc.source_line) from None
+        except BPFError as exc:
+            raise BPFError(exc.op, exc.errno, exc.hint, f"cannot load {where} ({spec.section})") from None
+
+    def _attach_btf_id(self, spec: ObjectProgramSpec, where: str) -> int:
+        kind = Kind.TYPEDEF if spec.btf_target_kind == "typedef" else Kind.FUNC
+        try:
+            return int(self._kernel().find(spec.btf_target, kind).id)
+        except KeyError:
+            raise ObjectError(f"{where}: the kernel has no {kind.name.lower()} {spec.btf_target!r} in its BTF",
+                              f"check the name in SEC({spec.section!r})") from None
+
+    def _patch_reference(self, insns: bytearray, ref: objspec.Reference, order: str, where: str) -> None:
+        insn = struct.Struct(order + "BBhi")
+        at = ref.index * 8
+        code, regs, off, imm = insn.unpack_from(insns, at)
+        little = order == "<"
+
+        def with_src(src: int) -> int:
+            return (regs & 0x0F) | (src << 4) if little else (regs & 0xF0) | src
+
+        def set_imm64(src: int, low: int, high: int) -> None:
+            insn.pack_into(insns, at, code, with_src(src), off, _s32(low))
+            second = insn.unpack_from(insns, at + 8)
+            insn.pack_into(insns, at + 8, second[0], second[1], second[2], _s32(high))
+
+        if ref.kind == objspec.MAP:
+            set_imm64(_PSEUDO_MAP_FD, self.maps[ref.name].fd, 0)
+        elif ref.kind == objspec.MAP_VALUE:
+            set_imm64(_PSEUDO_MAP_VALUE, self.maps[ref.name].fd, imm + ref.offset)
+        elif ref.kind == objspec.KCONFIG:
+            extern = self.spec.externs[ref.name]
+            set_imm64(_PSEUDO_MAP_VALUE, self.maps[objspec.KCONFIG_SECTION].fd, extern.offset)
+        elif ref.kind == objspec.KSYM:
+            self._patch_ksym(ref.name, set_imm64, where)
+        elif ref.kind == objspec.KFUNC:
+            btf_id = self._kernel_id(ref.name, Kind.FUNC)
+            if not btf_id:
+                if not self.spec.externs.get(ref.name, objspec.Extern(ref.name, "")).weak:
+                    raise ObjectError(f"{where}: kfunc {ref.name!r} is not in the kernel's BTF",
+                                      "declare it __weak to run without it")
+                core.poison(insns, ref.index, order)
+                return
+            insn.pack_into(insns, at, code, with_src(_PSEUDO_KFUNC_CALL), 0, btf_id)
+
+    def _patch_ksym(self, name: str, set_imm64: Any, where: str) -> None:
+        extern = self.spec.externs[name]
+        if extern.type_id:
+            btf_id = self._kernel_id(name, Kind.VAR)
+            if btf_id:
+                set_imm64(_PSEUDO_BTF_ID, btf_id, 0)
+                return
+        else:
+            address = self._ksym_addresses().get(name, 0)
+            if address:
+                set_imm64(0, address & 0xFFFFFFFF, address >> 32)
+                return
+        if not extern.weak:
+            raise ObjectError(f"{where}: kernel symbol {name!r} not found", "declare it __weak to default to 0")
+        set_imm64(0, 0, 0)
+
+    def _ksym_addresses(self) -> dict[str, int]:
+        """Addresses of every untyped ksym of the object, read from /proc/kallsyms once per load."""
+        if self._addresses is None:
+            from .kernel.kconfig import kallsyms_addresses
+
+            untyped = [e.name for e in self.spec.externs.values() if e.kind == objspec.KSYM and not e.type_id
+                       and not e.is_func]
+            self._addresses = kallsyms_addresses(untyped)
+        return self._addresses
+
+    def _kernel_id(self, name: str, kind: Kind) -> int:
+        try:
+            return int(self._kernel().find(name, kind).id)
+        except KeyError:
+            return 0
+
+    # ----- attaching -----
+
+    def attach(self, *, interface: Union[str, int, None] = None, cgroup: Optional[str] = None) -> dict[str, Any]:
+        """Attach every loaded program whose section says where; returns the new links by program name.
+
+        Tracepoints, raw tracepoints, tp_btf/fentry/fexit/lsm, kprobes and uprobes (``uprobe/PATH:FUNC``)
+        attach on their own; xdp, tc and socket programs when ``interface`` is given; cgroup programs
+        when ``cgroup`` is given. perf_event, iter and the rest need :meth:`attach_program`.
+        """
+        made: dict[str, Any] = {}
+        try:
+            for name in self.programs:
+                if name in self.links or not self.auto_attachable(name, interface=interface, cgroup=cgroup):
+                    continue
+                made[name] = self.attach_program(name, interface=interface, cgroup=cgroup)
+        except BaseException:
+            for link in made.values():
+                link.close()
+                self.links.pop(next(k for k, v in self.links.items() if v is link), None)
+            raise
+        return made
+
+    def auto_attachable(self, name: str, *, interface: Union[str, int, None] = None,
+                        cgroup: Optional[str] = None) -> bool:
+        """Whether :meth:`attach` would attach program ``name`` given these targets."""
+        spec = self.spec.programs[name]
+        if spec.attach in (sec.TRACEPOINT, sec.RAW_TRACEPOINT, sec.KPROBE, sec.KRETPROBE, sec.KSYSCALL,
+                           sec.KRETSYSCALL):
+            return bool(spec.attach_target)
+        if spec.attach in (sec.UPROBE, sec.URETPROBE):
+            return bool(sec.split_uprobe_target(spec.attach_target)[0])
+        if spec.attach == sec.TRACING:
+            return True
+        if spec.attach in (sec.XDP, sec.TC, sec.SOCKET):
+            return interface is not None
+        if spec.attach == sec.CGROUP:
+            return cgroup is not None and spec.expected_attach_type is not None
+        return False
+
+    def attach_program(self, name: str, target: str = "", *, interface: Union[str, int, None] = None,
+                       cgroup: Optional[str] = None, sock: Any = None, pid: int = -1) -> Any:
+        """Attach program ``name`` where its section says (``target`` overrides the section's target)."""
+        from . import links
+
+        if name not in self.programs:
+            raise ObjectError(f"{self.spec.path}: program {name!r} is not loaded")
+        program, spec = self.programs[name], self.spec.programs[name]
+        target = target or spec.attach_target
+        kind = spec.attach
+        where = f"{os.path.basename(self.spec.path)}:{name} ({spec.section})"
+        link: Any
+        if kind == sec.TRACEPOINT and target:
+            link = links.attach_tracepoint(program, target)
+        elif kind == sec.RAW_TRACEPOINT and target:
+            link = links.attach_raw_tracepoint(program, target)
+        elif kind == sec.TRACING:
+            link = links.attach_raw_tracepoint(program, "")
+        elif kind in (sec.KPROBE, sec.KRETPROBE) and target:
+            function, offset = sec.split_kprobe_target(target)
+            link = links.attach_kprobe(program, function, offset, retprobe=kind == sec.KRETPROBE)
+        elif kind in (sec.KSYSCALL, sec.KRETSYSCALL) and target:
+            link = links.attach_kprobe(program, _syscall_function(target), retprobe=kind == sec.KRETSYSCALL)
+        elif kind in (sec.UPROBE, sec.URETPROBE) and target:
+            path, function, offset = sec.split_uprobe_target(target)
+            if not path:
+                raise ObjectError(f"{where}: uprobe target {target!r} is not PATH:FUNCTION[+OFFSET]")
+            link = links.attach_uprobe(program, path, function, offset, pid=pid, retprobe=kind == sec.URETPROBE)
+        elif kind == sec.SOCKET and (sock is not None or interface is not None):
+            link = (links.attach_socket_filter(program, sock) if sock is not None
+                    else links.attach_raw_socket(program, str(interface)))
+        elif kind == sec.XDP and interface is not None:
+            link = links.attach_xdp(program, interface)
+        elif kind == sec.TC and interface is not None:
+            direction = "egress" if spec.expected_attach_type == AttachType.TCX_EGRESS else "ingress"
+            link = links.attach_tc(program, interface, direction)
+        elif kind == sec.CGROUP and spec.expected_attach_type is not None:
+            link = links.attach_cgroup(program, spec.expected_attach_type, cgroup)
+        else:
+            raise ObjectError(f"{where}: cannot attach automatically", _attach_hint(kind))
+        self.links[name] = link
+        return link
+
+    # ----- lifetime -----
+
+    def close(self) -> None:
+        """Detach every link, close programs and maps (pins stay), release the BTF."""
+        for link in self.links.values():
+            link.close()
+        for program in self.programs.values():
+            program.close()
+        for m in self.maps.values():
+            m.close()
+        for data in self._globals.values():
+            object.__setattr__(data, "_map", None)
+        if self.btf_fd is not None:
+            self.btf_fd.close()
+        self.links, self.programs, self.maps = {}, {}, {}
+
+    def __enter__(self) -> Object:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Program]:
+        return iter(self.programs.values())
+
+    def __repr__(self) -> str:
+        state = "loaded" if self.loaded else "opened"
+        return (f"Object({self.spec.path!r}, {state}, {len(self.spec.programs)} programs, "
+                f"{len(self.spec.maps)} maps)")
+
+
+def _attach_hint(kind: str) -> str:
+    if kind in (sec.XDP, sec.TC, sec.SOCKET):
+        return "pass interface=... (CLI: --interface)"
+    if kind == sec.CGROUP:
+        return "pass cgroup=/sys/fs/cgroup/... (CLI: --cgroup)"
+    if kind == sec.PERF_EVENT:
+        return "use tinybpf.links.attach_perf_event(obj.programs[name], ...)"
+    if kind == sec.USDT:
+        return "USDT probes are not attached automatically yet; attach a uprobe at the note's address"
+    return "attach it explicitly with tinybpf.links"
+
+
+def _syscall_function(name: str) -> str:
+    """libbpf's ksyscall: the architecture's syscall wrapper (``__x64_sys_openat``)."""
+    prefixes = {"x86_64": "__x64_sys_", "aarch64": "__arm64_sys_", "s390x": "__s390x_sys_",
+                "riscv64": "__riscv_sys_", "ppc64le": "sys_", "armv7l": "sys_"}
+    return prefixes.get(os.uname().machine, "sys_") + name
+
+
+def _s32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+def load_object(path: Union[str, os.PathLike], programs: Optional[Iterable[str]] = None, **options: Any) -> Object:
+    """``Object.load_file``: open, load and return ``path``'s object."""
+    return Object.load_file(path, programs, **options)
+
+
+__all__ = ["GlobalData", "Object", "ObjectError", "decode_value", "encode_value", "load_btf",
+           "load_object"]
