@@ -592,7 +592,7 @@ class Object:
     def _ksym_addresses(self) -> dict[str, int]:
         """Addresses of every untyped ksym of the object, read from /proc/kallsyms once per load."""
         if self._addresses is None:
-            from .kernel.kconfig import kallsyms_addresses
+            from .kernel.procfs import kallsyms_addresses
 
             untyped = [e.name for e in self.spec.externs.values() if e.kind == objspec.KSYM and not e.type_id
                        and not e.is_func]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import gzip
 import os
-from collections.abc import Iterable
 from typing import Optional
 
 PROC_CONFIG = "/proc/config.gz"
@@ -47,27 +46,4 @@ def kernel_config() -> Optional[dict[str, str]]:
     return parse_kconfig(text) if text is not None else None
 
 
-def kallsyms_addresses(names: Iterable[str]) -> dict[str, int]:
-    """The /proc/kallsyms address of each of ``names`` that the kernel lists (0 when kptr_restrict hides it).
-
-    One read of the file and a search per name: parsing all ~100k lines would cost far more than
-    the few symbols an object needs.
-    """
-    wanted = [name for name in names if name]
-    if not wanted:
-        return {}
-    with open("/proc/kallsyms", "rb") as f:
-        text = f.read()
-    found: dict[str, int] = {}
-    for name in wanted:
-        encoded = name.encode()
-        for ending in (b"\n", b"\t"):
-            at = text.find(b" " + encoded + ending)
-            if at >= 0:
-                start = text.rfind(b"\n", 0, at) + 1
-                found[name] = int(text[start:text.index(b" ", start)], 16)
-                break
-    return found
-
-
-__all__ = ["kallsyms_addresses", "kernel_config", "parse_kconfig"]
+__all__ = ["kernel_config", "parse_kconfig"]

@@ -144,7 +144,8 @@ class PerfEventAttr:
     """The fields of ``struct perf_event_attr`` tinybpf sets; the rest stay zero.
 
     ``period`` is a sample period, or a frequency in Hz when ``flags`` has ``AttrFlag.FREQ``.
-    ``config1``/``config2`` carry a probe's path/function pointer and offset for the probe PMUs.
+    ``config1``/``config2`` carry a probe's path/function pointer and offset for the probe PMUs, and a
+    breakpoint's address and length (with ``bp_type``) for PERF_TYPE_BREAKPOINT.
     """
 
     type: int
@@ -155,12 +156,14 @@ class PerfEventAttr:
     wakeup_events: int = 0
     config1: int = 0
     config2: int = 0
+    bp_type: int = 0
 
     def pack(self) -> ctypes.Array[ctypes.c_char]:
         buf = ctypes.create_string_buffer(PERF_EVENT_ATTR.size)
         PERF_EVENT_ATTR.pack_into(
             buf, 0, self.type, PERF_EVENT_ATTR.size, self.config, self.period, self.sample_type, 0,
-            self.flags, self.wakeup_events, 0, self.config1, self.config2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            self.flags, self.wakeup_events, self.bp_type, self.config1, self.config2,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         )
         return buf
 

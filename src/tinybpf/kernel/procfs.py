@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+from collections.abc import Iterable
 from typing import Optional
 
 
@@ -57,6 +58,29 @@ def process_comm(pid: int) -> str:
             return f.read().strip()
     except OSError:
         return ""
+
+
+def kallsyms_addresses(names: Iterable[str]) -> dict[str, int]:
+    """The /proc/kallsyms address of each of ``names`` that the kernel lists (0 when kptr_restrict hides it).
+
+    One read of the file and a search per name: parsing all ~100k lines would cost far more than
+    the few symbols an object needs.
+    """
+    wanted = [name for name in names if name]
+    if not wanted:
+        return {}
+    with open("/proc/kallsyms", "rb") as f:
+        text = f.read()
+    found: dict[str, int] = {}
+    for name in wanted:
+        encoded = name.encode()
+        for ending in (b"\n", b"\t"):
+            at = text.find(b" " + encoded + ending)
+            if at >= 0:
+                start = text.rfind(b"\n", 0, at) + 1
+                found[name] = int(text[start:text.index(b" ", start)], 16)
+                break
+    return found
 
 
 def kallsyms() -> tuple[list[int], list[str], list[str]]:

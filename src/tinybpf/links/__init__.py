@@ -10,6 +10,8 @@ from .socket_filter import SocketFilterLink, attach_raw_socket, attach_socket_fi
 from .tc import TCLink, attach_tc
 from .tracepoint import TracepointLink, attach_tracepoint
 from .uprobe import UprobeLink, attach_uprobe, attach_uretprobe
+from .usdt import UsdtLink, attach_usdt, attach_usdt_probe
+from .watchpoint import WatchpointLink, attach_watchpoint
 from .xdp import XDPLink, XDPMode, attach_xdp
 
 __all__ = [
@@ -22,6 +24,8 @@ __all__ = [
     "TCLink",
     "TracepointLink",
     "UprobeLink",
+    "UsdtLink",
+    "WatchpointLink",
     "XDPLink",
     "XDPMode",
     "attach_cgroup",
@@ -37,6 +41,9 @@ __all__ = [
     "attach_tracepoint",
     "attach_uprobe",
     "attach_uretprobe",
+    "attach_usdt",
+    "attach_usdt_probe",
+    "attach_watchpoint",
     "attach_xdp",
     "cgroup_root",
 ]

@@ -10,11 +10,8 @@ With a pid the address is in that process; without one it is a kernel address, w
 """
 from __future__ import annotations
 
-import ctypes
-import dataclasses
 import enum
 import platform
-import struct
 from typing import Any
 
 from ..errors import BPFError, NotSupported, TinyBPFError
@@ -41,29 +38,8 @@ class BreakpointType(enum.IntFlag):
 # arch_build_bp_info).
 _INVALID_MODES = {"x86_64": ("r", "rx", "wx", "rwx"), "aarch64": ("rx", "wx", "rwx")}
 
-# perf_event_attr.bp_type: the u32 after wakeup_events (type, size, config, sample_period, sample_type,
-# read_format, flags, wakeup_events).
-_BP_TYPE_OFFSET = 4 + 4 + 8 * 5 + 4
-_U32 = struct.Struct("=I")
-
-
 class WatchpointLink(Link):
     """A program on a hardware breakpoint (one perf event, or one per CPU for kernel addresses)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class BreakpointAttr(perf.PerfEventAttr):
-    """``perf_event_attr`` for PERF_TYPE_BREAKPOINT: ``config1`` is bp_addr, ``config2`` bp_len, plus ``bp_type``.
-
-    The shared attr record has no ``bp_type`` field; it is written into its slot here.
-    """
-
-    bp_type: int = 0
-
-    def pack(self) -> ctypes.Array[ctypes.c_char]:
-        buf = super().pack()
-        _U32.pack_into(buf, _BP_TYPE_OFFSET, self.bp_type)
-        return buf
 
 
 def breakpoint_type(mode: str) -> BreakpointType:
@@ -95,7 +71,7 @@ def attach_watchpoint(program: Any, address: int, length: int, mode: str, pid: i
     bp_type = breakpoint_type(mode)
     if not perf.pmu_exists("breakpoint"):
         raise NotSupported("watchpoints", "no breakpoint PMU (CONFIG_HAVE_HW_BREAKPOINT is off)")
-    attr = BreakpointAttr(type=perf.PerfType.BREAKPOINT, period=1, flags=perf.AttrFlag.DISABLED, config1=address,
+    attr = perf.PerfEventAttr(type=perf.PerfType.BREAKPOINT, period=1, flags=perf.AttrFlag.DISABLED, config1=address,
                           config2=length, bp_type=int(bp_type))
     where = f"watchpoint 0x{address:x}:{length}:{mode}" + (f" in pid {pid}" if pid > 0 else "")
     fds: list[FD] = []
@@ -124,4 +100,4 @@ def _open(attr: perf.PerfEventAttr, where: str, pid: int, cpu: int) -> FD:
         raise
 
 
-__all__ = ["BreakpointAttr", "BreakpointType", "WatchpointLink", "attach_watchpoint", "breakpoint_type"]
+__all__ = ["BreakpointType", "WatchpointLink", "attach_watchpoint", "breakpoint_type"]
