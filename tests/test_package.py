@@ -16,8 +16,8 @@ SRC = pathlib.Path(__file__).resolve().parent.parent / "src" / "tinybpf"
 # Each layer may import only itself and the layers before it (STYLE.md).
 LAYERS = [
     {"errors", "kernel"},
-    {"asm", "btf", "elf"},
-    {"spec", "codecs", "maps", "programs", "links", "events", "symbols", "features", "objects"},
+    {"asm", "btf", "elf", "spec"},
+    {"codecs", "maps", "programs", "links", "events", "symbols", "features", "objects"},
     {"bcc", "trace", "manager"},
     {"cli", "__main__"},
 ]

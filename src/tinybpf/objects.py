@@ -36,6 +36,7 @@ from .kernel.constants import AttachType, MapType, ProgType
 from .kernel.fd import FD
 from .maps import Map
 from .programs import Program
+from .spec import MapSpec
 
 PIN_ROOT = "/sys/fs/bpf"
 _PSEUDO_MAP_FD, _PSEUDO_MAP_VALUE, _PSEUDO_BTF_ID, _PSEUDO_KFUNC_CALL = 1, 2, 3, 2
@@ -419,7 +420,7 @@ class Object:
             raise
         return created
 
-    def _map_create(self, name: str, spec: ObjectMapSpec) -> Map:
+    def _map_create(self, name: str, spec: MapSpec) -> Map:
         from .kernel.sysinfo import num_possible_cpus
 
         max_entries = spec.max_entries
@@ -448,7 +449,7 @@ class Object:
         return Map.from_fd(raw, value=bytes if name in self._globals else None)
 
     @staticmethod
-    def _raw_create(spec: ObjectMapSpec, max_entries: int, inner: Optional[Map], btf_fd: int,
+    def _raw_create(spec: MapSpec, max_entries: int, inner: Optional[Map], btf_fd: int,
                     with_btf: bool) -> int:
         return commands.map_create(
             spec.type, spec.key_size, spec.value_size, max_entries, spec.flags, spec.name.encode()[:15],

@@ -45,7 +45,8 @@ from tinybpf.elf.constants import (
 from tinybpf.elf.reader import ElfFile, Section, Symbol
 from tinybpf.elf.sections import parse_section
 from tinybpf.errors import FormatError, TinyBPFError
-from tinybpf.kernel.constants import AttachType, MapFlags, MapType, ProgType
+from tinybpf.kernel.constants import MapFlags, MapType
+from tinybpf.spec import MapSpec, ProgramSpec
 
 LD_IMM64 = 0x18
 CALL = 0x85
@@ -80,23 +81,13 @@ class Reference:
 
 
 @dataclasses.dataclass(frozen=True)
-class ObjectProgramSpec:
+class ObjectProgramSpec(ProgramSpec):
     """A program of an object: the linked instructions plus what the loader still has to fill in.
 
-    The first fields are :class:`tinybpf.spec.ProgramSpec`'s (``Program.from_spec`` accepts this too);
     ``core_relos`` have ``insn_off`` in bytes of the linked program; ``func_info``/``line_info`` are the
     kernel's records with instruction-index offsets, ready for BPF_PROG_LOAD.
     """
 
-    type: ProgType
-    instructions: bytes
-    name: str = ""
-    license: str = "GPL"
-    expected_attach_type: Optional[AttachType] = None
-    kernel_version: int = 0
-    flags: int = 0
-    attach_btf_id: int = 0
-    section: str = ""
     symbol: str = ""
     references: tuple[Reference, ...] = ()
     core_relos: tuple[CoreRelo, ...] = ()
@@ -112,25 +103,10 @@ class ObjectProgramSpec:
 
 
 @dataclasses.dataclass(frozen=True)
-class ObjectMapSpec:
-    """A map of an object. The first fields are :class:`tinybpf.spec.MapSpec`'s (``Map.from_spec`` accepts
-    this too); ``slot_refs`` are (index, map or program name) initialisers of map-in-map and prog-array
+class ObjectMapSpec(MapSpec):
+    """A map of an object: ``slot_refs`` are (index, map or program name) initialisers of map-in-map and prog-array
     slots, ``pinning`` is libbpf's ``LIBBPF_PIN_*``, ``section`` the ELF section the map came from."""
 
-    type: MapType
-    key_size: int
-    value_size: int
-    max_entries: int
-    name: str = ""
-    flags: int = 0
-    inner_map: Optional[ObjectMapSpec] = None
-    numa_node: Optional[int] = None
-    map_extra: int = 0
-    pin_path: str = ""
-    contents: tuple[tuple[Any, Any], ...] = ()
-    freeze: bool = False
-    btf_key_type_id: int = 0
-    btf_value_type_id: int = 0
     pinning: int = 0
     section: str = ""
     slot_refs: tuple[tuple[int, str], ...] = ()
