@@ -50,7 +50,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     first = next((a for a in args_list if not a.startswith("-")), None)
     parser = build_parser(first)
-    args = parser.parse_args(args_list)
+    args, extra = parser.parse_known_args(args_list)
+    if extra:
+        usage_error = getattr(args, "usage_error", parser.error)
+        usage_error(f"unrecognized arguments: {' '.join(extra)}")
     handler: Callable[[argparse.Namespace], int] = args.handler
     return run(handler, args)
 

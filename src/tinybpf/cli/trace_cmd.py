@@ -7,33 +7,64 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Optional, TextIO
+from typing import Any, NoReturn, Optional, TextIO
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("trace", help="run a bpftrace program (-e 'PROGRAM' or a FILE)",
-                       description="Compile and run a bpftrace script.")
+                       description="Compile and run a bpftrace script.", add_help=False)
+    p.add_argument("-h", "--help", action="store_true", dest="help", help="show the usage text")
+    p.add_argument("-V", "--version", action="store_true", help="print the version")
+    p.add_argument("--info", action="store_true", help="what this kernel supports")
+    p.add_argument("-l", dest="list", nargs="?", const="", metavar="PATTERN", help="list probes (matching PATTERN)")
     p.add_argument("-e", dest="program", metavar="PROGRAM", help="the program text")
-    p.add_argument("-p", dest="pid", type=int, default=0, metavar="PID", help="trace only this process")
-    p.add_argument("-c", dest="command", metavar="CMD", help="run CMD and trace until it exits")
-    p.add_argument("-o", dest="output", metavar="FILE", help="write the output to FILE")
-    p.add_argument("-f", dest="format", choices=("text", "json"), default="text", help="output format")
-    p.add_argument("-q", dest="quiet", action="store_true", help="no banner")
+    p.add_argument("-p", "--pid", dest="pid", type=int, default=0, metavar="PID", help="trace only this process")
+    p.add_argument("-c", "--cmd", dest="command", metavar="CMD", help="run CMD and trace until it exits")
+    p.add_argument("-o", "--output", dest="output", metavar="FILE", help="write the output to FILE")
+    p.add_argument("-f", dest="format", default="text", metavar="FORMAT", help="output format (text, json)")
+    p.add_argument("-q", "--quiet", dest="quiet", action="store_true", help="no banner")
     p.add_argument("-v", dest="verbose", action="store_true",
                    help="print the generated instructions and verifier statistics")
     p.add_argument("-d", dest="debug", action="store_true", help="dump the AST, IR and instructions; do not run")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true", help="compile only; do not run")
     p.add_argument("-B", dest="buffering", choices=("line", "full", "none"), help="output buffering")
     p.add_argument("--unsafe", action="store_true", help="allow unsafe builtins")
     p.add_argument("-k", dest="warn_helpers", action="count", default=0, help="warn on helper errors")
+    p.add_argument("--no-warnings", dest="no_warnings", action="store_true", help="no warning messages")
+    p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include path")
+    p.add_argument("--include", dest="includes", action="append", default=[], metavar="FILE",
+                   help="an #include file (C headers are not read: their macros are known by name)")
+    p.add_argument("--mode", default="run", choices=("run", "bench", "test", "format"), help="what to do")
+    p.add_argument("--probe-filter", dest="probe_filter", metavar="REGEX",
+                   help="attach only the probes whose name matches REGEX")
+    p.add_argument("--usdt-file-activation", action="store_true", help="activate USDT semaphores by file")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="FILE|ARGS",
                    help="a script file (without -e), then the script's positional parameters")
-    p.set_defaults(handler=trace)
+    p.error = _usage_error
+    p.set_defaults(handler=trace, usage_error=_usage_error)
+
+
+def _usage_error(message: str) -> NoReturn:
+    """A bad flag: bpftrace's ``ERROR:`` line and its usage text, exit 1."""
+    from tinybpf.trace.info import USAGE
+
+    sys.stderr.write(f"ERROR: {message}\n{USAGE}")
+    raise SystemExit(1)
 
 
 def trace(args: argparse.Namespace) -> int:
     from tinybpf.trace.diagnostics import TraceError
 
+    early = _informational(args)
+    if early is not None:
+        return early
     rest: list[str] = list(args.args)
+    if rest and rest[0] == "--":
+        rest.pop(0)
+    if args.list == "v":  # -lv: argparse reads the v as -l's pattern
+        args.list, args.verbose = "", True
+    if args.list is not None and args.program is None:
+        return _list(args.list or (rest[0] if rest else ""), args)
     if args.program is not None:
         source, filename = args.program, "stdin"
     elif rest:
@@ -41,23 +72,79 @@ def trace(args: argparse.Namespace) -> int:
         with open(filename) as f:
             source = f.read()
     else:
-        from tinybpf.errors import TinyBPFError
-
-        raise TinyBPFError("no program given", "use -e 'PROGRAM' or give a script FILE")
+        _usage_error("No program specified")
     try:
+        if args.list is not None:
+            return _list_program(source, filename, rest, args)
         return _run(args, source, filename, rest)
     except TraceError as exc:
         sys.stderr.write(exc.render())
         return 1
 
 
-def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]) -> int:
-    from tinybpf.trace.compiler import Options, compile_trace
+def _informational(args: argparse.Namespace) -> Optional[int]:
+    """-h, -V, --info and flag values checked before anything compiles."""
+    from tinybpf.trace import info
 
-    options = Options(params=params, pid=args.pid, has_child=bool(args.command))
-    compiled = compile_trace(source, filename, options)
+    if args.help:
+        sys.stdout.write(info.USAGE)
+        return 0
+    if args.version:
+        sys.stdout.write(info.VERSION + "\n")
+        return 0
+    if args.info:
+        sys.stdout.write(info.info_text())
+        return 0
+    if args.format not in ("text", "json"):
+        sys.stderr.write(f"ERROR: Invalid output format \"{args.format}\"\nValid formats: 'text', 'json'\n")
+        return 1
+    if args.mode != "run":
+        sys.stderr.write(f"ERROR: --mode {args.mode} is not supported by tinybpf trace\n")
+        return 1
+    return None
+
+
+def _list(pattern: str, args: argparse.Namespace) -> int:
+    from tinybpf.trace.listing import list_probes, list_process_probes
+
+    lines = list_process_probes(args.pid, pattern) if args.pid else list_probes(pattern, args.verbose)
+    for line in lines:
+        sys.stdout.write(line + "\n")
+    return 0
+
+
+def _list_program(source: str, filename: str, params: list[str], args: argparse.Namespace) -> int:
+    from tinybpf.trace.compiler import program_probe_names
+    from tinybpf.trace.listing import list_probes
+
+    for name in program_probe_names(source, filename, params, args.pid):
+        lines = list(list_probes(name, args.verbose)) if args.verbose else [name]
+        for line in lines:
+            sys.stdout.write(line + "\n")
+    return 0
+
+
+def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]) -> int:
+    from tinybpf.kernel.procfs import set_own_comm
+    from tinybpf.trace.compiler import Options, compile_trace
+    from tinybpf.trace.program_options import ProgramOptionError, split_arguments
+
+    set_own_comm("bpftrace")  # bpftrace's own comm: scripts filter the tracer's events out by it
+    params, named = split_arguments(params)
+    options = Options(params=params, named=named, pid=args.pid, has_child=bool(args.command), probe_filter=args.probe_filter,
+                      unsafe=args.unsafe)
+    try:
+        compiled = compile_trace(source, filename, options)
+    except ProgramOptionError as exc:
+        sys.stderr.write(str(exc.message if hasattr(exc, "message") else exc) + "\n")
+        return 1
+    if not args.no_warnings:
+        for warning in compiled.warnings:
+            sys.stderr.write(warning + "\n")
     if args.debug:
         _dump(compiled)
+        return 0
+    if args.dry_run:
         return 0
     out = _output(args)
     from tinybpf.trace.runtime import Child, run_trace
@@ -65,7 +152,7 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
     child: Optional[Child] = Child(args.command) if args.command else None
     try:
         return run_trace(compiled, out, sys.stderr, output_format=args.format, quiet=args.quiet, pid=args.pid,
-                         child=child, verbose=args.verbose)
+                         child=child, verbose=args.verbose, warnings=not args.no_warnings)
     finally:
         if out is not sys.stdout:
             out.close()

@@ -60,6 +60,15 @@ def process_comm(pid: int) -> str:
         return ""
 
 
+def set_own_comm(name: str) -> None:
+    """Rename this process's main thread (``comm``, what ``ps`` and the ``comm`` builtin show)."""
+    try:
+        with open("/proc/self/comm", "w") as f:
+            f.write(name[:15])
+    except OSError:
+        pass
+
+
 def kallsyms_addresses(names: Iterable[str]) -> dict[str, int]:
     """The /proc/kallsyms address of each of ``names`` that the kernel lists (0 when kptr_restrict hides it).
 
@@ -156,4 +165,5 @@ __all__ = [
     "process_maps",
     "process_root",
     "read_text",
+    "set_own_comm",
 ]

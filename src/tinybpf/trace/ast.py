@@ -215,9 +215,10 @@ class Cast(Expression):
 
 @dataclass(eq=False)
 class Tuple(Expression):
-    """``(a, b, ...)``: at least two elements."""
+    """``(a, b, ...)``: at least two elements; a record ``(a=1, b=2)`` names each one in ``names``."""
 
     elements: list[Expression]
+    names: list[str] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -312,6 +313,14 @@ class Jump(Statement):
 
     kind: str
     value: Optional[Expression] = None
+
+
+@dataclass(eq=False)
+class VarDeclStatement(Statement):
+    """``let $x;`` or ``let $x: type;`` (``let $x = e;`` is parsed as a plain assignment)."""
+
+    var: Variable
+    type: Optional[TypeName] = None
 
 
 @dataclass(eq=False)

@@ -11,7 +11,7 @@ The context pointer (r1 at entry) is kept in r6 only when the probe reads it (``
 from __future__ import annotations
 
 import platform
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from tinybpf.asm import (
     FP,
@@ -43,6 +43,8 @@ from tinybpf.asm import (
 )
 from tinybpf.errors import CompileError
 from tinybpf.trace import ast
+from tinybpf.trace.codegen_loops import MapLoops
+from tinybpf.trace.codegen_memory import MemoryCodegen, is_memory_read
 from tinybpf.trace.ir import CompiledTrace, Event, MapLayout
 from tinybpf.trace.regalloc import Registers, Stack, Value
 from tinybpf.trace.semantics import Analysis, SType
@@ -82,7 +84,7 @@ class ProbeCodegen:
     def __init__(self, analysis: Analysis, probe: ast.Probe, trace: CompiledTrace, *,
                  attach_name: str = "", func_name: str = "", field_offsets: Optional[dict[str, int]] = None,
                  pid_filter: int = 0, string_space: str = "kernel") -> None:
-        from tinybpf.trace import codegen_calls
+        from tinybpf.trace import codegen_calls, codegen_functions
 
         self.analysis = analysis
         self.probe = probe
@@ -96,11 +98,17 @@ class ProbeCodegen:
         self.stack = Stack()
         self.labels = 0
         uses = analysis.uses.get(id(probe), set())
-        self.uses_ctx = bool(uses & {"args", "retval"} or any(u.startswith("arg") for u in uses))
+        self.uses_ctx = bool(uses & {"args", "retval"} or any(u.startswith("arg") for u in uses)
+                             or codegen_functions.needs_ctx(probe))
         self.regs = Registers(self.emit, self.stack, [R6] if self.uses_ctx else [])
         self.vars: dict[str, int] = {}
         self.loops: list[tuple] = []
         self.calls = codegen_calls.CallCodegen(self)
+        self.memory = MemoryCodegen(self)
+        self.map_loops = MapLoops(self)
+        self.return_label = "out"
+        self.functions = codegen_functions.FunctionCodegen(self)
+        self.target: Optional[Any] = None  # the probes.Target this program is for (set by the compiler)
         machine = platform.machine()
         self.pt_regs = PT_REGS.get(machine)
 
@@ -145,6 +153,7 @@ class ProbeCodegen:
         self.place("out")
         self.emit(mov64(R0, 0))
         self.emit(exit_())
+        self.map_loops.emit_callbacks()
         from tinybpf.trace.peephole import optimise
 
         return Instructions(optimise(self.code))
@@ -174,8 +183,43 @@ class ProbeCodegen:
             self.while_loop(stmt)
         elif isinstance(stmt, ast.Jump):
             self.jump(stmt)
+        elif isinstance(stmt, ast.VarDeclStatement):
+            slot = self.vars.get(stmt.var.name)
+            if slot is not None:
+                self.zero(slot, max(self.analysis.variables[id(self.probe)][stmt.var.name].size, 8))
+        elif isinstance(stmt, ast.For) and isinstance(stmt.iterable, ast.Map):
+            self.map_loops.loop(stmt)
+        elif isinstance(stmt, ast.For) and isinstance(stmt.iterable, ast.Range):
+            self.range_loop(stmt, stmt.iterable)
         else:
             raise CompileError(f"cannot generate code for {type(stmt).__name__}")
+
+    def range_loop(self, stmt: ast.For, bounds: ast.Range) -> None:
+        """``for ($i : a..b)``: the end is evaluated once; ``continue`` goes to the increment."""
+        slot = self.vars[stmt.var.name]
+        start = self.ival(bounds.start)
+        self.store_int(slot, start, 8)
+        self.release(start)
+        end = self.ival(bounds.end)
+        end_slot = self.stack.alloc(8)
+        self.store_int(end_slot, end, 8)
+        self.release(end)
+        self.regs.spill_all()
+        top, step, done = self.new_label("for"), self.new_label("fornext"), self.new_label("forend")
+        self.place(top)
+        self.emit(ldx(Size.DW, R1, FP, slot))
+        self.emit(ldx(Size.DW, R2, FP, end_slot))
+        self.emit(jmp(JumpOp.JSGE, R1, R2, done))
+        self.loops.append((step, done))
+        self.block(stmt.body)
+        self.loops.pop()
+        self.regs.spill_all()
+        self.place(step)
+        self.emit(ldx(Size.DW, R1, FP, slot))
+        self.emit(alu64(ALUOp.ADD, R1, 1))
+        self.emit(stx(Size.DW, FP, R1, slot))
+        self.emit(ja(top))
+        self.place(done)
 
     def expr_statement(self, e: ast.Expression) -> None:
         if isinstance(e, ast.Call):
@@ -216,7 +260,7 @@ class ProbeCodegen:
         if stmt.kind == "return":
             if stmt.value is not None:
                 self.release(self.ival(stmt.value))
-            self.emit(ja("out"))
+            self.emit(ja(self.return_label))
         elif self.loops:
             top, done = self.loops[-1]
             self.emit(ja(done if stmt.kind == "break" else top))
@@ -225,7 +269,10 @@ class ProbeCodegen:
         t = self.analysis.variables[id(self.probe)][name]
         slot = self.vars[name]
         if t.in_memory:
-            self.mval(expr, slot, t.size)
+            if t.kind == "tuple":
+                self.calls.write_element(expr, t, slot)
+            else:
+                self.mval(expr, slot, t.size)
             return
         value = self.ival(expr)
         self.store_int(slot, value, 8)
@@ -278,6 +325,10 @@ class ProbeCodegen:
             return len(self.analysis.params)
         if isinstance(e, ast.Sizeof):
             return self.sizeof(e)
+        if isinstance(e, ast.Identifier):
+            return self.identifier_value(e.name)
+        if isinstance(e, ast.Offsetof):
+            return self.offsetof(e)
         if isinstance(e, ast.Binop):
             left, right = self.const_of(e.left), self.const_of(e.right)
             if left is None or right is None:
@@ -291,7 +342,25 @@ class ProbeCodegen:
             return wrap64(-inner if e.op == "-" else ~inner if e.op == "~" else int(not inner))
         return None
 
+    def identifier_value(self, name: str) -> Optional[int]:
+        """``true``/``false`` and enum constants."""
+        if name in ("true", "false"):
+            return int(name == "true")
+        ctypes = self.analysis.ctypes
+        return None if ctypes is None else ctypes.enum_value(name)
+
+    def offsetof(self, e: ast.Offsetof) -> int:
+        from tinybpf.trace import sema_memory
+
+        struct = (self.analysis.ctypes.named_type(e.target.name) if isinstance(e.target, ast.TypeName)
+                  else self.type_of(e.target))
+        return sema_memory.offset_of(self.analysis.ctypes, struct, e.field) or 0
+
     def sizeof(self, e: ast.Sizeof) -> int:
+        if isinstance(e.target, ast.TypeName) and self.analysis.ctypes is not None:
+            found = self.analysis.ctypes.named_type(e.target.name)
+            if found is not None and not e.target.pointer_depth:
+                return int(found.size)
         if isinstance(e.target, ast.TypeName):
             if e.target.pointer_depth:
                 return 8
@@ -334,7 +403,8 @@ class ProbeCodegen:
             self.emit(alu64(ALUOp.RSH, value.reg, 32) if name == "gid" else mov32(value.reg, value.reg))
             return value
         helpers = {"nsecs": "ktime_get_ns", "cpu": "get_smp_processor_id", "rand": "get_prandom_u32",
-                   "curtask": "get_current_task", "cgroup": "get_current_cgroup_id"}
+                   "curtask": "get_current_task", "cgroup": "get_current_cgroup_id", "numaid": "get_numa_node_id",
+                   "jiffies": "jiffies64"}
         if name in helpers:
             self.emit(call(helpers[name]))
             return self.from_r0()
@@ -349,11 +419,15 @@ class ProbeCodegen:
             value = Value(signed=False)
             self.emit(Instruction(0x18, self.regs.alloc(value), reference="__cpid"))
             return value
+        if name.startswith("arg") and self.attach_name.startswith("usdt:"):
+            return self.functions.usdt_argument(int(name[3:]))
         if name == "retval" or name.startswith("arg"):
             return self.ctx_load(self.pt_offset(name), 8, False)
         raise CompileError(f"cannot generate code for builtin {name}")
 
     def pt_offset(self, name: str) -> int:
+        if self.attach_name.startswith("rawtracepoint:") and name.startswith("arg"):
+            return 8 * int(name[3:])  # a raw tracepoint's context is its u64 arguments
         if self.pt_regs is None:
             raise CompileError(f"{name} is not supported on {platform.machine()}")
         if name == "retval":
@@ -371,6 +445,11 @@ class ProbeCodegen:
         return value
 
     def int_FieldAccess(self, e: ast.FieldAccess) -> Value:
+        if is_memory_read(self, e):
+            return self.memory.int_value(e)
+        record = self.type_of(e.expr)
+        if record.kind == "record":
+            return self.int_TupleAccess(ast.TupleAccess(e.pos, e.expr, record.names.index(e.field)))
         t = self.type_of(e)
         offset = self.field_offsets[e.field]
         return self.ctx_load(offset, t.size, t.signed)
@@ -403,8 +482,15 @@ class ProbeCodegen:
         else:
             self.emit(alu64(ALUOp.AND, reg, (1 << (size * 8)) - 1))
 
+    def int_ArrayAccess(self, e: ast.ArrayAccess) -> Value:
+        if self.type_of(e.expr).kind == "tuple":
+            return self.int_TupleAccess(ast.TupleAccess(e.pos, e.expr, self.const_of(e.index) or 0))
+        return self.memory.int_value(e)
+
     def int_Cast(self, e: ast.Cast) -> Value:
         t = self.type_of(e)
+        if t.kind == "bool":
+            return self.materialise(ast.Binop(e.pos, "!=", e.expr, ast.Integer(e.pos, 0)))
         value = self.ival(e.expr)
         if value.const is not None:
             masked = value.const & ((1 << (t.size * 8)) - 1)
@@ -421,6 +507,14 @@ class ProbeCodegen:
             return self.increment(e)
         if e.op == "!":
             return self.materialise(e)
+        if e.op == "*" and is_memory_read(self, e) and self.type_of(e.operand).kind == "ptr":
+            return self.memory.int_value(e)
+        if e.op == "&" and isinstance(e.operand, ast.Variable):
+            address = Value(signed=False)
+            reg = self.regs.alloc(address)
+            self.emit(mov64(reg, FP))
+            self.emit(alu64(ALUOp.ADD, reg, self.vars[e.operand.name]))
+            return address
         value = self.ival(e.operand)
         if value.const is not None:
             result = -value.const if e.op == "-" else ~value.const if e.op == "~" else value.const
@@ -437,6 +531,9 @@ class ProbeCodegen:
     def increment(self, e: ast.Unop) -> Value:
         delta = 1 if e.op == "++" else -1
         target = e.operand
+        pointer = self.type_of(target)
+        if pointer.kind == "ptr" and pointer.pointee is not None and pointer.pointee.size:
+            delta *= pointer.pointee.size
         if isinstance(target, ast.Map):
             return self.calls.increment_map(target, delta, e.postfix)
         assert isinstance(target, ast.Variable)
@@ -453,7 +550,11 @@ class ProbeCodegen:
     def int_Binop(self, e: ast.Binop) -> Value:
         if e.op in _JUMPS or e.op in ("&&", "||"):
             return self.materialise(e)
+        if e.op in ("+", "-") and self.type_of(e.right).kind == "ptr" and self.type_of(e.left).kind != "ptr":
+            e = ast.Binop(e.pos, e.op, e.right, e.left)
         left, right = self.ival(e.left), self.ival(e.right)
+        if e.op in ("+", "-") and self.type_of(e.left).kind == "ptr" and self.type_of(e.right).kind != "ptr":
+            right = self.memory.scale(e, right)
         signed = left.signed and right.signed
         if left.const is not None and right.const is not None:
             return Value(const=fold(e.op, left.const, right.const, signed), signed=signed)

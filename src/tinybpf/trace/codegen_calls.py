@@ -35,9 +35,11 @@ from tinybpf.asm import (
 )
 from tinybpf.errors import CompileError
 from tinybpf.trace import ast
+from tinybpf.trace.codegen_memory import is_memory_read
+from tinybpf.trace.functions import CHECKS, EVENT_CALLS
 from tinybpf.trace.ir import RINGBUF_NAME, Event, MapLayout
 from tinybpf.trace.regalloc import Value
-from tinybpf.trace.semantics import AGGREGATES, SType
+from tinybpf.trace.semantics import AGGREGATES, BLOB_KINDS, SType
 
 if TYPE_CHECKING:
     from tinybpf.trace.codegen import ProbeCodegen
@@ -80,13 +82,35 @@ class CallCodegen:
         return dst
 
     def write_element(self, e: ast.Expression, t: SType, dst: int) -> None:
+        """Write ``e`` at ``fp + dst`` laid out as ``t`` (a tuple may be wider than ``e``'s own type)."""
         gen = self.gen
+        own = gen.type_of(e)
+        if t.kind == "tuple" and own.kind == "tuple" and own != t:
+            if isinstance(e, ast.Tuple):
+                self.tuple_literal(e, t, dst, t.size)
+            else:
+                self.convert_tuple(gen.mval(e), own, dst, t)
+            return
         if t.in_memory:
             gen.mval(e, dst, t.size)
             return
         value = gen.ival(e)
         gen.store_int(dst, value, t.size)
         gen.release(value)
+
+    def convert_tuple(self, src: int, src_t: SType, dst: int, dst_t: SType) -> None:
+        """Copy a tuple into a wider layout: integers sign/zero-extended, strings zero padded."""
+        gen = self.gen
+        gen.zero(dst, dst_t.size)
+        for s_el, s_off, d_el, d_off in zip(src_t.elements, src_t.offsets, dst_t.elements, dst_t.offsets):
+            if s_el.kind == "tuple" and d_el.kind == "tuple":
+                self.convert_tuple(src + s_off, s_el, dst + d_off, d_el)
+            elif s_el.is_int and d_el.is_int and s_el.size in (1, 2, 4, 8) and d_el.size in (1, 2, 4, 8):
+                self.emit(ldx(_SIZES[s_el.size], R1, FP, src + s_off))
+                gen.extend(R1, s_el.size, s_el.signed)
+                self.emit(stx(_SIZES[d_el.size], FP, R1, dst + d_off))
+            else:
+                gen.copy(dst + d_off, FP, src + s_off, min(s_el.size, d_el.size))
 
     def lookup(self, layout: MapLayout, key: int) -> None:
         """r0 = bpf_map_lookup_elem(map, fp + key)."""
@@ -116,7 +140,11 @@ class CallCodegen:
         value_t = layout.value
         if value_t.in_memory:
             value = gen.stack.alloc(layout.value_size)
-            gen.mval(stmt.expr, value, layout.value_size)
+            if value_t.kind == "tuple":
+                gen.zero(value, layout.value_size)
+                self.write_element(stmt.expr, value_t, value)
+            else:
+                gen.mval(stmt.expr, value, layout.value_size)
             key = self.build_key(layout, target.keys)
         else:
             number = gen.ival(stmt.expr)
@@ -136,7 +164,7 @@ class CallCodegen:
         done = gen.new_label("mapread")
         self.emit(mov64(reg, 0))
         self.emit(jmp(JumpOp.JEQ, R0, 0, done))
-        self.emit(ldx(Size.DW, reg, R0, 0))
+        self.emit(ldx(Size.B if layout.value.kind == "bool" else Size.DW, reg, R0, 0))
         gen.place(done)
         return value
 
@@ -327,6 +355,8 @@ class CallCodegen:
             self.send(self.gen.event(Event(name, map=target.name)), [], 8)
         elif name == "delete":
             self.delete(e)
+        elif name in EVENT_CALLS:
+            self.gen.functions.statement(e)
         elif name in AGGREGATES:
             raise CompileError(f"{name}() should be directly assigned to a map")
         else:
@@ -371,7 +401,7 @@ class CallCodegen:
             self.send(gen.event(Event("print", map=first.name, extra=extra)), [], 8)
             return
         t = gen.type_of(first)
-        if t.is_int:
+        if t.is_int and t.kind != "bool":
             t = SType("int", 8, t.signed)
         size = 8 + (t.size + 7) // 8 * 8
         event = gen.event(Event("print_value", args=[(t, 8)], size=size))
@@ -400,6 +430,8 @@ class CallCodegen:
 
     def int_call(self, e: ast.Call) -> Value:
         gen = self.gen
+        if e.name in CHECKS:
+            return gen.functions.int_call(e)
         if e.name == "strncmp":
             return self.strncmp(e)
         if e.name == "sizeof":
@@ -486,6 +518,8 @@ class CallCodegen:
             params = gen.analysis.params
             text = params[e.index - 1] if 0 < e.index <= len(params) else ""
             gen.write_bytes(dst, text.encode() + b"\0", size)
+        elif isinstance(e, (ast.Call, ast.Builtin)) and (t.kind in BLOB_KINDS or e.name == "getopt"):
+            gen.functions.write(e, t, dst, size)
         elif isinstance(e, ast.Builtin):
             self.builtin_string(e, dst, size)
         elif isinstance(e, ast.Variable):
@@ -500,6 +534,11 @@ class CallCodegen:
             self.str_call(e, dst, size)
         elif isinstance(e, ast.Tuple):
             self.tuple_literal(e, t, dst, size)
+        elif is_memory_read(gen, e):
+            gen.memory.write(e, t, dst, size)
+        elif isinstance(e, ast.FieldAccess) and gen.type_of(e.expr).kind == "record":
+            record = gen.type_of(e.expr)
+            self.write_memory(ast.TupleAccess(e.pos, e.expr, record.names.index(e.field)), t, dst, size)
         elif isinstance(e, ast.FieldAccess):
             offset = gen.field_offsets[e.field]
             gen.copy(dst, Register.R6, offset, min(size, t.size))

@@ -13,7 +13,7 @@ from typing import Optional
 from tinybpf.errors import CompileError, TinyBPFError
 from tinybpf.kernel import tracefs
 from tinybpf.kernel.constants import MapType
-from tinybpf.trace import ast
+from tinybpf.trace import ast, config
 from tinybpf.trace.diagnostics import Diagnostic, TraceError
 from tinybpf.trace.ir import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
 from tinybpf.trace.probes import Target, expand
@@ -42,6 +42,9 @@ class Options:
     pid: int = 0
     has_child: bool = False
     expand_probes: bool = True
+    probe_filter: Optional[str] = None
+    unsafe: bool = False
+    named: Optional[dict[str, Optional[str]]] = None
 
 
 def compile_trace(source: str, filename: str = "stdin", options: Optional[Options] = None) -> CompiledTrace:
@@ -50,20 +53,58 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
 
     options = options or Options()
     program = parse(source, filename, list(options.params))
-    targets = _expand_all(program, source, filename, options)
+    config.load(program, source, filename)
+    from tinybpf.trace import program_options
+
+    program_options.bind(program, dict(options.named or {}))
+    if not options.unsafe:
+        from tinybpf.trace.functions import check_safe
+
+        check_safe(program, source, filename)
+    warnings: list[str] = []
+    targets = _expand_all(program, source, filename, options, warnings)
+    if options.probe_filter is not None:
+        from tinybpf.trace.probe_filter import filter_probes
+
+        filter_probes(program, targets, options.probe_filter)
     fields = _FieldCache()
     names = {key: [t.name for t in found] for key, found in targets.items()}
-    analysis = analyse(program, source, filename, list(options.params), fields.resolve, options.has_child, names)
-    trace = CompiledTrace(maps=build_layouts(analysis.maps), events=[], programs=[], analysis=analysis)
-    _check_maps(analysis, source, filename)
-    for index, probe in enumerate(program.probes):
-        trace.programs.extend(_probe_programs(analysis, probe, index, targets[id(probe)], trace, fields, options))
+    try:
+        analysis = analyse(program, source, filename, list(options.params), fields.resolve, options.has_child,
+                           names)
+        trace = CompiledTrace(maps=build_layouts(analysis.maps), events=[], programs=[], analysis=analysis,
+                          warnings=warnings)
+        _check_maps(analysis, source, filename)
+        for index, probe in enumerate(program.probes):
+            trace.programs.extend(_probe_programs(analysis, probe, index, targets[id(probe)], trace, fields,
+                                                  options))
+    except (TinyBPFError, KeyboardInterrupt):
+        raise
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, AssertionError,
+            RecursionError) as exc:
+        # a construct the passes do not handle yet: report it as a script error, never crash
+        raise TraceError([Diagnostic(f"this program uses a construct tinybpf trace cannot compile yet "
+                                     f"({type(exc).__name__}: {exc})", program.pos)], source, filename) from exc
     return trace
 
 
-def _expand_all(program: ast.Program, source: str, filename: str,
-                options: Options) -> dict[int, list[Target]]:
+def program_probe_names(source: str, filename: str = "stdin", params: Sequence[str] = (),
+                        pid: int = 0) -> list[str]:
+    """The concrete probes a script attaches to (``-l`` with a program), in script order."""
+    from tinybpf.trace.parser import parse
+
+    program = parse(source, filename, list(params))
+    targets = _expand_all(program, source, filename, Options(params=params, pid=pid))
+    return [t.name for probe in program.probes for t in targets[id(probe)] if t.provider not in ("BEGIN", "END")]
+
+
+def _expand_all(program: ast.Program, source: str, filename: str, options: Options,
+                warnings: Optional[list[str]] = None) -> dict[int, list[Target]]:
+    """Each probe's targets. With ``config = { missing_probes = "warn" | "ignore" }`` an attach point that
+    matches nothing is skipped (with a warning in ``warnings``), and a probe left without any is removed."""
     found: dict[int, list[Target]] = {}
+    missing = config.lookup("missing_probes", "error")
+    kept = []
     for probe in program.probes:
         targets: list[Target] = []
         for ap in probe.attach_points:
@@ -71,9 +112,20 @@ def _expand_all(program: ast.Program, source: str, filename: str,
                 targets.extend(expand(ap, options.pid or -1) if options.expand_probes else [Target(ap.provider,
                                                                                                   ap.name())])
             except TinyBPFError as exc:
-                raise TraceError([Diagnostic(exc.message if hasattr(exc, "message") else str(exc), ap.pos)],
-                                 source, filename) from None
+                message = exc.message if hasattr(exc, "message") else str(exc)
+                if missing == "error" or not message.startswith("No matches"):
+                    raise TraceError([Diagnostic(message, ap.pos)], source, filename) from None
+                if missing == "warn" and warnings is not None:
+                    warnings.append(Diagnostic(message + " Skipping.", ap.pos, "WARNING").render(source, filename))
+        if not targets and probe.attach_points:
+            if missing == "warn" and warnings is not None:
+                warnings.append(Diagnostic("Probe has no valid attach points. It is being removed which may "
+                                           "cause issues with program behavior.", probe.pos, "WARNING")
+                                .render(source, filename))
+            continue
+        kept.append(probe)
         found[id(probe)] = targets
+    program.probes[:] = kept
     return found
 
 
@@ -140,9 +192,14 @@ def _layout(name: str, info: MapInfo, number: int) -> MapLayout:
             return MapLayout(name, bpf_name, MapType.PERCPU_ARRAY, 4, value_size, entries, key, value, info.lhist)
         if value.kind in ("hist", "lhist"):
             key_size += 8
-        return MapLayout(name, bpf_name, MapType.PERCPU_HASH, max(key_size, 8), value_size, MAP_KEYS_MAX, key,
+        return MapLayout(name, bpf_name, MapType.PERCPU_HASH, max(key_size, 8), value_size, _keys_max(), key,
                          value, info.lhist)
-    return MapLayout(name, bpf_name, MapType.HASH, max(key_size, 8), value.size, MAP_KEYS_MAX, key, value)
+    return MapLayout(name, bpf_name, MapType.HASH, max(key_size, 8), value.size, _keys_max(), key, value)
+
+
+def _keys_max() -> int:
+    """``max_map_keys`` / BPFTRACE_MAP_KEYS_MAX: the entries of every keyed map."""
+    return max(1, config.lookup_int("max_map_keys", MAP_KEYS_MAX))
 
 
 def _check_maps(analysis: Analysis, source: str, filename: str) -> None:
@@ -156,7 +213,7 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
     from tinybpf.trace.codegen import ProbeCodegen
 
     uses = analysis.uses.get(id(probe), set())
-    per_target = len(targets) > 1 and bool(uses & {"probe", "func", "args"})
+    per_target = len(targets) > 1 and (bool(uses & {"probe", "func", "args"}) or targets[0].provider == "usdt")
     groups = [[t] for t in targets] if per_target else [targets]
     programs = []
     provider = targets[0].provider
@@ -169,6 +226,7 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
         gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
                            field_offsets=offsets, pid_filter=options.pid if provider not in ("BEGIN", "END") else 0,
                            string_space="user" if user else "kernel")
+        gen.target = first
         try:
             insns = gen.generate()
         except CompileError:

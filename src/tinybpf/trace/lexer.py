@@ -31,7 +31,7 @@ CALLS = frozenset([
     "ksym", "len", "lhist", "macaddr", "max", "min", "ntop", "override", "print", "printf", "cgroup_path",
     "reg", "signal", "sizeof", "offsetof", "stats", "str", "strerror", "strftime", "strncmp", "strcontains",
     "sum", "system", "time", "uaddr", "uptr", "usym", "zero", "path", "unwatch", "bswap", "skboutput", "pton",
-    "debugf", "has_key", "percpu_kaddr",
+    "debugf", "has_key", "percpu_kaddr", "errorf", "warnf", "getopt",
 ])
 CALL_BUILTINS = frozenset(["kstack", "ustack", "nsecs"])
 STACK_MODES = frozenset(["bpftrace", "perf"])

@@ -104,6 +104,27 @@ def list_probes(pattern: str = "", verbose: bool = False) -> Iterator[str]:
                     yield "    " + param
 
 
+def list_process_probes(pid: int, pattern: str = "") -> Iterator[str]:
+    """``-l -p PID``: the uprobes of every file the process has mapped executable, named through
+    ``/proc/PID/root`` so that binaries in another mount namespace resolve."""
+    provider, _, rest = (pattern or "uprobe:*").partition(":")
+    function = rest.rpartition(":")[2] if rest else "*"
+    if not wildcard_match(provider, "uprobe"):
+        return
+    paths: list[str] = []
+    with open(f"/proc/{pid}/maps") as maps:
+        for line in maps:
+            fields = line.split(None, 5)
+            if len(fields) == 6 and "x" in fields[1] and fields[5].startswith("/"):
+                path = f"/proc/{pid}/root{fields[5].strip()}"
+                if path not in paths and os.path.isfile(path):
+                    paths.append(path)
+    for path in paths:
+        for name in sorted(function_names(path)):
+            if wildcard_match(function or "*", name):
+                yield f"uprobe:{path}:{name}"
+
+
 def _searches(pattern: str) -> list[str]:
     searches = [part.strip() for part in pattern.split(",")] if pattern.strip() else ["*:*"]
     return ["*:*" if s in ("", "*") else s if ":" in s else "*:" + s for s in searches]
@@ -376,7 +397,7 @@ def resolve_binaries(target: str, provider: str) -> list[str]:
         found = shutil.which(target)
         if found:
             return [found]
-    if not _executable(target):
+    if not os.path.isfile(target):
         raise TinyBPFError(f"{provider} target file '{target}' does not exist or is not executable")
     return [target]
 

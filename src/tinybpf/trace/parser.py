@@ -15,7 +15,7 @@ Attach points are reassembled from tokens into text (as bpftrace does) and split
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Callable, NoReturn, Optional, Union
+from typing import Any, Callable, NoReturn, Optional, Union
 
 from tinybpf.trace import ast
 from tinybpf.trace.ast import Pos
@@ -34,7 +34,7 @@ _COMPOUND_ASSIGN = {"+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="
 _NAME_KINDS = ("IDENT", "BUILTIN", "CALL", "CALL_BUILTIN", "STACK_MODE")
 _FIELD_KINDS = frozenset((*_NAME_KINDS, "if", "else", "unroll", "while", "for", "return", "continue", "break"))
 _EXPR_START = frozenset(
-    (*_NAME_KINDS, "INT", "STRING", "MAP", "VAR", "PARAM", "PARAMCOUNT", "(", "-", "!", "~", "*", "++", "--")
+    (*_NAME_KINDS, "INT", "STRING", "MAP", "VAR", "PARAM", "PARAMCOUNT", "(", "-", "!", "~", "*", "&", "++", "--")
 )
 _ATTACH_POINT_KINDS = frozenset((*_NAME_KINDS, "STRING", "PATH", "INT", ":", ".", "+", "*", "[", "]", "PARAM", "PARAMCOUNT"))
 
@@ -118,14 +118,41 @@ class Parser:
             kind = "preprocessor" if token.kind == "CPREPROC" else "struct"
             c_definitions.append(ast.CDefinition(pos=token.pos, kind=kind, text=token.text))
         config = self.config() if self.tok.text == "config" and self.peek().kind == "=" else None
+        macros: list[Any] = []
+        self.macro_names = {self.tokens[i + 1].text for i, t in enumerate(self.tokens[:-1])
+                            if t.text == "macro" and t.kind == "IDENT" and self.tokens[i + 2].kind == "("}
+        while self.tok.text == "macro" and self.tok.kind == "IDENT" and self.peek(2).kind == "(":
+            macros.append(self.macro_definition())
         probes = [self.probe()]
         while self.tok.kind != "END":
             probes.append(self.probe())
         for errors in (self.lex_errors, self.deferred):
             if errors:
                 raise TraceError(errors, self.source, self.filename)
-        return ast.Program(pos=first.pos.to(self.tok.pos), c_definitions=c_definitions, config=config,
-                           probes=probes)
+        program = ast.Program(pos=first.pos.to(self.tok.pos), c_definitions=c_definitions, config=config,
+                              probes=probes)
+        if macros:
+            from tinybpf.trace.macros import expand
+
+            expand(program, macros, self.source, self.filename)
+        return program
+
+    def macro_definition(self) -> ast.Node:
+        """``macro name($var, @map, ident) { ... }`` (see ``macros``)."""
+        from tinybpf.trace.macros import MacroDefinition
+
+        first = self.advance()
+        name = self.advance()
+        self.expect("(")
+        params: list[str] = []
+        while self.tok.kind != ")":
+            params.append(self.advance().text)
+            if not self.accept(",") and self.tok.kind != ")":
+                self.fail(self.tok, (")",))
+        self.advance()
+        body = self.block()
+        self.accept(";")
+        return MacroDefinition(pos=first.pos.to(name.pos), name=name.text, params=params, body=body)
 
     def config(self) -> ast.Config:
         first = self.advance()
@@ -210,6 +237,11 @@ class Parser:
             if kind in ("if", "unroll", "while", "for"):
                 statements.append(self.block_statement())
                 continue
+            if self.tok.text == "let" and self.peek().kind == "VAR":
+                statements.append(self.let_statement())
+                if not self.accept(";") and self.tok.kind != "}":
+                    self.fail(self.tok, ("}",))
+                continue
             if kind not in _EXPR_START and kind not in ("break", "continue", "return"):
                 self.fail(self.tok, ("}",))
             statements.append(self.simple_statement())
@@ -218,6 +250,24 @@ class Parser:
         self.advance()
         self.depth -= 1
         return ast.Block(pos=self.span(first), statements=statements)
+
+    def let_statement(self) -> ast.Statement:
+        """``let $x``, ``let $x: type``, ``let $x = expr`` or ``let $x: type = expr``."""
+        self.advance()
+        token = self.advance()
+        var = ast.Variable(pos=token.pos, name=token.text)
+        type_name = None
+        if self.accept(":"):
+            first = self.tok
+            name = self.advance().text
+            depth = 0
+            while self.accept("*"):
+                depth += 1
+            type_name = ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth)
+        if self.tok.kind == "=":
+            op = self.advance()
+            return ast.AssignVarStatement(pos=op.pos, var=var, expr=self.expr())
+        return ast.VarDeclStatement(pos=self.span(token), var=var, type=type_name)
 
     def block_statement(self) -> ast.Statement:
         kind = self.tok.kind
@@ -379,7 +429,7 @@ class Parser:
         if kind == "-" and self.peek().kind == "INT":
             self.advance()
             return self.postfix(token, self.integer(self.advance(), token))
-        if kind in ("-", "!", "~", "*"):
+        if kind in ("-", "!", "~", "*", "&"):
             self.advance()
             self.nest(token)
             operand = self.operand_of()
@@ -462,7 +512,9 @@ class Parser:
     def name(self, token: Token) -> ast.Expression:
         """An identifier, builtin or stack mode, or ``name(...)``: a call of an unknown function."""
         if self.tok.kind == "(":
-            self.call_args()
+            args = self.call_args()
+            if token.text in getattr(self, "macro_names", ()):
+                return ast.Call(pos=self.span(token), name=token.text, args=args)
             self.error(f"Unknown function: {token.text}", token.pos)
         if token.kind == "IDENT":
             return ast.Identifier(pos=token.pos, name=token.text)
@@ -524,6 +576,17 @@ class Parser:
         self.expect(")")
         return ast.Offsetof(pos=self.span(token), target=target, field=name)
 
+    def record(self, token: Token) -> ast.Tuple:
+        names: list[str] = []
+        elements: list[ast.Expression] = []
+        while True:
+            names.append(self.expect("IDENT").text)
+            self.expect("=")
+            elements.append(self.expr())
+            if self.accept(")"):
+                return ast.Tuple(pos=self.span(token), elements=elements, names=names)
+            self.expect(",", (")", ","))
+
     def map(self, token: Token) -> ast.Map:
         keys: list[ast.Expression] = []
         if self.accept("["):
@@ -531,7 +594,9 @@ class Parser:
         return ast.Map(pos=self.span(token), name=token.text, keys=keys)
 
     def paren(self, token: Token) -> ast.Expression:
-        """``( expr )`` or a tuple ``( expr, expr, ... )``."""
+        """``( expr )``, a tuple ``( expr, expr, ... )`` or a record ``(name = expr, ...)``."""
+        if self.tok.kind == "IDENT" and self.peek().kind == "=":
+            return self.record(token)
         inner = self.expr()
         if self.tok.kind == ")":
             self.advance()

@@ -11,6 +11,7 @@ tracepoint program has (ring buffer output, pid/comm, probe_read).
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +22,11 @@ from tinybpf.trace import ast
 PROG_TYPES = {
     "BEGIN": ProgType.RAW_TRACEPOINT, "END": ProgType.RAW_TRACEPOINT, "tracepoint": ProgType.TRACEPOINT,
     "uprobe": ProgType.KPROBE, "uretprobe": ProgType.KPROBE, "profile": ProgType.PERF_EVENT,
-    "interval": ProgType.PERF_EVENT, "software": ProgType.PERF_EVENT,
+    "interval": ProgType.PERF_EVENT, "software": ProgType.PERF_EVENT, "rawtracepoint": ProgType.RAW_TRACEPOINT,
+    "kprobe": ProgType.KPROBE, "kretprobe": ProgType.KPROBE, "usdt": ProgType.KPROBE,
+    "watchpoint": ProgType.PERF_EVENT,
 }
 _UNSUPPORTED = {
-    "kprobe": "kprobes are not available on this kernel",
-    "kretprobe": "kretprobes are not available on this kernel",
     "kfunc": "fentry/kfunc programs are not permitted on this kernel",
     "kretfunc": "fentry/kfunc programs are not permitted on this kernel",
     "fentry": "fentry/kfunc programs are not permitted on this kernel",
@@ -80,6 +81,21 @@ def expand(ap: ast.AttachPoint, pid: int = -1) -> list[Target]:
         return _tracepoints(ap)
     if provider in ("uprobe", "uretprobe"):
         return _uprobes(ap, pid)
+    if provider == "rawtracepoint":
+        return _raw_tracepoints(ap)
+    if provider == "usdt":
+        return _usdt(ap, pid)
+    if provider == "watchpoint":
+        if ap.func:
+            raise NotSupported("watchpoints on function arguments", "give an absolute address")
+        # offset = the address, freq = the length, target = the mode; an execution breakpoint covers one
+        # instruction, which the kernel wants given as sizeof(long), as bpftrace does
+        length = 8 if ap.mode == "x" else ap.length
+        return [Target(provider, f"watchpoint:0x{ap.address:x}:{ap.length}:{ap.mode}", ap.mode,
+                       offset=ap.address, freq=length)]
+    if provider in ("kprobe", "kretprobe"):
+        # compiled and loaded like bpftrace's; where the kernel has no kprobes, attaching says so
+        return [Target(provider, ap.name(), ap.target, ap.func, ap.offset)]
     if provider in ("profile", "interval"):
         if ap.unit not in ("hz", *_NS) or ap.freq <= 0:
             raise TinyBPFError(f"{ap.name()}: invalid {provider} rate", "use hz, s, ms or us and a positive count")
@@ -100,13 +116,35 @@ def _tracepoints(ap: ast.AttachPoint) -> list[Target]:
             raise TinyBPFError(f"No probes to attach for {ap.name()}")
         return [Target("tracepoint", f"tracepoint:{name}", name.split(":", 1)[0], name.split(":", 1)[1])
                 for name in names]
+    if not os.path.isdir(tracefs.event_dir(ap.target, ap.func)):
+        raise TinyBPFError(f"No matches for tracepoint {ap.target}:{ap.func}.")
     return [Target("tracepoint", ap.name(), ap.target, ap.func)]
+
+
+def _raw_tracepoints(ap: ast.AttachPoint) -> list[Target]:
+    """``rawtracepoint:[module:]event``: the kernel's raw tracepoints (from BTF), wildcards expanded."""
+    from tinybpf.trace.listing import list_probes
+
+    module = ap.target or "*"
+    try:
+        names = list(list_probes(f"rawtracepoint:{module}:{ap.func}"))
+    except TinyBPFError:
+        names = []
+    if not names:
+        if ap.target and not ap.need_expansion:
+            raise TinyBPFError(f"No matches for rawtracepoint {ap.target}:{ap.func}.")
+        raise TinyBPFError("Probe has no valid attach points.")
+    return [Target("rawtracepoint", name, name.split(":")[1], name.split(":")[2]) for name in names]
 
 
 def _uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
     from tinybpf.symbols.user import find_binary
 
+    if ap.target == "*" and pid > 0:
+        return _process_uprobes(ap, pid)
     path = find_binary(ap.target, pid)
+    if not ap.need_expansion and ap.func and not _has_function(path, ap.func):
+        raise TinyBPFError(f"No matches for {ap.provider} {ap.target}:{ap.func}.")
     if not ap.need_expansion:
         return [Target(ap.provider, f"{ap.provider}:{path}:{ap.func}" + (f"+{ap.offset}" if ap.offset else ""),
                        path, ap.func, ap.offset)]
@@ -122,6 +160,51 @@ def _uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
     return [Target(ap.provider, f"{ap.provider}:{path}:{name}", path, name) for name in names]
 
 
+def _process_uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
+    """``uprobe:*:FUNC`` with ``-p PID``: the matching functions of every file the process maps."""
+    from tinybpf.trace.listing import list_process_probes
+
+    targets = []
+    for line in list_process_probes(pid, f"uprobe:*:{ap.func}"):
+        path, _, func = line[len("uprobe:"):].rpartition(":")
+        targets.append(Target(ap.provider, f"{ap.provider}:{path}:{func}", path, func))
+    if not targets:
+        raise TinyBPFError(f"No matches for {ap.provider} *:{ap.func} in process {pid}.")
+    return targets
+
+
+def _usdt(ap: ast.AttachPoint, pid: int) -> list[Target]:
+    """``usdt:BINARY:[PROVIDER:]NAME``: one target per probe site (each site has its own argument specs);
+    ``offset`` is the site's file offset."""
+    from tinybpf.elf.usdt import find_probes
+    from tinybpf.symbols.user import find_binary
+
+    path = find_binary(ap.target, pid)
+    provider = ap.ns or "*"
+    sites = [p for p in find_probes(path) if fnmatch.fnmatchcase(p.provider, provider)
+             and fnmatch.fnmatchcase(p.name, ap.func)]
+    if not sites:
+        raise TinyBPFError(f"No matches for usdt {ap.target}:{ap.ns + ':' if ap.ns else ''}{ap.func}.")
+    return [Target("usdt", f"usdt:{path}:{p.provider}:{p.name}", path, p.name, p.offset) for p in sites]
+
+
+def usdt_site(target: Target) -> Any:
+    """The ``elf.usdt.UsdtProbe`` a usdt target stands for."""
+    from tinybpf.elf.usdt import find_probes
+
+    for probe in find_probes(target.target):
+        if probe.offset == target.offset and probe.name == target.func:
+            return probe
+    raise TinyBPFError(f"{target.name}: the probe site at 0x{target.offset:x} is gone")
+
+
+def _has_function(path: str, name: str) -> bool:
+    from tinybpf.symbols.user import binary_symbols
+
+    index = binary_symbols(path)
+    return any(s.name == name and s.defined for s in index.elf.symbols() + index.elf.dynamic_symbols())
+
+
 def attach(program: Any, target: Target, pid: int = -1) -> Any:
     """Attach a loaded program to ``target``; returns the link (close it to detach)."""
     from tinybpf import links
@@ -129,6 +212,16 @@ def attach(program: Any, target: Target, pid: int = -1) -> Any:
     provider = target.provider
     if provider == "tracepoint":
         return links.attach_tracepoint(program, f"{target.target}:{target.func}")
+    if provider == "rawtracepoint":
+        return links.attach_raw_tracepoint(program, target.func)
+    if provider == "watchpoint":
+        return links.attach_watchpoint(program, target.offset, target.freq, target.target, pid=pid)
+    if provider == "usdt":
+        from tinybpf.links.usdt import attach_usdt_probe
+
+        return attach_usdt_probe(program, usdt_site(target), pid)
+    if provider in ("kprobe", "kretprobe"):
+        return _kprobe(program, target)
     if provider in ("uprobe", "uretprobe"):
         return links.attach_uprobe(program, target.target, target.func, target.offset, pid=pid,
                                    retprobe=provider == "uretprobe")
@@ -142,6 +235,15 @@ def attach(program: Any, target: Target, pid: int = -1) -> Any:
         return links.attach_interval(program, target.freq * _NS[target.target])
     event, _ = SOFTWARE_EVENTS[target.target]
     return _perf(program, event, period=target.freq, all_cpus=True)
+
+
+def _kprobe(program: Any, target: Target) -> Any:
+    from tinybpf import links
+    from tinybpf.kernel import tracefs
+
+    if not os.path.exists(os.path.join(tracefs.tracefs_root(), "kprobe_events")):
+        raise NotSupported(f"{target.name}", "kprobes are not available on this kernel")
+    return links.attach_kprobe(program, target.func, target.offset, retprobe=target.provider == "kretprobe")
 
 
 def _perf(program: Any, event: str, period: int, all_cpus: bool) -> Any:

@@ -1,9 +1,10 @@
 """Run a compiled trace: create maps, load programs, attach, run BEGIN, print events, run END, print maps.
 
 The order follows bpftrace: every program is loaded before anything attaches (a verifier error leaves
-nothing behind); BEGIN runs (with BPF_PROG_TEST_RUN) and its output is printed before any other probe is
-attached, so BEGIN happens before everything else; then the probes attach, the banner is printed, a ``-c``
-command is released, and the ring buffer is consumed until ``exit()``, a signal, or the end of the
+nothing behind); BEGIN runs (with BPF_PROG_TEST_RUN) before any other probe is attached, so it happens
+before everything else, but its records stay in the ring buffer; then the probes attach, the banner is
+printed, a ``-c`` command is released, and the ring buffer (BEGIN's output first) is consumed until
+``exit()``, a signal, or the end of the
 command / the ``-p`` process. Then every probe is detached, END runs, and the maps print in name order.
 
 The signal handlers only set a flag and wake the poll through a pipe (``signal.set_wakeup_fd``), so
@@ -23,8 +24,9 @@ from typing import Any, Callable, Optional, TextIO
 from tinybpf.errors import TinyBPFError
 from tinybpf.kernel.constants import MapType
 from tinybpf.trace import types as bt
+from tinybpf.trace import values as blobs
 from tinybpf.trace.ir import RINGBUF_NAME, RINGBUF_SIZE, CompiledTrace, Event, MapLayout, ProbeProgram
-from tinybpf.trace.semantics import SType
+from tinybpf.trace.semantics import BLOB_KINDS, SType
 
 NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
 _ID = struct.Struct("=Q")
@@ -35,12 +37,18 @@ _PSEUDO_MAP_FD = 1
 def bpf_type(t: SType, lhist: tuple[int, int, int] = (0, 0, 1)) -> bt.BpfType:
     """The printers' type for an analysis type."""
     kind = t.kind
+    if kind in BLOB_KINDS:
+        return blobs.printer_type(kind, t.size)
     if kind == "int":
         return bt.IntType(t.size * 8, t.signed)
     if kind == "string":
         return bt.StringType(t.size)
     if kind == "tuple":
         return bt.TupleType(tuple(bpf_type(e) for e in t.elements))
+    if kind in ("bool", "ptr", "struct", "array"):
+        return _memory_type(t)
+    if kind == "record":
+        return bt.RecordType(t.names, tuple(bpf_type(e) for e in t.elements))
     simple: dict[str, Callable[[], bt.BpfType]] = {
         "count": bt.CountType, "sum": lambda: bt.SumType(t.signed), "min": lambda: bt.MinType(t.signed),
         "max": lambda: bt.MaxType(t.signed), "avg": lambda: bt.AvgType(t.signed),
@@ -52,17 +60,34 @@ def bpf_type(t: SType, lhist: tuple[int, int, int] = (0, 0, 1)) -> bt.BpfType:
     return bt.NONE
 
 
+def _memory_type(t: SType) -> bt.BpfType:
+    """Bools, pointers, C structs and arrays (see ``sema_memory``) as the printers' types."""
+    if t.kind == "bool":
+        return bt.BoolType()
+    if t.kind == "ptr":
+        return bt.PointerType(bpf_type(t.pointee) if t.pointee is not None else bt.VOID)
+    if t.kind == "array" and t.pointee is not None:
+        return bt.ArrayType(bpf_type(t.pointee), t.size // max(t.pointee.size, 1))
+    fields = tuple(bt.Field(n, bpf_type(e), o) for n, e, o in zip(t.names, t.elements, t.offsets))
+    return bt.StructType(t.tag, fields, t.size)
+
+
 def decoder(t: SType) -> Callable[[bytes], Any]:
     """bytes of a value of type ``t`` -> the decoded value the printers take (ints, str, tuples)."""
     from tinybpf.trace.output import decode_string
 
-    if t.kind == "int":
+    if t.kind in BLOB_KINDS:
+        return blobs.decoder(t.kind, t.tag, t.size)
+    if t.kind in ("int", "bool", "ptr"):
         size, signed = t.size, t.signed
         return lambda raw: int.from_bytes(raw[:size], "little", signed=signed)
+    if t.kind == "array" and t.pointee is not None:
+        element, step = decoder(t.pointee), max(t.pointee.size, 1)
+        return lambda raw: [element(raw[o:o + step]) for o in range(0, t.size, step)]
     if t.kind == "string":
         size = t.size
         return lambda raw: decode_string(bytes(raw[:size]))
-    if t.kind == "tuple":
+    if t.kind in ("tuple", "struct", "record"):
         parts = [(decoder(e), o, e.size) for e, o in zip(t.elements, t.offsets)]
         return lambda raw: tuple(d(raw[o:o + s]) for d, o, s in parts)
     return lambda raw: None
@@ -127,7 +152,8 @@ class TraceRuntime:
     """One run of a compiled trace."""
 
     def __init__(self, trace: CompiledTrace, out: TextIO, err: TextIO, *, output_format: str = "text",
-                 quiet: bool = False, pid: int = 0, child: Optional[Child] = None, verbose: bool = False) -> None:
+                 quiet: bool = False, pid: int = 0, child: Optional[Child] = None, verbose: bool = False,
+                 warnings: bool = True) -> None:
         from tinybpf.trace.output import make_printer
 
         self.trace = trace
@@ -138,6 +164,7 @@ class TraceRuntime:
         self.pid = pid
         self.child = child
         self.verbose = verbose
+        self.warnings = warnings
         self.maps: dict[str, Any] = {}
         self.programs: list[tuple[ProbeProgram, Any]] = []
         self.links: list[Any] = []
@@ -157,6 +184,11 @@ class TraceRuntime:
         for layout in self.trace.maps.values():
             self.maps[layout.name] = Map.create(layout.map_type, layout.key_size, layout.value_size,
                                                 layout.max_entries, name=layout.bpf_name, key=bytes, value=bytes)
+        referenced = {insn.reference for program in self.trace.programs for insn in program.instructions}
+        for name in (blobs.KSTACK_MAP, blobs.USTACK_MAP):
+            if name in referenced:
+                self.maps[name] = Map.create(MapType.STACK_TRACE, 4, blobs.MAX_FRAMES * 8,
+                                             blobs.STACK_MAP_ENTRIES, name=name, key=bytes, value=bytes)
 
     def link_instructions(self, program: ProbeProgram) -> Any:
         """Fill in map fds, the start time and the child's pid where the code refers to them."""
@@ -164,6 +196,9 @@ class TraceRuntime:
 
         by_bpf_name = {layout.bpf_name: self.maps[layout.name] for layout in self.trace.maps.values()}
         by_bpf_name[RINGBUF_NAME] = self.maps[RINGBUF_NAME]
+        for name in (blobs.KSTACK_MAP, blobs.USTACK_MAP):
+            if name in self.maps:
+                by_bpf_name[name] = self.maps[name]
         constants = {"__start_ns": time.monotonic_ns(), "__cpid": self.child.pid if self.child else 0}
         out = Instructions()
         for insn in program.instructions:
@@ -178,10 +213,15 @@ class TraceRuntime:
 
     def load(self) -> None:
         from tinybpf.programs import Program
+        from tinybpf.trace.subprograms import load_options
 
         for program in self.trace.programs:
             insns = self.link_instructions(program)
-            loaded = Program.load(program.prog_type, insns, name=program.name, log_level=2 if self.verbose else 0)
+            extra = load_options(insns)
+            btf = extra.pop("_btf", None)
+            loaded = Program.load(program.prog_type, insns, name=program.name, log_level=2 if self.verbose else 0,
+                                  **extra)
+            del btf  # the program holds its own reference to the BTF now
             if self.verbose:
                 self.err.write(f"{program.name}: {insns.slots} instructions\n{insns}\n")
                 stats = [line for line in loaded.verifier_log.splitlines() if line.startswith(("processed",
@@ -196,7 +236,8 @@ class TraceRuntime:
             if program.special:
                 continue
             for target in program.targets:
-                pid = self.child.pid if self.child and target.provider in ("uprobe", "uretprobe") else self.pid
+                per_process = ("uprobe", "uretprobe", "usdt", "watchpoint")
+                pid = self.child.pid if self.child and target.provider in per_process else self.pid
                 self.links.append(attach(loaded, target, pid or -1))
 
     def probe_count(self) -> int:
@@ -211,6 +252,7 @@ class TraceRuntime:
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
         old_handlers = self.install_signals(wake_w)
+        blobs.activate(blobs.Symbolizer(self.maps))
         try:
             self.create_maps()
             self.load()
@@ -234,6 +276,7 @@ class TraceRuntime:
             self.out.flush()
             return 0
         finally:
+            blobs.activate(None)
             self.detach()
             self.restore_signals(old_handlers)
             os.close(wake_r)
@@ -257,10 +300,13 @@ class TraceRuntime:
             signal.signal(sig, handler)
 
     def run_special(self, which: str) -> None:
+        """Run BEGIN or END. BEGIN's records stay in the ring buffer until the event loop starts, so they
+        print after the banner and the attach notification, as bpftrace's do."""
         for program, loaded in self.programs:
             if program.special == which:
                 loaded.test_run(ctx=bytes(8), repeat=0)
-                self.ring.consume()
+                if which != "BEGIN":
+                    self.ring.consume()
 
     def loop(self, wake_r: int) -> None:
         poller = select.poll()
@@ -338,6 +384,10 @@ class TraceRuntime:
             self.zeroed.discard(event.map)
         elif kind == "zero":
             self.zero_map(event.map)
+        elif kind in blobs.EVENT_KINDS:
+            self.out.flush()
+            blobs.run_event(kind, self.format_of(number, event).format(self.args_of(number, event, record)),
+                             self.printer, self.err, self.warnings)
 
     def format_of(self, number: int, event: Event) -> Any:
         fmt = self.formats.get(number)
@@ -370,7 +420,11 @@ class TraceRuntime:
     # ----------------------------------------------------------------- maps
 
     def print_all_maps(self) -> None:
+        from tinybpf.trace import config
+
         self.printer.end()
+        if not config.flag("print_maps_on_exit", True):
+            return
         for name in self.trace.map_order():
             self.print_map(name, at_exit=True)
 
@@ -411,12 +465,12 @@ class TraceRuntime:
         signed = layout.value.signed
         pair = struct.Struct("=qQ" if signed else "=QQ")
         if kind in ("count", "sum"):
-            fmt = struct.Struct("=q" if signed else "=Q")
+            from tinybpf.trace.output import reduce_sum
+
+            unpack = struct.Struct("=q" if signed else "=Q").unpack_from
 
             def total(values: list[bytes]) -> Optional[int]:
-                from tinybpf.trace.output import reduce_sum
-
-                numbers = [fmt.unpack_from(v)[0] for v in values]
+                numbers = [unpack(v)[0] for v in values]
                 if layout.is_array and not any(numbers):
                     return None
                 return reduce_sum(numbers, signed)

@@ -9,14 +9,16 @@ Types are small frozen values (``SType``); ``tinybpf.trace.runtime`` turns them 
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from tinybpf.trace import ast
 from tinybpf.trace.diagnostics import Diagnostic, TraceError
 
+# values kept as bytes and decoded to text in user space (see trace.functions and trace.values)
+BLOB_KINDS = ("kstack", "ustack", "ksym", "usym", "buffer", "timestamp", "inet", "mac", "cgroup_path",
+              "username")
 AGGREGATES = ("count", "sum", "avg", "min", "max", "stats", "hist", "lhist")
 MAX_STACK_BYTES = 512
 
@@ -27,6 +29,8 @@ class SType:
 
     ``size`` is in bytes (for strings the buffer size, ``string[N]``); ``elements`` are a tuple's types or a
     record's ``(name, type, offset)`` fields; ``addrspace`` says where a pointer's bytes live (``user``).
+    Pointers (``ptr``) and arrays (``array``) name their element in ``pointee``; a C struct or union
+    (``struct``) is known by its ``tag`` (``struct task_struct``), its members are looked up on demand.
     """
 
     kind: str
@@ -37,10 +41,13 @@ class SType:
     offsets: tuple[int, ...] = ()
     pointer: bool = False
     addrspace: str = "kernel"
+    pointee: Optional[SType] = None
+    tag: str = ""
 
     @property
     def is_int(self) -> bool:
-        return self.kind == "int"
+        """Integers and bools: values computed in registers."""
+        return self.kind in ("int", "bool", "ptr")
 
     @property
     def is_string(self) -> bool:
@@ -53,13 +60,21 @@ class SType:
     @property
     def in_memory(self) -> bool:
         """Values that live in stack memory rather than in a register."""
-        return self.kind in ("string", "tuple", "record")
+        return self.kind in ("string", "tuple", "record", "struct", "array") or self.kind in BLOB_KINDS
 
     def __str__(self) -> str:
         if self.kind == "int":
             return ("" if self.signed else "u") + f"int{self.size * 8}"
         if self.kind == "string":
             return f"string[{self.size}]"
+        if self.kind == "bool":
+            return "bool"
+        if self.kind == "ptr":
+            return f"{self.pointee or 'void'} *".replace("* *", "**")
+        if self.kind == "array":
+            return f"{self.pointee}[{self.size // max(self.pointee.size, 1) if self.pointee else 0}]"
+        if self.kind == "struct":
+            return self.tag
         if self.kind == "tuple":
             return "(" + ",".join(str(e) for e in self.elements) + ")"
         if self.kind == "record":
@@ -72,6 +87,7 @@ INT64 = SType("int", 8, True)
 UINT64 = SType("int", 8, False)
 UINT32 = SType("int", 4, False)
 INT32 = SType("int", 4, True)
+BOOL = SType("bool", 1)
 CTX = SType("ctx")
 
 
@@ -103,16 +119,17 @@ def _align_of(t: SType) -> int:
         return 1
     if t.kind == "tuple":
         return max((_align_of(e) for e in t.elements), default=1)
+    if t.size <= 0:
+        return 1
     return t.size if t.size <= 2 else 4 if t.size <= 4 else 8
 
 
 def strlen() -> int:
-    """bpftrace's string buffer size, from BPFTRACE_STRLEN (default 64, at most 200 to fit the stack)."""
-    try:
-        value = int(os.environ.get("BPFTRACE_STRLEN", "64"))
-    except ValueError:
-        return 64
-    return max(1, min(value, 200))
+    """bpftrace's string buffer size, from ``max_strlen`` (config block, BPFTRACE_MAX_STRLEN or
+    BPFTRACE_STRLEN; default 64, at most 200 to fit the stack)."""
+    from tinybpf.trace import config
+
+    return max(1, min(config.lookup_int("max_strlen", 64), 200))
 
 
 @dataclass
@@ -152,6 +169,7 @@ class Analysis:
     params: list[str] = field(default_factory=list)
     uses: dict[int, set] = field(default_factory=dict)
     string_size: int = 64
+    ctypes: Any = None
 
     def type_of(self, node: ast.Node) -> SType:
         return self.types.get(id(node), NONE)
@@ -162,9 +180,10 @@ FieldResolver = Callable[[str, str], dict[str, tuple[SType, int]]]
 
 _INT_BUILTINS = {
     "pid": UINT64, "tid": UINT64, "uid": UINT64, "gid": UINT64, "nsecs": UINT64, "elapsed": UINT64,
-    "cpu": UINT64, "rand": UINT32, "cgroup": UINT64, "curtask": UINT64, "cpid": UINT64,
+    "cpu": UINT64, "rand": UINT32, "cgroup": UINT64, "curtask": UINT64, "cpid": UINT64, "numaid": UINT32,
+    "jiffies": UINT64,
 }
-_ARG_PROVIDERS = ("kprobe", "uprobe", "usdt")
+_ARG_PROVIDERS = ("kprobe", "uprobe", "usdt", "rawtracepoint")
 _RET_PROVIDERS = ("kretprobe", "uretprobe")
 _UNSUPPORTED_CALLS = (
     "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr", "ntop", "pton", "buf", "cat", "system", "signal",
@@ -193,6 +212,7 @@ class SemanticAnalyser:
         self.final = False
         self.errors: list[Diagnostic] = []
         self.vars: dict[str, SType] = {}
+        self.declared: set[str] = set()
         self.probe: Optional[ast.Probe] = None
         self.provider = ""
         self.context = ProbeContext("")
@@ -202,6 +222,7 @@ class SemanticAnalyser:
     # ----------------------------------------------------------------- driver
 
     def analyse(self) -> Analysis:
+        _scope_loop_variables(self.program)
         for probe in self.program.probes:
             self.result.contexts[id(probe)] = self.probe_context(probe)
         if self.errors:
@@ -226,6 +247,7 @@ class SemanticAnalyser:
             self.context = self.result.contexts[id(probe)]
             self.provider = self.context.provider
             self.vars = {}
+            self.declared = set()
             self.used = set()
             if probe.predicate is not None:
                 cond = self.expr(probe.predicate.expr)
@@ -293,8 +315,67 @@ class SemanticAnalyser:
             self.loop_depth -= 1
         elif isinstance(stmt, ast.Jump):
             self.jump(stmt)
+        elif isinstance(stmt, ast.For):
+            self.for_loop(stmt)
+        elif isinstance(stmt, ast.VarDeclStatement):
+            self.declare(stmt)
         else:
             self.error("this statement is not supported by tinybpf trace yet", stmt.pos)
+
+    def map_loop(self, stmt: ast.For, target: ast.Map) -> None:
+        """``for ($kv : @map)``: ``$kv`` is the tuple ``(key, value)`` of each element."""
+        info = self.result.maps.get(target.name)
+        if info is None:
+            self.error(f"Undefined map: {target.name}", target.pos)
+        elif info.key is not None and info.value is not None and info.key.kind != "none":
+            value = info.value
+            if value.is_aggregate:
+                if value.kind not in ("count", "sum", "min", "max"):
+                    self.error(f"Loop over map '{target.name}' of '{value}' values is not supported", target.pos)
+                value = SType("int", 8, value.signed)
+            kv = tuple_type([info.key, _value_type(value)])
+            self.vars[stmt.var.name] = kv
+            self.set(stmt.var, kv)
+        elif info.key is not None and info.key.kind == "none":
+            self.error("Maps used as for-loop iterables must have keys", target.pos)
+        self.set(target, NONE)
+        self.loop_depth += 1
+        self.block(stmt.body)
+        self.loop_depth -= 1
+
+    def declare(self, stmt: ast.VarDeclStatement) -> None:
+        """``let $x[: type]``: a typed declaration fixes the type; an untyped one waits for an assignment."""
+        if stmt.type is None:
+            self.declared.add(stmt.var.name)
+            return
+        from tinybpf.trace import sema_memory
+
+        t = sema_memory.named_type(self, stmt.type)
+        if t is None:
+            self.error(f"Unknown type: {stmt.type}", stmt.type.pos)
+            return
+        self.vars[stmt.var.name] = _value_type(t)
+        self.set(stmt.var, self.vars[stmt.var.name])
+
+    def for_loop(self, stmt: ast.For) -> None:
+        """``for ($i : start..end)``: ``$i`` is an int64 counting from start up to (not including) end."""
+        if isinstance(stmt.iterable, ast.Map) and not stmt.iterable.keys:
+            self.map_loop(stmt, stmt.iterable)
+            return
+        if not isinstance(stmt.iterable, ast.Range):
+            self.expr(stmt.iterable)
+            self.error("for loops can only iterate over a map or a range", stmt.iterable.pos)
+            return
+        for bound in (stmt.iterable.start, stmt.iterable.end):
+            t = self.expr(bound)
+            if not t.is_int and t.kind != "none":
+                self.error(f"Loop range requires an integer for the {'start' if bound is stmt.iterable.start else 'end'}"
+                           f" value", bound.pos)
+        self.vars[stmt.var.name] = INT64
+        self.set(stmt.var, INT64)
+        self.loop_depth += 1
+        self.block(stmt.body)
+        self.loop_depth -= 1
 
     def unroll(self, stmt: ast.Unroll) -> None:
         count = stmt.count
@@ -397,6 +478,19 @@ class SemanticAnalyser:
             self.vars[name] = value if old is None or value.kind != "tuple" else _widen_tuple(old, value)
         self.set(stmt.var, self.vars[name])
 
+    def ctypes(self) -> Any:
+        """The C types the script defines, and the kernel's (see ``c_types``); parsed on first use."""
+        if self.result.ctypes is None:
+            from tinybpf.trace.c_types import CTypeError, CTypes
+
+            try:
+                self.result.ctypes = CTypes(self.program.c_source)
+            except (CTypeError, ValueError, IndexError) as exc:
+                self.result.ctypes = CTypes()
+                pos = self.program.c_definitions[0].pos if self.program.c_definitions else self.program.pos
+                self.errors.append(Diagnostic(f"cannot parse the C definitions: {exc}", pos))
+        return self.result.ctypes
+
     # ----------------------------------------------------------------- expressions
 
     def expr(self, e: ast.Expression, statement: bool = False) -> SType:
@@ -429,6 +523,10 @@ class SemanticAnalyser:
         name = e.name
         self.used.add(name)
         provider = self.provider
+        if name == "curtask":
+            from tinybpf.trace import sema_memory
+
+            return sema_memory.curtask(self)
         if name in _INT_BUILTINS:
             if name == "cpid" and not self.has_child:
                 self.error("cpid cannot be used without child command", e.pos)
@@ -460,16 +558,29 @@ class SemanticAnalyser:
                 self.error(f"The args builtin can only be used with tracepoint/kfunc/uprobeprobes ({kind} used "
                            "here)", e.pos)
             return CTX
+        if name in ("kstack", "ustack", "username"):
+            from tinybpf.trace import functions
+
+            return functions.stack_builtin(self, e)
         self.error(f"Unknown builtin variable: '{name}'" if name not in ("kstack", "ustack", "sarg0")
                    else f"the {name} builtin is not supported by tinybpf trace yet", e.pos)
         return NONE
 
     def expr_Identifier(self, e: ast.Identifier) -> SType:
+        if e.name in ("true", "false"):
+            return BOOL
+        if self.ctypes().enum_value(e.name) is not None:
+            return INT64
         self.error(f"Unknown identifier: '{e.name}'", e.pos)
         return NONE
 
     def expr_Variable(self, e: ast.Variable) -> SType:
         t = self.vars.get(e.name)
+        if t is None and e.name in self.declared:
+            return NONE
+        final = self.result.variables.get(id(self.probe), {}).get(e.name)
+        if t is not None and t.kind == "tuple" and final is not None and final.kind == "tuple":
+            return final  # the slot holds the widest tuple the variable is ever given
         if t is None:
             self.error(f"Undefined or undeclared variable: {e.name}", e.pos)
             return NONE
@@ -492,6 +603,10 @@ class SemanticAnalyser:
     def expr_Binop(self, e: ast.Binop) -> SType:
         left = self.expr(e.left)
         right = self.expr(e.right)
+        if "ptr" in (left.kind, right.kind) and e.op in ("+", "-"):
+            if left.kind == "ptr" and right.kind == "ptr":
+                return INT64
+            return left if left.kind == "ptr" else right
         if e.op in ("&&", "||"):
             for side, t in ((e.left, left), (e.right, right)):
                 if not t.is_int and t.kind != "none":
@@ -514,9 +629,18 @@ class SemanticAnalyser:
         if e.op in ("++", "--"):
             return self.increment(e)
         operand = self.expr(e.operand)
+        if e.op == "&":
+            if not isinstance(e.operand, ast.Variable) or operand.kind == "none":
+                self.error("The & operator can only take the address of a scratch variable", e.pos)
+                return NONE
+            return SType("ptr", 8, pointee=operand)
         if e.op == "*":
             if operand.kind == "ctx":
                 return CTX
+            if operand.kind == "ptr":
+                from tinybpf.trace import sema_memory
+
+                return sema_memory.deref(self, e, operand)
             if operand.is_int:
                 return UINT64
             self.error(f"Can not dereference type '{operand}'", e.pos)
@@ -543,6 +667,8 @@ class SemanticAnalyser:
             info = self.result.maps.get(target.name)
             if info is not None and info.value is not None and not info.value.is_int:
                 self.error(f"The {e.op} operator must be applied to an integer map", e.pos)
+            if info is not None and info.value is not None and info.value.kind == "ptr":
+                return self.set(target, info.value)
             self.map_value(target, INT64, target.pos)
             return self.set(target, INT64)
         self.error(f"The {e.op} operator must be applied to a map or variable", e.pos)
@@ -564,7 +690,16 @@ class SemanticAnalyser:
         return then if then.kind != "none" else otherwise
 
     def expr_FieldAccess(self, e: ast.FieldAccess) -> SType:
+        from tinybpf.trace import sema_memory
+
         inner = self.expr(e.expr)
+        if inner.kind in ("struct", "ptr"):
+            return sema_memory.field(self, e, inner)
+        if inner.kind == "record":
+            if e.field not in inner.names:
+                self.error(f"Record does not contain a field named '{e.field}'", e.pos)
+                return NONE
+            return inner.elements[inner.names.index(e.field)]
         if inner.kind != "ctx":
             if inner.kind != "none":
                 self.error(f"Can not access field '{e.field}' on expression of type '{inner}'", e.pos)
@@ -593,8 +728,12 @@ class SemanticAnalyser:
         return inner.elements[e.index]
 
     def expr_Cast(self, e: ast.Cast) -> SType:
+        from tinybpf.trace import sema_memory
+
         inner = self.expr(e.expr)
         name = e.type.name
+        if e.type.pointer_depth or name == "bool" or name.startswith(("struct ", "union ")):
+            return sema_memory.cast(self, e, inner)
         sizes = {"int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "uint16": 2, "uint32": 4,
                  "uint64": 8}
         if e.type.pointer_depth or name not in sizes:
@@ -610,11 +749,17 @@ class SemanticAnalyser:
             if t.is_aggregate or t.kind in ("ctx",):
                 self.error(f"Invalid tuple element type: {t}", x.pos)
         t = tuple_type(elements)
+        if e.names:
+            t = SType("record", t.size, elements=t.elements, names=tuple(e.names), offsets=t.offsets)
         if t.size > MAX_STACK_BYTES // 2:
             self.error("tuple is too big for the BPF stack", e.pos)
         return t
 
     def expr_Sizeof(self, e: ast.Sizeof) -> SType:
+        from tinybpf.trace import sema_memory
+
+        if isinstance(e.target, ast.TypeName) and sema_memory.named_type(self, e.target) is not None:
+            return UINT64
         if isinstance(e.target, ast.TypeName):
             sizes = {"int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "uint16": 2, "uint32": 4,
                      "uint64": 8, "char": 1, "short": 2, "int": 4, "long": 8}
@@ -625,15 +770,23 @@ class SemanticAnalyser:
         return UINT64
 
     def expr_ArrayAccess(self, e: ast.ArrayAccess) -> SType:
-        self.expr(e.expr)
-        self.expr(e.index)
-        self.error("array access is not supported by tinybpf trace yet", e.pos)
-        return NONE
+        from tinybpf.trace import sema_memory
+
+        return sema_memory.array_access(self, e)
+
+    def expr_Offsetof(self, e: ast.Offsetof) -> SType:
+        from tinybpf.trace import sema_memory
+
+        return sema_memory.offsetof(self, e)
 
     # ----------------------------------------------------------------- calls
 
     def call(self, e: ast.Call, statement: bool) -> SType:
+        from tinybpf.trace import functions
+
         name = e.name
+        if functions.handles(e):
+            return self.set(e, functions.check(self, e))
         if name not in _KNOWN_CALLS:
             if name in _UNSUPPORTED_CALLS:
                 self.error(f"{name}() is not supported by tinybpf trace yet", e.pos)
@@ -864,7 +1017,21 @@ def _kind_word(t: SType) -> str:
 
 def _value_type(t: SType) -> SType:
     """Integers are stored in maps as 64-bit values, as bpftrace does."""
-    return SType("int", 8, t.signed) if t.is_int else t
+    return SType("int", 8, t.signed) if t.kind == "int" else t
+
+
+def _scope_loop_variables(program: ast.Program) -> None:
+    """Give each ``for ($kv : @map)`` its own ``$kv``: loops over different maps give it different types."""
+    number = 0
+    for node in ast.walk(program):
+        if not isinstance(node, ast.For) or not isinstance(node.iterable, ast.Map) or "__for" in node.var.name:
+            continue
+        number += 1
+        old, new = node.var.name, f"{node.var.name}__for{number}"
+        node.var.name = new
+        for inner in ast.walk(node.body):
+            if isinstance(inner, ast.Variable) and inner.name == old:
+                inner.name = new
 
 
 def _parse_int(text: str) -> Optional[int]:

@@ -1,0 +1,167 @@
+"""Macros: ``macro name($var, @map, expr) { statements; value }`` expanded into the probes that call them.
+
+bpftrace expands macros on the AST before any other pass, hygienically: a ``$var`` parameter names the
+caller's variable (the macro may change it), an ``@map`` parameter the caller's map, a bare ``name`` parameter
+stands for the argument expression itself (evaluated wherever the body uses it); every other variable of the
+body is private to one expansion. A call used as a value runs the body's statements first, then yields the
+body's last expression; a call used as a statement runs them all.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+from tinybpf.trace import ast
+from tinybpf.trace.diagnostics import Diagnostic, TraceError
+
+MAX_DEPTH = 32
+
+
+@dataclass(eq=False)
+class MacroDefinition(ast.Node):
+    """``macro name(params) { body }``: each parameter keeps its sigil (``$x``, ``@x`` or ``x``)."""
+
+    name: str
+    params: list[str]
+    body: ast.Block
+
+
+class _Expander:
+    def __init__(self, macros: dict[str, MacroDefinition], source: str, filename: str) -> None:
+        self.macros = macros
+        self.source = source
+        self.filename = filename
+        self.count = 0
+        self.depth = 0
+
+    def fail(self, message: str, pos: ast.Pos) -> None:
+        raise TraceError([Diagnostic(message, pos)], self.source, self.filename)
+
+    # ----------------------------------------------------------------- blocks and statements
+
+    def block(self, block: ast.Block) -> None:
+        out: list[ast.Statement] = []
+        for stmt in block.statements:
+            out.extend(self.statement(stmt))
+        block.statements = out
+
+    def statement(self, stmt: ast.Statement) -> list[ast.Statement]:
+        if isinstance(stmt, ast.ExprStatement) and self.is_macro_call(stmt.expr):
+            return self.expand(stmt.expr)
+        prelude: list[ast.Statement] = []
+        for f in dataclasses.fields(stmt):
+            value = getattr(stmt, f.name)
+            if isinstance(value, ast.Block):
+                self.block(value)
+            elif isinstance(value, ast.Expression) and not (isinstance(stmt, ast.While) and f.name == "cond"):
+                setattr(stmt, f.name, self.expression(value, prelude))
+        return [*prelude, stmt]
+
+    def expression(self, e: ast.Expression, prelude: list[ast.Statement]) -> ast.Expression:
+        """``e`` with its macro calls replaced by their values; their statements are added to ``prelude``."""
+        if self.is_macro_call(e):
+            statements = self.expand(e)
+            if not statements or not isinstance(statements[-1], ast.ExprStatement):
+                self.fail(f"Macro '{_name(e)}' does not return a value", e.pos)
+            last = statements.pop()
+            assert isinstance(last, ast.ExprStatement)
+            prelude.extend(statements)
+            return last.expr
+        for f in dataclasses.fields(e):
+            value = getattr(e, f.name)
+            if isinstance(value, ast.Expression):
+                setattr(e, f.name, self.expression(value, prelude))
+            elif isinstance(value, list):
+                setattr(e, f.name, [self.expression(v, prelude) if isinstance(v, ast.Expression) else v
+                                    for v in value])
+        return e
+
+    def is_macro_call(self, e: ast.Expression) -> bool:
+        if isinstance(e, ast.Call):
+            return e.name in self.macros
+        return isinstance(e, ast.Identifier) and e.name in self.macros and not self.macros[e.name].params
+
+    # ----------------------------------------------------------------- one expansion
+
+    def expand(self, call: ast.Expression) -> list[ast.Statement]:
+        macro = self.macros[_name(call)]
+        args = call.args if isinstance(call, ast.Call) else []
+        if len(args) != len(macro.params):
+            self.fail(f"Call to {macro.name}() has the wrong number of arguments", call.pos)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.fail(f"Macro '{macro.name}' expands recursively", call.pos)
+        self.count += 1
+        body = copy.deepcopy(macro.body)
+        renames: dict[str, str] = {}
+        exprs: dict[str, ast.Expression] = {}
+        for param, arg in zip(macro.params, args):
+            if param.startswith("$"):
+                if not isinstance(arg, ast.Variable):
+                    self.fail(f"Macro '{macro.name}' expects a variable for {param}", arg.pos)
+                assert isinstance(arg, ast.Variable)
+                renames[param] = arg.name
+            elif param.startswith("@"):
+                if not isinstance(arg, ast.Map) or arg.keys:
+                    self.fail(f"Macro '{macro.name}' expects a map for {param}", arg.pos)
+                assert isinstance(arg, ast.Map)
+                renames[param] = arg.name
+            else:
+                exprs[param] = arg
+        suffix = f"__{macro.name}_{self.count}"
+        _substitute(body, lambda name: renames.get(name, name + suffix if name.startswith("$") else name), exprs,
+                    set())
+        self.block(body)
+        self.depth -= 1
+        return body.statements
+
+
+def _name(e: ast.Expression) -> str:
+    return e.name if isinstance(e, (ast.Call, ast.Identifier)) else ""
+
+
+def _substitute(node: ast.Node, rename: Callable[[str], str], exprs: dict[str, ast.Expression],
+                seen: set[int]) -> None:
+    """Rename variables/maps and put copies of argument expressions in place of ``name`` parameters.
+
+    ``seen`` keeps a node shared by two parents (``$x += 1`` reads the node it assigns) renamed once.
+    """
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, ast.Identifier) and value.name in exprs:
+            setattr(node, f.name, copy.deepcopy(exprs[value.name]))
+        elif isinstance(value, ast.Node):
+            _substitute(value, rename, exprs, seen)
+        elif isinstance(value, list):
+            replaced = []
+            for item in value:
+                if isinstance(item, ast.Identifier) and item.name in exprs:
+                    item = copy.deepcopy(exprs[item.name])
+                elif isinstance(item, ast.Node):
+                    _substitute(item, rename, exprs, seen)
+                replaced.append(item)
+            setattr(node, f.name, replaced)
+    if isinstance(node, (ast.Variable, ast.Map)):
+        node.name = rename(node.name)
+
+
+def expand(program: ast.Program, macros: list[MacroDefinition], source: str, filename: str) -> None:
+    """Expand every macro call in ``program``'s probes, in place."""
+    table: dict[str, MacroDefinition] = {}
+    for macro in macros:
+        if macro.name in table:
+            raise TraceError([Diagnostic(f"Redefinition of macro: {macro.name}", macro.pos)], source, filename)
+        table[macro.name] = macro
+    expander = _Expander(table, source, filename)
+    for probe in program.probes:
+        if probe.predicate is not None:
+            prelude: list[ast.Statement] = []
+            probe.predicate.expr = expander.expression(probe.predicate.expr, prelude)
+            if prelude:
+                expander.fail("Macros with statements cannot be used in a predicate", probe.predicate.pos)
+        expander.block(probe.block)

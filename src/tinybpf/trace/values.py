@@ -1,0 +1,216 @@
+"""User-space halves of the functions whose values print as text, and of the events that act in user space.
+
+A ``kstack``/``ustack`` value is a stack id into a BPF_MAP_TYPE_STACK_TRACE map (plus the pid for user
+stacks); ``ksym``/``usym`` hold an address (and pid); ``strftime`` holds nanoseconds since boot. They are
+turned into text only when printed, through the ``Symbolizer`` the runtime installs with ``activate``.
+``system``, ``cat``, ``errorf`` and ``warnf`` send their printf arguments; ``run_event`` acts on them.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import time
+from typing import Any, Callable, Optional, TextIO
+
+from tinybpf.trace import types as bt
+
+KSTACK_MAP = "kstacks"
+USTACK_MAP = "ustacks"
+STACK_MAP_ENTRIES = 4096
+MAX_FRAMES = 127
+EVENT_KINDS = ("system", "cat", "errorf", "warnf")
+_U64 = struct.Struct("=Q")
+_STACK = struct.Struct("=qQ")
+
+
+class Symbolizer:
+    """Names addresses and reads stacks while a trace runs (the maps are the runtime's)."""
+
+    def __init__(self, maps: dict[str, Any]) -> None:
+        self.maps = maps
+        self._kernel: Any = None
+        self._processes: dict[int, Any] = {}
+
+    def kernel(self) -> Any:
+        if self._kernel is None:
+            from tinybpf.symbols import kernel_symbols
+
+            self._kernel = kernel_symbols()
+        return self._kernel
+
+    def process(self, pid: int) -> Any:
+        found = self._processes.get(pid)
+        if found is None:
+            from tinybpf.symbols import ProcessSymbols
+
+            try:
+                found = ProcessSymbols(pid)
+            except (OSError, Exception):
+                found = False
+            self._processes[pid] = found
+        return found
+
+    def ksym(self, address: int, offset: bool = False) -> str:
+        found = self.kernel().lookup(address)
+        if found is None:
+            return f"0x{address:x}" if offset else f"0x{address:016x}"
+        return f"{found[0]}+{found[1]}" if offset else found[0]
+
+    def usym(self, address: int, pid: int, offset: bool = False, module: bool = False) -> str:
+        process = self.process(pid)
+        frame = process.resolve(address) if process else None
+        if frame is None or not frame.symbol:
+            return f"0x{address:x}"
+        text = f"{frame.symbol}+{frame.offset}" if offset else frame.symbol
+        return f"{text} ({frame.module})" if module and frame.module else text
+
+    def stack(self, kernel: bool, stack_id: int, pid: int, tag: str) -> str:
+        from tinybpf.trace.output import format_stack
+
+        mode_name, _, limit_text = tag.partition(":")
+        mode = bt.StackMode(mode_name) if mode_name in ("bpftrace", "perf", "raw") else bt.StackMode.BPFTRACE
+        limit = int(limit_text or MAX_FRAMES)
+        addresses = self.addresses(KSTACK_MAP if kernel else USTACK_MAP, stack_id)[:limit]
+        perf = mode is bt.StackMode.PERF
+        if kernel:
+            def resolve(address: int) -> list[str]:
+                return [self.ksym(address, offset=True)]
+        else:
+            def resolve(address: int) -> list[str]:
+                return [self.usym(address, pid, offset=True, module=perf)]
+        return format_stack(addresses, resolve, mode)
+
+    def addresses(self, name: str, stack_id: int) -> list[int]:
+        stack_map = self.maps.get(name)
+        if stack_map is None or stack_id < 0:
+            return []
+        raw = stack_map.get(struct.pack("=I", stack_id))
+        if raw is None:
+            return []
+        out = []
+        for (ip,) in struct.iter_unpack("=Q", bytes(raw)):
+            if not ip:
+                break
+            out.append(ip)
+        return out
+
+
+_active: Optional[Symbolizer] = None
+
+
+def activate(symbolizer: Optional[Symbolizer]) -> None:
+    """Install the symbolizer the decoders use (the runtime does, for the length of a run)."""
+    global _active
+    _active = symbolizer
+
+
+def _symbolizer() -> Symbolizer:
+    return _active if _active is not None else Symbolizer({})
+
+
+def decoder(kind: str, tag: str, size: int) -> Callable[[bytes], Any]:
+    """bytes of a blob value -> the text (or bytes, for buffers) the printers take."""
+    if kind in ("kstack", "ustack"):
+        kernel = kind == "kstack"
+
+        def stack(raw: bytes) -> str:
+            stack_id, pid = _STACK.unpack_from(raw.ljust(16, b"\0"))
+            return _symbolizer().stack(kernel, stack_id, pid, tag)
+        return stack
+    if kind == "ksym":
+        return lambda raw: _symbolizer().ksym(_U64.unpack_from(raw)[0])
+    if kind == "usym":
+        return lambda raw: _symbolizer().usym(*struct.unpack_from("=QQ", raw))
+    if kind == "buffer":
+        return lambda raw: bytes(raw[8:8 + min(raw[0], size - 8)])
+    if kind == "timestamp":
+        fmt = tag
+
+        def timestamp(raw: bytes) -> str:
+            from tinybpf.trace.output import format_timestamp
+
+            boot_ns = _U64.unpack_from(raw)[0]
+            offset = time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+            return format_timestamp(fmt, boot_ns + offset)
+        return timestamp
+    if kind == "inet":
+        def inet(raw: bytes) -> str:
+            from tinybpf.trace.output import format_inet
+
+            return format_inet(_U64.unpack_from(raw)[0], bytes(raw[8:]))
+        return inet
+    if kind == "mac":
+        from tinybpf.trace.output import format_mac
+
+        return lambda raw: format_mac(bytes(raw))
+    if kind == "cgroup_path":
+        return lambda raw: cgroup_path(_U64.unpack_from(raw)[0])
+    if kind == "username":
+        return lambda raw: username(_U64.unpack_from(raw)[0])
+    return lambda raw: None
+
+
+def printer_type(kind: str, size: int) -> bt.BpfType:
+    """The printers' type of a blob: buffers print escaped, everything else as its text."""
+    if kind == "buffer":
+        return bt.BufferType(size - 8)
+    return bt.StringType(size)
+
+
+def username(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid & 0xFFFFFFFF).pw_name
+    except KeyError:
+        return str(uid & 0xFFFFFFFF)
+
+
+def cgroup_path(cgroup_id: int) -> str:
+    """The cgroup v2 directory whose inode number is ``cgroup_id``, relative to the hierarchy's root."""
+    root = "/sys/fs/cgroup"
+    for directory, _, _ in os.walk(root):
+        try:
+            if os.stat(directory).st_ino == cgroup_id:
+                return directory[len(root):] or "/"
+        except OSError:
+            continue
+    return ""
+
+
+def cat_bytes_max() -> int:
+    from tinybpf.trace import config
+
+    return config.lookup_int("max_cat_bytes", 10240)
+
+
+def run_event(kind: str, text: str, printer: Any, err: TextIO, warnings: bool = True) -> None:
+    """Act on a formatted ``system``/``cat``/``errorf``/``warnf`` event (``errorf``/``warnf`` texts start
+    with the call's location). ``-f json`` wraps the output of system and cat in their records."""
+    from tinybpf.trace.output import JsonPrinter
+
+    out = printer.out
+    as_json = isinstance(printer, JsonPrinter)
+    if kind == "system":
+        out.flush()
+        result = subprocess.run(text, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        output = result.stdout.decode("utf-8", "replace")
+        if as_json:
+            printer.syscall(output)
+        else:
+            out.write(output)
+    elif kind == "cat":
+        try:
+            with open(text, "rb") as f:
+                data = f.read(cat_bytes_max())
+        except OSError as exc:
+            err.write(f"ERROR: failed to open file '{text}' ({exc.strerror})\n")
+            return
+        content = data.decode("utf-8", "replace")
+        if as_json:
+            printer.cat(content)
+            return
+        out.write(content if content.endswith("\n") else content + "\n")
+    elif kind == "errorf" or (kind == "warnf" and warnings):
+        err.write(text + "\n")
