@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
     p.add_argument("--dry-run", dest="dry_run", action="store_true", help="compile only; do not run")
     p.add_argument("-B", dest="buffering", choices=("line", "full", "none"), help="output buffering")
     p.add_argument("--unsafe", action="store_true", help="allow unsafe builtins")
-    p.add_argument("-k", dest="warn_helpers", action="count", default=0, help="warn on helper errors")
+    p.add_argument("-k", dest="warn_helpers", action="count", default=0, help="warn on helper errors (accepted; not reported yet)")
     p.add_argument("--no-warnings", dest="no_warnings", action="store_true", help="no warning messages")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include path")
     p.add_argument("--include", dest="includes", action="append", default=[], metavar="FILE",

@@ -41,6 +41,8 @@ from tinybpf.trace.ir import RINGBUF_NAME, Event, MapLayout
 from tinybpf.trace.regalloc import Value
 from tinybpf.trace.semantics import AGGREGATES, BLOB_KINDS, SType
 
+JOIN_ARGS = 16  # bpftrace's join_argnum: the pointers join() reads
+
 if TYPE_CHECKING:
     from tinybpf.trace.codegen import ProbeCodegen
 
@@ -355,6 +357,8 @@ class CallCodegen:
             self.send(self.gen.event(Event(name, map=target.name)), [], 8)
         elif name == "delete":
             self.delete(e)
+        elif name == "join":
+            self.join(e)
         elif name in EVENT_CALLS:
             self.gen.functions.statement(e)
         elif name in AGGREGATES:
@@ -406,6 +410,53 @@ class CallCodegen:
         size = 8 + (t.size + 7) // 8 * 8
         event = gen.event(Event("print_value", args=[(t, 8)], size=size))
         self.send(event, [(first, (t, 8))], size)
+
+    def join(self, e: ast.Call) -> None:
+        """``join(arr [, delim])``: reserve ``{id, JOIN_ARGS strings}`` in the ring buffer, read each of the
+        first JOIN_ARGS pointers of ``arr`` and the string it points at (a failed read leaves zeros, which
+        end the list in user space), then submit."""
+        from tinybpf.trace.semantics import strlen
+
+        gen = self.gen
+        length = strlen()
+        delim = e.args[1].text if len(e.args) > 1 and isinstance(e.args[1], ast.String) else " "
+        size = 8 + JOIN_ARGS * length
+        event = gen.event(Event("join", text=delim, size=size, extra=(JOIN_ARGS, length)))
+        t = gen.type_of(e.args[0])
+        space = t.addrspace if t.kind == "ptr" and t.addrspace == "user" else gen.string_space
+        read, read_str = ("probe_read_user", "probe_read_user_str") if space == "user" else (
+            "probe_read_kernel", "probe_read_kernel_str")
+        gen.regs.spill_all()
+        base, record, pointer = gen.stack.alloc(8), gen.stack.alloc(8), gen.stack.alloc(8)
+        value = gen.ival(e.args[0])
+        gen.store_int(base, value, 8)
+        gen.release(value)
+        gen.regs.spill_all()
+        done = gen.new_label("join_end")
+        self.emit(ld_map_fd(R1, RINGBUF_NAME))
+        self.emit(mov64(R2, size))
+        self.emit(mov64(R3, 0))
+        self.emit(call("ringbuf_reserve"))
+        self.emit(jmp(JumpOp.JEQ, R0, 0, done))
+        self.emit(stx(Size.DW, FP, R0, record))
+        self.emit(st(Size.DW, R0, 0, event))
+        for i in range(JOIN_ARGS):
+            self.emit(mov64(R1, FP))
+            self.emit(alu64(ALUOp.ADD, R1, pointer))
+            self.emit(mov64(R2, 8))
+            self.emit(ldx(Size.DW, R3, FP, base))
+            if i:
+                self.emit(alu64(ALUOp.ADD, R3, 8 * i))
+            self.emit(call(read))
+            self.emit(ldx(Size.DW, R1, FP, record))
+            self.emit(alu64(ALUOp.ADD, R1, 8 + i * length))
+            self.emit(mov64(R2, length))
+            self.emit(ldx(Size.DW, R3, FP, pointer))
+            self.emit(call(read_str))
+        self.emit(ldx(Size.DW, R1, FP, record))
+        self.emit(mov64(R2, 0))
+        self.emit(call("ringbuf_submit"))
+        gen.place(done)
 
     def send(self, event: int, args: list, size: int) -> None:
         """Build ``{id, args}`` on the stack and copy it into the ring buffer."""

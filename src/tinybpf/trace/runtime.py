@@ -97,9 +97,8 @@ class Child:
     """``-c CMD``: forked at once, held on a pipe until the probes are attached, then exec'd."""
 
     def __init__(self, argv: Sequence[str]) -> None:
-        import shlex
-
-        args = shlex.split(argv) if isinstance(argv, str) else list(argv)
+        # bpftrace splits the command at spaces, quotes kept: -c "echo 'A'" prints 'A'
+        args = argv.split() if isinstance(argv, str) else list(argv)
         if not args:
             raise TinyBPFError("-c needs a command")
         read_end, self._release = os.pipe()
@@ -384,6 +383,13 @@ class TraceRuntime:
             self.zeroed.discard(event.map)
         elif kind == "zero":
             self.zero_map(event.map)
+        elif kind == "join":
+            from tinybpf.trace.output import join
+
+            count, length = event.extra
+            parts = [bytes(record[8 + i * length:8 + (i + 1) * length]).split(b"\0", 1)[0]
+                     .decode("utf-8", "replace") for i in range(count)]
+            self.printer.join(join(parts, event.text))
         elif kind in blobs.EVENT_KINDS:
             self.out.flush()
             blobs.run_event(kind, self.format_of(number, event).format(self.args_of(number, event, record)),

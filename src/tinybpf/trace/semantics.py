@@ -999,7 +999,13 @@ class SemanticAnalyser:
         return UINT64
 
     def call_join(self, e: ast.Call, args: list[SType]) -> SType:
-        self.error("join() is not supported by tinybpf trace yet", e.pos)
+        """``join(char **arr [, delim])``: the strings ``arr`` points at, sent to user space and printed."""
+        if not self.nargs(e, 1, 2):
+            return NONE
+        if args[0].kind not in ("int", "ptr"):
+            self.error(f"join() only supports int or pointer arguments ({args[0]} provided)", e.pos)
+        if len(e.args) > 1 and not isinstance(e.args[1], ast.String):
+            self.error("join() expects a string literal as its second argument", e.pos)
         return NONE
 
 
