@@ -24,6 +24,7 @@ from collections.abc import Collection
 
 from tinybpf.btf.kinds import Kind
 from tinybpf.btf.reader import BTF, HEADER
+from tinybpf.errors import FormatError
 
 _PLACEHOLDER_NAME = b"enum64_placeholder\0"
 
@@ -49,6 +50,8 @@ def sanitize(blob: bytes, supported_kinds: Collection[Kind], func_linkage: bool 
                 var_type, offset = words[entry], words[entry + 1]
                 var_at = btf._offsets[var_type - btf.first_id] if btf.first_id <= var_type < btf.count else None
                 words[entry] = words[var_at] if var_at is not None else 0
+                if offset >= 1 << 29:  # a struct member's bit offset must fit in 32 bits
+                    raise FormatError(f"{btf.name}: DATASEC variable offset {offset} is too large to rewrite")
                 words[entry + 1], words[entry + 2] = var_type, offset * 8
         elif kind == Kind.FUNC_PROTO and not has(Kind.FUNC):
             words[at + 1], words[at + 2] = (Kind.ENUM << 24) | vlen, 4
