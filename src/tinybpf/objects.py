@@ -243,7 +243,7 @@ def load_btf(blob: bytes, what: str) -> FD:
     fd, err = commands.btf_load(blob)
     if fd >= 0:
         return FD(fd)
-    from .btf import sanitize
+    from .btf.sanitize import sanitize
 
     sanitized = sanitize(blob, _supported_btf_kinds())
     if sanitized != blob:

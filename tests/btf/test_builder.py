@@ -28,8 +28,8 @@ from tinybpf.btf import (
     Union,
     Var,
     VarSecinfo,
-    sanitize,
 )
+from tinybpf.btf.sanitize import sanitize
 from tinybpf.btf.types import AnyType
 
 from .conftest import BPF_OBJECTS, object_btf

@@ -4,8 +4,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tinybpf.btf import BTF, Struct, Union, parse_btf_ext, render_c, sanitize
+from tinybpf.btf import BTF, Struct, Union, parse_btf_ext, render_c
 from tinybpf.btf.kinds import Kind
+from tinybpf.btf.sanitize import sanitize
 from tinybpf.errors import FormatError
 
 from .conftest import OBJECTS_DIR, section_bytes

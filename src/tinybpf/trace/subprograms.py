@@ -24,11 +24,10 @@ def function_starts(instructions: Any) -> list[tuple[str, int]]:
 
 def func_btf(instructions: Any) -> Optional[tuple[bytes, bytes]]:
     """``(btf blob, func_info records)`` when ``instructions`` has callbacks, else None."""
-    from tinybpf.btf import BTFBuilder, Func, FuncProto, Int
-
     starts = function_starts(instructions)
     if len(starts) == 1:
         return None
+    from tinybpf.btf import BTFBuilder, Func, FuncProto, Int
     builder = BTFBuilder()
     int_id = builder.add(Int("int", 4, 1, 32))
     proto = builder.add(FuncProto(int_id, ()))
