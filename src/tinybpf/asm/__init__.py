@@ -5,8 +5,9 @@ disassembler and the helper table load on first use.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tinybpf._lazy import lazy_attributes
 from tinybpf.asm.builder import (
     HasFD,
     Operand,
@@ -95,17 +96,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load the assembler, disassembler and helper table on first use (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+# the assembler, disassembler and helper table load on first use
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "FETCH", "FP", "LD_IMM64", "MAY_GOTO",

@@ -7,8 +7,7 @@ shares its name, which would make a lazily resolved package attribute ambiguous)
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_attributes
 
 # public name -> the module that defines it, imported on first use
 _LAZY = {
@@ -62,11 +61,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Resolve public names on first use: the trace compiler needs the reader, not the C renderer (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# the trace compiler needs the reader, not the C renderer
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -1,12 +1,11 @@
 """The BPF filesystem, where maps, programs and links are pinned."""
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 from typing import Optional
 
 from ..errors import TinyBPFError
+from .syscall import mount
 
 DEFAULT_MOUNT = "/sys/fs/bpf"
 
@@ -30,13 +29,13 @@ def ensure_bpffs() -> str:
     if found:
         return found
     os.makedirs(DEFAULT_MOUNT, exist_ok=True)
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    if libc.mount(b"bpf", DEFAULT_MOUNT.encode(), b"bpf", 0, None) != 0:
-        code = ctypes.get_errno()
+    try:
+        mount("bpf", DEFAULT_MOUNT, "bpf")
+    except OSError as e:
         raise TinyBPFError(
-            f"cannot mount bpffs at {DEFAULT_MOUNT}: {os.strerror(code)}",
+            f"cannot mount bpffs at {DEFAULT_MOUNT}: {e.strerror}",
             "run as root, or mount it yourself: mount -t bpf bpf /sys/fs/bpf",
-        )
+        ) from None
     return DEFAULT_MOUNT
 
 

@@ -7,9 +7,7 @@ kernel tests never do.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
-import platform
 from typing import Any, Callable, Union
 
 from ..errors import BPFError
@@ -34,7 +32,7 @@ ENOTSUPP = 524  # the kernel-internal "not supported" that bpf() leaks to user s
 
 
 def syscall_numbers(machine: str) -> tuple[int, int]:
-    """The (bpf, perf_event_open) syscall numbers for ``platform.machine()``."""
+    """The (bpf, perf_event_open) syscall numbers for ``os.uname().machine``."""
     if machine.startswith("arm") and machine not in _SYSCALL_NUMBERS:
         return (386, 364)
     try:
@@ -43,9 +41,11 @@ def syscall_numbers(machine: str) -> tuple[int, int]:
         raise BPFError("bpf", 38, f"add the syscall numbers for {machine!r} to tinybpf.kernel.syscall") from None
 
 
-SYS_BPF, SYS_PERF_EVENT_OPEN = syscall_numbers(platform.machine())
+MACHINE = os.uname().machine
+SYS_BPF, SYS_PERF_EVENT_OPEN = syscall_numbers(MACHINE)
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+# The interpreter already links libc: dlopen(NULL) finds it without ctypes.util's ldconfig run.
+_libc = ctypes.CDLL(None, use_errno=True)
 _syscall: Callable[..., int] = _libc["syscall"]
 _syscall.restype = ctypes.c_long  # type: ignore[attr-defined]
 # bpf() gets its own prototyped entry point: converting arguments is most of the cost of a map lookup.
@@ -146,3 +146,10 @@ def ioctl(fd: int, request: int, arg: int = 0) -> int:
         code = ctypes.get_errno()
         raise BPFError(f"ioctl(0x{request:x})", code, os.strerror(code))
     return int(ret)
+
+
+def mount(source: str, target: str, fstype: str) -> None:
+    """mount(2) a pseudo filesystem (tracefs, bpffs); raises ``OSError`` with the errno."""
+    if _libc.mount(source.encode(), target.encode(), fstype.encode(), 0, None) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), target)

@@ -7,7 +7,6 @@ A tracepoint is named ``category:name`` (``raw_syscalls:sys_enter``); its direct
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import dataclasses
 import fnmatch
 import functools
@@ -163,13 +162,15 @@ def tracefs_root() -> str:
     if found:
         return found
     target = MOUNT_POINTS[0]
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    if libc.mount(b"nodev", target.encode(), b"tracefs", 0, None) != 0:
-        code = ctypes.get_errno()
+    from .syscall import mount
+
+    try:
+        mount("nodev", target, "tracefs")
+    except OSError as e:
         raise TinyBPFError(
-            f"cannot mount tracefs at {target}: {os.strerror(code)}",
+            f"cannot mount tracefs at {target}: {e.strerror}",
             f"run as root, or mount it yourself: mount -t tracefs nodev {target}",
-        )
+        ) from None
     return target
 
 
