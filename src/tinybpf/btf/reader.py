@@ -95,7 +95,9 @@ def _s32(value: int) -> int:
 class BTF:
     """One parsed BTF blob (``.BTF`` of an object, ``/sys/kernel/btf/vmlinux``, or split on ``base``)."""
 
-    def __init__(self, data: bytes, base: Optional[BTF] = None, name: str = "BTF") -> None:
+    def __init__(self, data: bytes, base: Optional[BTF] = None, name: str = "BTF",
+                 type_index: Optional[bytes] = None) -> None:
+        """``type_index`` is a saved :meth:`type_index` of the same blob; it spares the indexing pass."""
         self.name = name
         self.base = base
         self.byte_order = self._detect_byte_order(data)
@@ -118,12 +120,13 @@ class BTF:
         self._strings = bytes(data[hdr_len + str_off : hdr_len + str_off + str_len])
         self.first_id: int = base.count if base is not None else 1
         self._string_base: int = len(base._strings) + base._string_base if base is not None else 0
-        self._offsets = self._index_types()
+        self._offsets = self._load_index(type_index) if type_index else self._index_types()
         self.count: int = self.first_id + len(self._offsets)
         """One more than the highest type id (ids below ``first_id`` live in ``base``)."""
         self._cache: dict[int, AnyType] = {}
         self._name_offs: Optional[bytes] = None
-        self._names: Optional[dict[int, list[int]]] = None
+        self._names: Optional[dict[bytes, list[int]]] = None
+        self._searches = 0
         self._align_cache: dict[int, int] = {}
 
     def _fail(self, what: str) -> FormatError:
@@ -136,6 +139,22 @@ class BTF:
             if fmt.unpack_from(data)[0] == BTF_MAGIC:
                 return order
         raise self._fail("bad magic (not BTF)")
+
+    def type_index(self) -> bytes:
+        """Where each type record starts, packed, for a cache keyed by the blob (see ``kernel_btf``)."""
+        return self._offsets.tobytes()
+
+    def _load_index(self, saved: bytes) -> array:
+        offsets = array("I")
+        offsets.frombytes(saved)
+        words = self._words
+        if offsets and offsets[0] == 0 and offsets[-1] < len(words) - 2:
+            last = offsets[-1]
+            info = words[last + 1]
+            kind = (info >> 24) & 0x1F
+            if _FIXED_WORDS[kind] and last + _FIXED_WORDS[kind] + (info & 0xFFFF) * _ENTRY_WORDS[kind] == len(words):
+                return offsets
+        return self._index_types()
 
     def _index_types(self) -> array:
         """Find where each type record starts: one tight pass, bounded by the section's size."""
@@ -221,8 +240,7 @@ class BTF:
         found = self.base.find_all(name, kind) if self.base is not None else []
         if not name:
             return found
-        own = sorted(self._ids_named(list(self._string_offsets(name.encode() + b"\0"))))
-        for type_id in own:
+        for type_id in self._ids_named(name.encode()):
             candidate = self.type(type_id)
             if kind is None or candidate.kind == kind:
                 found.append(candidate)
@@ -237,26 +255,30 @@ class BTF:
             yield position + self._string_base
             position = self._strings.find(needle, position + 1)
 
-    def _ids_named(self, name_offsets: list[int]) -> Iterator[int]:
-        """Ids of this blob's types whose name is at one of ``name_offsets``.
+    def _ids_named(self, name: bytes) -> list[int]:
+        """Ids of this blob's own types called ``name``, in id order.
 
-        A distinctive name has a handful of candidate offsets: each is found by a C-speed search of the
-        packed name-offset column, which keeps a cold kernel lookup far below building a 100k-entry dict.
-        Short names ("id") end many strings; for those the dict is built once and kept.
+        The first few lookups of a distinctive name search the string section, then the packed name-offset
+        column, at C speed: a cold one-off lookup stays far below building a 70k-entry dict. Short names
+        ("id") end many strings, and a caller walking nested structs looks up dozens of names: then the
+        name -> ids dict (about four searches' worth) is built once and kept.
         """
-        if self._names is None and len(name_offsets) <= 16:
-            column = self._name_column()
-            for name_off in name_offsets:
-                pattern = array("I", [name_off]).tobytes()
-                position = column.find(pattern)
-                while position >= 0:
-                    if position % 4 == 0:
-                        yield self.first_id + position // 4
-                    position = column.find(pattern, position + 1)
-            return
-        names = self._name_index()
+        self._searches += 1
+        if self._names is None and self._searches <= 4:
+            offsets = list(self._string_offsets(name + b"\0"))
+            if len(offsets) <= 16:
+                return sorted(self._column_ids(offsets))
+        return self._name_index().get(name, [])
+
+    def _column_ids(self, name_offsets: list[int]) -> Iterator[int]:
+        column = self._name_column()
         for name_off in name_offsets:
-            yield from names.get(name_off, ())
+            pattern = array("I", [name_off]).tobytes()
+            position = column.find(pattern)
+            while position >= 0:
+                if position % 4 == 0:
+                    yield self.first_id + position // 4
+                position = column.find(pattern, position + 1)
 
     def _name_column(self) -> bytes:
         """The name offset of every own type, packed in id order (native u32s)."""
@@ -264,12 +286,19 @@ class BTF:
             self._name_offs = array("I", map(self._words.__getitem__, self._offsets)).tobytes()
         return self._name_offs
 
-    def _name_index(self) -> dict[int, list[int]]:
+    def _name_index(self) -> dict[bytes, list[int]]:
         if self._names is None:
-            names: dict[int, list[int]] = {}
+            strings, base, find = self._strings, self._string_base, self._strings.find
+            names: dict[bytes, list[int]] = {}
             for type_id, name_off in enumerate(array("I", self._name_column()), self.first_id):
-                if name_off:
-                    names.setdefault(name_off, []).append(type_id)
+                if not name_off:
+                    continue
+                if name_off >= base:
+                    local = name_off - base
+                    key = strings[local:find(b"\0", local)]
+                else:
+                    key = self.string(name_off).encode()
+                names.setdefault(key, []).append(type_id)
             self._names = names
         return self._names
 

@@ -83,7 +83,21 @@ def deref(sema: SemanticAnalyser, e: ast.Unop, pointer: SType) -> SType:
     return with_fields(sema.ctypes(), with_space(pointer.pointee, pointer.addrspace))
 
 
-def field(sema: SemanticAnalyser, e: ast.FieldAccess, inner: SType) -> SType:
+def member_owner(sema: SemanticAnalyser, e: ast.Expression) -> SType:
+    """The type ``e`` has as the left side of ``.``: ``p->f`` (``(*p).f``) needs the pointee's tag, not its
+    members spelled out, so a field access never expands a big kernel struct (task_struct: ~50 records)."""
+    if isinstance(e, ast.Unop) and e.op == "*":
+        pointer = sema.expr(e.operand)
+        if pointer.kind == "ptr" and pointer.pointee is not None and pointer.pointee.kind == "struct":
+            return sema.set(e, with_space(pointer.pointee, pointer.addrspace))
+    if isinstance(e, ast.FieldAccess):
+        owner = member_owner(sema, e.expr)
+        if owner.kind in ("struct", "ptr"):
+            return sema.set(e, field(sema, e, owner, expand=False))
+    return sema.expr(e)
+
+
+def field(sema: SemanticAnalyser, e: ast.FieldAccess, inner: SType, expand: bool = True) -> SType:
     """``s.f`` on a struct, or on a pointer to one (bpftrace dereferences it for ``.`` as well)."""
     struct = inner
     if inner.kind == "ptr":
@@ -95,7 +109,8 @@ def field(sema: SemanticAnalyser, e: ast.FieldAccess, inner: SType) -> SType:
     if member is None:
         sema.error(f"Struct/union of type '{struct.tag}' does not contain a field named '{e.field}'", e.pos)
         return NONE
-    return with_fields(sema.ctypes(), with_space(member.type, inner.addrspace))
+    found = with_space(member.type, inner.addrspace)
+    return with_fields(sema.ctypes(), found) if expand else found
 
 
 def array_access(sema: SemanticAnalyser, e: ast.ArrayAccess) -> SType:

@@ -692,7 +692,7 @@ class SemanticAnalyser:
     def expr_FieldAccess(self, e: ast.FieldAccess) -> SType:
         from tinybpf.trace import sema_memory
 
-        inner = self.expr(e.expr)
+        inner = sema_memory.member_owner(self, e.expr)
         if inner.kind in ("struct", "ptr"):
             return sema_memory.field(self, e, inner)
         if inner.kind == "record":
