@@ -143,10 +143,11 @@ def _uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
     if ap.target == "*" and pid > 0:
         return _process_uprobes(ap, pid)
     path = find_binary(ap.target, pid)
+    shown = _shown_path(ap.target, path)
     if not ap.need_expansion and ap.func and not _has_function(path, ap.func):
         raise TinyBPFError(f"No matches for {ap.provider} {ap.target}:{ap.func}.")
     if not ap.need_expansion:
-        return [Target(ap.provider, f"{ap.provider}:{path}:{ap.func}" + (f"+{ap.offset}" if ap.offset else ""),
+        return [Target(ap.provider, f"{ap.provider}:{shown}:{ap.func}" + (f"+{ap.offset}" if ap.offset else ""),
                        path, ap.func, ap.offset)]
     from tinybpf.elf import SymbolType
     from tinybpf.symbols.user import binary_symbols
@@ -157,7 +158,7 @@ def _uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
                     and fnmatch.fnmatchcase(s.name, ap.func)})
     if not names:
         raise TinyBPFError(f"No probes to attach for {ap.name()}")
-    return [Target(ap.provider, f"{ap.provider}:{path}:{name}", path, name) for name in names]
+    return [Target(ap.provider, f"{ap.provider}:{shown}:{name}", path, name) for name in names]
 
 
 def _process_uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
@@ -185,7 +186,13 @@ def _usdt(ap: ast.AttachPoint, pid: int) -> list[Target]:
              and fnmatch.fnmatchcase(p.name, ap.func)]
     if not sites:
         raise TinyBPFError(f"No matches for usdt {ap.target}:{ap.ns + ':' if ap.ns else ''}{ap.func}.")
-    return [Target("usdt", f"usdt:{path}:{p.provider}:{p.name}", path, p.name, p.offset) for p in sites]
+    shown = _shown_path(ap.target, path)
+    return [Target("usdt", f"usdt:{shown}:{p.provider}:{p.name}", path, p.name, p.offset) for p in sites]
+
+
+def _shown_path(written: str, path: str) -> str:
+    """The binary as the ``probe`` builtin names it: a path as written, a bare name (``bash``, ``libc``) resolved."""
+    return written if "/" in written else path
 
 
 def usdt_site(target: Target) -> Any:
