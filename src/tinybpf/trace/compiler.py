@@ -109,7 +109,7 @@ def _expand_all(program: ast.Program, source: str, filename: str, options: Optio
         targets: list[Target] = []
         for ap in probe.attach_points:
             try:
-                targets.extend(expand(ap, options.pid or -1) if options.expand_probes else [Target(ap.provider,
+                targets.extend(expand(ap, options.pid or -1, options.unsafe) if options.expand_probes else [Target(ap.provider,
                                                                                                   ap.name())])
             except TinyBPFError as exc:
                 message = exc.message if hasattr(exc, "message") else str(exc)

@@ -71,8 +71,10 @@ def check_supported(ap: ast.AttachPoint) -> None:
                                                     "uretprobe, profile, interval and software")
 
 
-def expand(ap: ast.AttachPoint, pid: int = -1) -> list[Target]:
-    """The concrete targets of ``ap``; raises ``TinyBPFError`` when a wildcard matches nothing."""
+def expand(ap: ast.AttachPoint, pid: int = -1, unsafe: bool = False) -> list[Target]:
+    """The concrete targets of ``ap``; raises ``TinyBPFError`` when a wildcard matches nothing.
+
+    ``unsafe`` allows uprobes where no symbol vouches for an instruction boundary."""
     check_supported(ap)
     provider = ap.provider
     if provider in ("BEGIN", "END"):
@@ -80,7 +82,7 @@ def expand(ap: ast.AttachPoint, pid: int = -1) -> list[Target]:
     if provider == "tracepoint":
         return _tracepoints(ap)
     if provider in ("uprobe", "uretprobe"):
-        return _uprobes(ap, pid)
+        return _uprobes(ap, pid, unsafe)
     if provider == "rawtracepoint":
         return _raw_tracepoints(ap)
     if provider == "usdt":
@@ -137,16 +139,19 @@ def _raw_tracepoints(ap: ast.AttachPoint) -> list[Target]:
     return [Target("rawtracepoint", name, name.split(":")[1], name.split(":")[2]) for name in names]
 
 
-def _uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
+def _uprobes(ap: ast.AttachPoint, pid: int, unsafe: bool) -> list[Target]:
     from tinybpf.symbols.user import find_binary
 
     if ap.target == "*" and pid > 0:
         return _process_uprobes(ap, pid)
     path = find_binary(ap.target, pid)
     shown = _shown_path(ap.target, path)
+    if not ap.need_expansion and not ap.func:
+        return [_uprobe_at_address(ap, path, shown, unsafe)]
     if not ap.need_expansion and ap.func and not _has_function(path, ap.func):
         raise TinyBPFError(f"No matches for {ap.provider} {ap.target}:{ap.func}.")
     if not ap.need_expansion:
+        _check_bounds(path, ap.func, ap.offset, unsafe)
         return [Target(ap.provider, f"{ap.provider}:{shown}:{ap.func}" + (f"+{ap.offset}" if ap.offset else ""),
                        path, ap.func, ap.offset)]
     from tinybpf.elf import SymbolType
@@ -159,6 +164,43 @@ def _uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
     if not names:
         raise TinyBPFError(f"No probes to attach for {ap.name()}")
     return [Target(ap.provider, f"{ap.provider}:{shown}:{name}", path, name) for name in names]
+
+
+def _uprobe_at_address(ap: ast.AttachPoint, path: str, shown: str, unsafe: bool) -> Target:
+    """``uprobe:BIN:ADDRESS``: the function covering the virtual address, so the probe lands on an instruction
+    boundary; only ``--unsafe`` attaches at an address no sized function covers."""
+    from tinybpf.elf import SymbolType
+    from tinybpf.symbols.user import binary_symbols
+
+    name = f"{ap.provider}:{shown}:{ap.address}"
+    elf = binary_symbols(path).elf
+    for symbol in elf.symbols() + elf.dynamic_symbols():
+        if (symbol.defined and symbol.size and symbol.type in (SymbolType.FUNC, SymbolType.GNU_IFUNC,
+                                                                SymbolType.OBJECT)
+                and symbol.value <= ap.address < symbol.value + symbol.size):
+            return Target(ap.provider, name, path, symbol.name, ap.address - symbol.value)
+    file_offset = elf.vaddr_to_offset(ap.address)
+    if not unsafe or file_offset is None:
+        raise TinyBPFError(f"Could not resolve address: {shown}:0x{ap.address:x}")
+    return Target(ap.provider, name, path, "", file_offset)
+
+
+def _check_bounds(path: str, func: str, offset: int, unsafe: bool) -> None:
+    """Refuse a probe past the end of ``func``, or on a size-0 symbol whose end is unknown (unless ``--unsafe``):
+    a uprobe off an instruction boundary corrupts the traced process."""
+    from tinybpf.symbols.user import binary_symbols
+
+    symbols = binary_symbols(path).by_name(func)
+    if not symbols:
+        return
+    size = symbols[0].size
+    if size == 0 and offset == 0:
+        if not unsafe:
+            raise TinyBPFError(f"Could not determine boundary for {func} (symbol has size 0).\nUse --unsafe to "
+                               "force attachment. WARNING: This option could lead to data corruption in the target "
+                               "process.")
+    elif offset >= size:
+        raise TinyBPFError(f"Offset outside the function bounds ('{func}' size is {size})")
 
 
 def _process_uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
