@@ -220,21 +220,36 @@ def _usdt(ap: ast.AttachPoint, pid: int) -> list[Target]:
     """``usdt:BINARY:[PROVIDER:]NAME``: one target per probe site (each site has its own argument specs);
     ``offset`` is the site's file offset."""
     from tinybpf.elf.usdt import find_probes
-    from tinybpf.symbols.user import find_binary
 
-    path = find_binary(ap.target, pid)
     provider = ap.ns or "*"
-    sites = [p for p in find_probes(path) if fnmatch.fnmatchcase(p.provider, provider)
+    if pid > 0 and (not ap.target or "*" in ap.target):
+        from tinybpf.trace.listing import process_files, process_usdt_probes
+
+        candidates = list(process_usdt_probes(process_files(pid)))
+    else:
+        candidates = [p for path in _usdt_binaries(ap.target, pid) for p in find_probes(path)]
+    sites = [p for p in candidates if fnmatch.fnmatchcase(p.provider, provider)
              and fnmatch.fnmatchcase(p.name, ap.func)]
     if not sites:
         raise TinyBPFError(f"No matches for usdt {ap.target}:{ap.ns + ':' if ap.ns else ''}{ap.func}.")
-    shown = _shown_path(ap.target, path)
-    return [Target("usdt", f"usdt:{shown}:{p.provider}:{p.name}", path, p.name, p.offset) for p in sites]
+    return [Target("usdt", f"usdt:{_shown_path(ap.target, p.path)}:{p.provider}:{p.name}", p.path, p.name,
+                   p.offset) for p in sites]
+
+
+def _usdt_binaries(target: str, pid: int) -> list[str]:
+    """The files a usdt target names: a glob (``./testprogs/usdt_*``) or one binary."""
+    from tinybpf.symbols.user import find_binary
+
+    if "*" not in target:
+        return [find_binary(target, pid)]
+    from tinybpf.trace.listing import resolve_binaries
+
+    return resolve_binaries(target, "usdt")
 
 
 def _shown_path(written: str, path: str) -> str:
     """The binary as the ``probe`` builtin names it: a path as written, a bare name (``bash``, ``libc``) resolved."""
-    return written if "/" in written else path
+    return written if "/" in written and "*" not in written else path
 
 
 def usdt_site(target: Target) -> Any:
