@@ -69,6 +69,8 @@ def trace(args: argparse.Namespace) -> int:
         source, filename = args.program, "stdin"
     elif rest:
         filename = rest.pop(0)
+        if "--usdt-file-activation" in rest[:rest.index("--") if "--" in rest else len(rest)]:
+            rest.remove("--usdt-file-activation")  # getopt takes flags after the script file too
         with open(filename) as f:
             source = f.read()
     else:

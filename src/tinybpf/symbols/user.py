@@ -32,10 +32,12 @@ def _library_cache() -> dict[str, str]:
 def find_binary(name: str, pid: int = -1) -> str:
     """The path of a binary or library named as a user would: ``/bin/bash``, ``bash``, ``c``, ``libc.so.6``.
 
-    A name with a slash is taken as is; otherwise the libraries mapped by ``pid`` are searched first,
+    A name with a slash is taken as is (an absolute one through ``pid``'s root, for its mount namespace); otherwise the libraries mapped by ``pid`` are searched first,
     then the ldconfig cache and the usual library directories, then ``$PATH``.
     """
     if "/" in name:
+        if pid > 0 and name.startswith("/") and os.path.exists(procfs.process_root(pid) + name):
+            return procfs.process_root(pid) + name  # the file as the process sees it, in its mount namespace
         if not os.path.exists(name):
             raise TinyBPFError(f"no such file {name!r}")
         return os.path.abspath(name)

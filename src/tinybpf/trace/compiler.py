@@ -222,7 +222,7 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
         offsets: dict[str, int] = {}
         if provider == "tracepoint" and "args" in uses:
             offsets = {name: off for name, (_, off) in fields.resolve(first.target, first.func).items()}
-        user = provider in ("uprobe", "uretprobe") or (provider == "tracepoint" and first.target == "syscalls")
+        user = provider in ("uprobe", "uretprobe", "usdt") or (provider == "tracepoint" and first.target == "syscalls")
         gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
                            field_offsets=offsets, pid_filter=options.pid if provider not in ("BEGIN", "END") else 0,
                            string_space="user" if user else "kernel")

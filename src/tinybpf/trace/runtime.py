@@ -244,7 +244,9 @@ class TraceRuntime:
             self.links.append(attach(loaded, target, pid or -1))
 
     def probe_count(self) -> int:
-        return sum(len(p.targets) for p in self.trace.programs)
+        """Probes as bpftrace counts them: the sites of one USDT probe are one probe."""
+        usdt = {t.name for p in self.trace.programs for t in p.targets if t.provider == "usdt"}
+        return len(usdt) + sum(t.provider != "usdt" for p in self.trace.programs for t in p.targets)
 
     # ----------------------------------------------------------------- the run
 
