@@ -52,6 +52,25 @@ def _usage_error(message: str) -> NoReturn:
     raise SystemExit(1)
 
 
+def _late_flags(rest: list[str], args: argparse.Namespace) -> list[str]:
+    """Flags after the script file (``script.bt -p PID``): getopt takes them there too, up to ``--``."""
+    params: list[str] = []
+    words = iter(rest)
+    for word in words:
+        if word == "--":
+            params.extend(words)
+        elif word in ("-p", "--pid"):
+            value = next(words, "")
+            if not value.isdigit():
+                _usage_error(f"invalid pid {value!r}")
+            args.pid = int(value)
+        elif word in ("--unsafe", "--usdt-file-activation"):
+            setattr(args, word[2:].replace("-", "_"), True)
+        else:
+            params.append(word)
+    return params
+
+
 def trace(args: argparse.Namespace) -> int:
     from tinybpf.trace.diagnostics import TraceError
 
@@ -69,8 +88,7 @@ def trace(args: argparse.Namespace) -> int:
         source, filename = args.program, "stdin"
     elif rest:
         filename = rest.pop(0)
-        if "--usdt-file-activation" in rest[:rest.index("--") if "--" in rest else len(rest)]:
-            rest.remove("--usdt-file-activation")  # getopt takes flags after the script file too
+        rest = _late_flags(rest, args)
         with open(filename) as f:
             source = f.read()
     else:
