@@ -147,6 +147,7 @@ def _list_program(source: str, filename: str, params: list[str], args: argparse.
 def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]) -> int:
     from tinybpf.kernel.procfs import set_own_comm
     from tinybpf.trace.compiler import Options, compile_trace
+    from tinybpf.trace.probes import AttachRefused
     from tinybpf.trace.program_options import ProgramOptionError, split_arguments
 
     set_own_comm("bpftrace")  # bpftrace's own comm: scripts filter the tracer's events out by it
@@ -157,6 +158,9 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
         compiled = compile_trace(source, filename, options)
     except ProgramOptionError as exc:
         sys.stderr.write(str(exc.message if hasattr(exc, "message") else exc) + "\n")
+        return 1
+    except AttachRefused as exc:
+        sys.stderr.write(f"ERROR: {exc.message}\n")
         return 1
     if not args.no_warnings:
         for warning in compiled.warnings:

@@ -16,7 +16,7 @@ from tinybpf.kernel.constants import MapType
 from tinybpf.trace import ast, config
 from tinybpf.trace.diagnostics import Diagnostic, TraceError
 from tinybpf.trace.ir import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
-from tinybpf.trace.probes import Target, expand
+from tinybpf.trace.probes import AttachRefused, Target, expand
 from tinybpf.trace.semantics import (
     INT32,
     NONE,
@@ -111,6 +111,8 @@ def _expand_all(program: ast.Program, source: str, filename: str, options: Optio
             try:
                 targets.extend(expand(ap, options.pid or -1, options.unsafe) if options.expand_probes else [Target(ap.provider,
                                                                                                   ap.name())])
+            except AttachRefused:
+                raise
             except TinyBPFError as exc:
                 message = exc.message if hasattr(exc, "message") else str(exc)
                 if missing == "error" or not message.startswith("No matches"):

@@ -47,6 +47,10 @@ SOFTWARE_EVENTS: dict[str, tuple[str, int]] = {
 _NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
+class AttachRefused(TinyBPFError):
+    """A probe bpftrace refuses when it attaches (not a source error): printed as ``ERROR: ...`` alone."""
+
+
 @dataclass(frozen=True)
 class Target:
     """One concrete place to attach: ``name`` is what the ``probe`` builtin says there."""
@@ -168,12 +172,19 @@ def _uprobes(ap: ast.AttachPoint, pid: int, unsafe: bool) -> list[Target]:
 
 def _uprobe_at_address(ap: ast.AttachPoint, path: str, shown: str, unsafe: bool) -> Target:
     """``uprobe:BIN:ADDRESS``: the function covering the virtual address, so the probe lands on an instruction
-    boundary; only ``--unsafe`` attaches at an address no sized function covers."""
+    boundary; only ``--unsafe`` attaches at an address no sized function covers, or at the file offset of a
+    flat (non-ELF) binary."""
     from tinybpf.elf import SymbolType
+    from tinybpf.errors import FormatError
     from tinybpf.symbols.user import binary_symbols
 
     name = f"{ap.provider}:{shown}:{ap.address}"
-    elf = binary_symbols(path).elf
+    try:
+        elf = binary_symbols(path).elf
+    except FormatError:
+        if not unsafe:
+            raise AttachRefused(f"Could not resolve address: {shown}:0x{ap.address:x}") from None
+        return Target(ap.provider, name, path, "", ap.address)
     for symbol in elf.symbols() + elf.dynamic_symbols():
         if (symbol.defined and symbol.size and symbol.type in (SymbolType.FUNC, SymbolType.GNU_IFUNC,
                                                                 SymbolType.OBJECT)
@@ -181,7 +192,7 @@ def _uprobe_at_address(ap: ast.AttachPoint, path: str, shown: str, unsafe: bool)
             return Target(ap.provider, name, path, symbol.name, ap.address - symbol.value)
     file_offset = elf.vaddr_to_offset(ap.address)
     if not unsafe or file_offset is None:
-        raise TinyBPFError(f"Could not resolve address: {shown}:0x{ap.address:x}")
+        raise AttachRefused(f"Could not resolve address: {shown}:0x{ap.address:x}")
     return Target(ap.provider, name, path, "", file_offset)
 
 
@@ -196,11 +207,11 @@ def _check_bounds(path: str, func: str, offset: int, unsafe: bool) -> None:
     size = symbols[0].size
     if size == 0 and offset == 0:
         if not unsafe:
-            raise TinyBPFError(f"Could not determine boundary for {func} (symbol has size 0).\nUse --unsafe to "
+            raise AttachRefused(f"Could not determine boundary for {func} (symbol has size 0).\nUse --unsafe to "
                                "force attachment. WARNING: This option could lead to data corruption in the target "
                                "process.")
     elif offset >= size:
-        raise TinyBPFError(f"Offset outside the function bounds ('{func}' size is {size})")
+        raise AttachRefused(f"Offset outside the function bounds ('{func}' size is {size})")
 
 
 def _process_uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
