@@ -64,6 +64,8 @@ def _late_flags(rest: list[str], args: argparse.Namespace) -> list[str]:
             if not value.isdigit():
                 _usage_error(f"invalid pid {value!r}")
             args.pid = int(value)
+        elif word in ("-c", "--cmd"):
+            args.command = next(words, "")
         elif word in ("--unsafe", "--usdt-file-activation"):
             setattr(args, word[2:].replace("-", "_"), True)
         else:
