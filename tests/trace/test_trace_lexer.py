@@ -31,7 +31,7 @@ def test_every_token_has_line_columns_and_bpftrace_lead() -> None:
 
 def test_names_are_classified_like_bpftrace() -> None:
     assert kinds("pid arg0 arg10 sarg9 printf count kstack nsecs perf bpftrace foo if while for") == [
-        ("BUILTIN", "pid"), ("BUILTIN", "arg0"), ("IDENT", "arg10"), ("BUILTIN", "sarg9"), ("CALL", "printf"),
+        ("BUILTIN", "pid"), ("BUILTIN", "arg0"), ("BUILTIN", "arg10"), ("BUILTIN", "sarg9"), ("CALL", "printf"),
         ("CALL", "count"), ("CALL_BUILTIN", "kstack"), ("CALL_BUILTIN", "nsecs"), ("STACK_MODE", "perf"),
         ("STACK_MODE", "bpftrace"), ("IDENT", "foo"), ("if", "if"), ("while", "while"), ("for", "for"),
     ]

@@ -52,6 +52,27 @@ def _usage_error(message: str) -> NoReturn:
     raise SystemExit(1)
 
 
+def _late_flags(rest: list[str], args: argparse.Namespace) -> list[str]:
+    """Flags after the script file (``script.bt -p PID``): getopt takes them there too, up to ``--``."""
+    params: list[str] = []
+    words = iter(rest)
+    for word in words:
+        if word == "--":
+            params.extend(words)
+        elif word in ("-p", "--pid"):
+            value = next(words, "")
+            if not value.isdigit():
+                _usage_error(f"invalid pid {value!r}")
+            args.pid = int(value)
+        elif word in ("-c", "--cmd"):
+            args.command = next(words, "")
+        elif word in ("--unsafe", "--usdt-file-activation"):
+            setattr(args, word[2:].replace("-", "_"), True)
+        else:
+            params.append(word)
+    return params
+
+
 def trace(args: argparse.Namespace) -> int:
     from tinybpf.trace.diagnostics import TraceError
 
@@ -69,6 +90,7 @@ def trace(args: argparse.Namespace) -> int:
         source, filename = args.program, "stdin"
     elif rest:
         filename = rest.pop(0)
+        rest = _late_flags(rest, args)
         with open(filename) as f:
             source = f.read()
     else:
@@ -127,6 +149,7 @@ def _list_program(source: str, filename: str, params: list[str], args: argparse.
 def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]) -> int:
     from tinybpf.kernel.procfs import set_own_comm
     from tinybpf.trace.compiler import Options, compile_trace
+    from tinybpf.trace.probes import AttachRefused
     from tinybpf.trace.program_options import ProgramOptionError, split_arguments
 
     set_own_comm("bpftrace")  # bpftrace's own comm: scripts filter the tracer's events out by it
@@ -137,6 +160,9 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
         compiled = compile_trace(source, filename, options)
     except ProgramOptionError as exc:
         sys.stderr.write(str(exc.message if hasattr(exc, "message") else exc) + "\n")
+        return 1
+    except AttachRefused as exc:
+        sys.stderr.write(f"ERROR: {exc.message}\n")
         return 1
     if not args.no_warnings:
         for warning in compiled.warnings:

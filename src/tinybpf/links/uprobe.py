@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from ..kernel import perf_event as perf
-from ..symbols.user import find_binary, uprobe_offset
+from ..symbols.user import find_binary, split_archive, uprobe_offset
 from .link import Link
 from .perf_event import attach_single
 
@@ -24,7 +24,7 @@ def attach_uprobe(program: Any, binary: str, symbol: str = "", offset: int = 0, 
     """Probe ``symbol+offset`` (or the raw file ``offset``) of ``binary`` in every process, or only in ``pid``.
 
     ``binary`` is a path, a program on ``$PATH`` or a library name (``c``, ``libc.so.6``), looked up
-    in ``pid``'s mappings first when a pid is given.
+    in ``pid``'s mappings first when a pid is given, or ``ARCHIVE.zip!/MEMBER`` for an uncompressed member.
     """
     path = find_binary(binary, pid)
     file_offset = uprobe_offset(path, symbol, offset)
@@ -32,7 +32,7 @@ def attach_uprobe(program: Any, binary: str, symbol: str = "", offset: int = 0, 
     if retprobe:
         bit = perf.pmu_format_bit("uprobe", "retprobe")
         config = 1 << (bit if bit is not None else 0)
-    event = perf.open_probe("uprobe", os.fsencode(path), file_offset, config,
+    event = perf.open_probe("uprobe", os.fsencode(split_archive(path)[0]), file_offset, config,
                             pid=pid if pid > 0 else -1, cpu=-1 if pid > 0 else 0)
     where = f"{symbol}+0x{offset:x}" if symbol else f"0x{file_offset:x}"
     kind = "uretprobe" if retprobe else "uprobe"

@@ -20,8 +20,44 @@ from .frame import Frame
 
 
 def binary_symbols(path: str) -> SymbolIndex:
-    """The symbol index of the ELF file at ``path`` (which stays mapped while the index lives)."""
-    return SymbolIndex(ElfFile.from_path(path))
+    """The symbol index of the ELF file at ``path`` (which stays mapped while the index lives); a
+    ``ARCHIVE.zip!/MEMBER`` path names an ELF stored uncompressed inside a zip archive."""
+    archive, member = split_archive(path)
+    if not member:
+        return SymbolIndex(ElfFile.from_path(path))
+    import mmap
+
+    with open(archive, "rb") as file:
+        data = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    return SymbolIndex(ElfFile(memoryview(data)[archive_member_offset(path):], name=path))
+
+
+def split_archive(path: str) -> tuple[str, str]:
+    """``("app.zip", "bin/tool")`` for ``app.zip!/bin/tool``; ``(path, "")`` for a plain file."""
+    archive, sep, member = path.partition("!/")
+    return (archive, member) if sep and archive.endswith((".zip", ".apk", ".jar")) else (path, "")
+
+
+def archive_member_offset(path: str) -> int:
+    """Where the bytes of ``ARCHIVE!/MEMBER`` start in the archive: the kernel places a uprobe by offset in
+    the archive file itself, so the member must be stored, not compressed (as APKs store native libraries)."""
+    import zipfile
+
+    archive, member = split_archive(path)
+    if not member:
+        return 0
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            info = bundle.getinfo(member)
+            with open(archive, "rb") as file:
+                file.seek(info.header_offset)
+                header = file.read(30)
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise TinyBPFError(f"cannot read {member!r} in {archive}: {exc}") from None
+    if info.compress_type != zipfile.ZIP_STORED or len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise TinyBPFError(f"{path}: only uncompressed zip members can be probed")
+    name_length, extra_length = int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30], "little")
+    return info.header_offset + 30 + name_length + extra_length
 
 
 @functools.lru_cache(maxsize=1)
@@ -32,10 +68,15 @@ def _library_cache() -> dict[str, str]:
 def find_binary(name: str, pid: int = -1) -> str:
     """The path of a binary or library named as a user would: ``/bin/bash``, ``bash``, ``c``, ``libc.so.6``.
 
-    A name with a slash is taken as is; otherwise the libraries mapped by ``pid`` are searched first,
+    A name with a slash is taken as is (an absolute one through ``pid``'s root, for its mount namespace); otherwise the libraries mapped by ``pid`` are searched first,
     then the ldconfig cache and the usual library directories, then ``$PATH``.
     """
+    if split_archive(name)[1]:
+        archive_member_offset(name)  # the member exists and can be probed
+        return os.path.abspath(split_archive(name)[0]) + "!/" + split_archive(name)[1]
     if "/" in name:
+        if pid > 0 and name.startswith("/") and os.path.exists(procfs.process_root(pid) + name):
+            return procfs.process_root(pid) + name  # the file as the process sees it, in its mount namespace
         if not os.path.exists(name):
             raise TinyBPFError(f"no such file {name!r}")
         return os.path.abspath(name)
@@ -72,7 +113,7 @@ def uprobe_offset(path: str, symbol: str = "", offset: int = 0) -> int:
         raise TinyBPFError(f"{path} is not a readable ELF file: {exc}") from None
     if base is None:
         raise TinyBPFError(f"no symbol {symbol!r} in {path}", "is the binary stripped? give an offset instead")
-    return base + offset
+    return archive_member_offset(path) + base + offset
 
 
 def offset_to_vaddr(elf: ElfFile, file_offset: int) -> Optional[int]:

@@ -144,7 +144,11 @@ class FunctionCodegen:
             raise CompileError(f"usdt probe {site.provider}:{site.name} has no arg{index} ({len(specs)} arguments)")
         spec = specs[index]
         if spec.kind is ArgKind.CONSTANT:
-            return Value(const=spec.constant, signed=spec.signed)
+            bits = spec.size * 8
+            value_bits = spec.constant & ((1 << bits) - 1)
+            if spec.signed and value_bits >> (bits - 1):
+                value_bits -= 1 << bits
+            return Value(const=value_bits, signed=spec.signed)
         if spec.kind is ArgKind.MEMORY and spec.symbol:
             raise CompileError(f"usdt argument {spec.spec}: symbol-relative arguments are not supported")
         value = Value(signed=spec.signed)

@@ -16,7 +16,7 @@ from tinybpf.kernel.constants import MapType
 from tinybpf.trace import ast, config
 from tinybpf.trace.diagnostics import Diagnostic, TraceError
 from tinybpf.trace.ir import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
-from tinybpf.trace.probes import Target, expand
+from tinybpf.trace.probes import AttachRefused, Target, expand
 from tinybpf.trace.semantics import (
     INT32,
     NONE,
@@ -109,8 +109,10 @@ def _expand_all(program: ast.Program, source: str, filename: str, options: Optio
         targets: list[Target] = []
         for ap in probe.attach_points:
             try:
-                targets.extend(expand(ap, options.pid or -1) if options.expand_probes else [Target(ap.provider,
+                targets.extend(expand(ap, options.pid or -1, options.unsafe) if options.expand_probes else [Target(ap.provider,
                                                                                                   ap.name())])
+            except AttachRefused:
+                raise
             except TinyBPFError as exc:
                 message = exc.message if hasattr(exc, "message") else str(exc)
                 if missing == "error" or not message.startswith("No matches"):
@@ -222,7 +224,7 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
         offsets: dict[str, int] = {}
         if provider == "tracepoint" and "args" in uses:
             offsets = {name: off for name, (_, off) in fields.resolve(first.target, first.func).items()}
-        user = provider in ("uprobe", "uretprobe") or (provider == "tracepoint" and first.target == "syscalls")
+        user = provider in ("uprobe", "uretprobe", "usdt") or (provider == "tracepoint" and first.target == "syscalls")
         gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
                            field_offsets=offsets, pid_filter=options.pid if provider not in ("BEGIN", "END") else 0,
                            string_space="user" if user else "kernel")

@@ -33,6 +33,7 @@ CALLS = frozenset([
     "sum", "system", "time", "uaddr", "uptr", "usym", "zero", "path", "unwatch", "bswap", "skboutput", "pton",
     "debugf", "has_key", "percpu_kaddr", "errorf", "warnf", "getopt",
 ])
+_NUMBERED_ARG = re.compile(r"s?arg[0-9]+")  # arg10 and up exist for usdt probes
 CALL_BUILTINS = frozenset(["kstack", "ustack", "nsecs"])
 STACK_MODES = frozenset(["bpftrace", "perf"])
 KEYWORDS = frozenset(["if", "else", "unroll", "while", "for", "return", "continue", "break"])
@@ -397,7 +398,7 @@ class Lexer:
 
 
 def _word_kind(text: str) -> str:
-    if text in BUILTINS:
+    if text in BUILTINS or _NUMBERED_ARG.fullmatch(text):
         return "BUILTIN"
     if text in CALLS:
         return "CALL"

@@ -45,7 +45,7 @@ from glob import glob
 from typing import Callable, Optional
 
 from tinybpf.elf import ElfFile, SymbolType
-from tinybpf.elf.usdt import find_probes
+from tinybpf.elf.usdt import UsdtProbe, find_probes
 from tinybpf.errors import FormatError, TinyBPFError
 
 # bpftrace's SW_PROBE_LIST and HW_PROBE_LIST: (event, alias).
@@ -105,24 +105,49 @@ def list_probes(pattern: str = "", verbose: bool = False) -> Iterator[str]:
 
 
 def list_process_probes(pid: int, pattern: str = "") -> Iterator[str]:
-    """``-l -p PID``: the uprobes of every file the process has mapped executable, named through
+    """``-l -p PID``: the uprobes and USDT probes of every file the process has mapped executable, named through
     ``/proc/PID/root`` so that binaries in another mount namespace resolve."""
-    provider, _, rest = (pattern or "uprobe:*").partition(":")
-    function = rest.rpartition(":")[2] if rest else "*"
-    if not wildcard_match(provider, "uprobe"):
-        return
+    provider, _, rest = (pattern or "*").partition(":")
+    parts = rest.split(":") if rest else []
+    paths = process_files(pid)
+    if wildcard_match(provider, "uprobe"):
+        function = parts[-1] if parts else "*"
+        for path in paths:
+            for name in sorted(function_names(path)):
+                if wildcard_match(function or "*", name):
+                    yield f"uprobe:{path}:{name}"
+    if wildcard_match(provider, "usdt"):
+        name = parts[-1] if len(parts) >= 2 else "*"
+        namespace = parts[-2] if len(parts) >= 3 else "*"
+        shown = {str(probe) for probe in process_usdt_probes(paths)
+                 if wildcard_match(namespace or "*", probe.provider) and wildcard_match(name or "*", probe.name)}
+        yield from sorted(shown)
+
+
+def process_files(pid: int) -> list[str]:
+    """The files ``pid`` maps executable, as ``/proc/PID/root/...`` paths, in mapping order."""
     paths: list[str] = []
-    with open(f"/proc/{pid}/maps") as maps:
-        for line in maps:
-            fields = line.split(None, 5)
-            if len(fields) == 6 and "x" in fields[1] and fields[5].startswith("/"):
-                path = f"/proc/{pid}/root{fields[5].strip()}"
-                if path not in paths and os.path.isfile(path):
-                    paths.append(path)
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            lines = maps.readlines()
+    except OSError:
+        raise TinyBPFError(f"no process {pid}") from None
+    for line in lines:
+        fields = line.split(None, 5)
+        if len(fields) == 6 and "x" in fields[1] and fields[5].startswith("/"):
+            path = f"/proc/{pid}/root{fields[5].strip()}"
+            if path not in paths and os.path.isfile(path):
+                paths.append(path)
+    return paths
+
+
+def process_usdt_probes(paths: list[str]) -> Iterator[UsdtProbe]:
+    """The USDT probe sites of ``paths``, with duplicates (one probe at several sites) kept."""
     for path in paths:
-        for name in sorted(function_names(path)):
-            if wildcard_match(function or "*", name):
-                yield f"uprobe:{path}:{name}"
+        try:
+            yield from find_probes(path)
+        except FormatError:
+            continue
 
 
 def _searches(pattern: str) -> list[str]:

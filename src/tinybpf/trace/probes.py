@@ -47,6 +47,10 @@ SOFTWARE_EVENTS: dict[str, tuple[str, int]] = {
 _NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
+class AttachRefused(TinyBPFError):
+    """A probe bpftrace refuses when it attaches (not a source error): printed as ``ERROR: ...`` alone."""
+
+
 @dataclass(frozen=True)
 class Target:
     """One concrete place to attach: ``name`` is what the ``probe`` builtin says there."""
@@ -71,8 +75,10 @@ def check_supported(ap: ast.AttachPoint) -> None:
                                                     "uretprobe, profile, interval and software")
 
 
-def expand(ap: ast.AttachPoint, pid: int = -1) -> list[Target]:
-    """The concrete targets of ``ap``; raises ``TinyBPFError`` when a wildcard matches nothing."""
+def expand(ap: ast.AttachPoint, pid: int = -1, unsafe: bool = False) -> list[Target]:
+    """The concrete targets of ``ap``; raises ``TinyBPFError`` when a wildcard matches nothing.
+
+    ``unsafe`` allows uprobes where no symbol vouches for an instruction boundary."""
     check_supported(ap)
     provider = ap.provider
     if provider in ("BEGIN", "END"):
@@ -80,7 +86,7 @@ def expand(ap: ast.AttachPoint, pid: int = -1) -> list[Target]:
     if provider == "tracepoint":
         return _tracepoints(ap)
     if provider in ("uprobe", "uretprobe"):
-        return _uprobes(ap, pid)
+        return _uprobes(ap, pid, unsafe)
     if provider == "rawtracepoint":
         return _raw_tracepoints(ap)
     if provider == "usdt":
@@ -137,16 +143,20 @@ def _raw_tracepoints(ap: ast.AttachPoint) -> list[Target]:
     return [Target("rawtracepoint", name, name.split(":")[1], name.split(":")[2]) for name in names]
 
 
-def _uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
+def _uprobes(ap: ast.AttachPoint, pid: int, unsafe: bool) -> list[Target]:
     from tinybpf.symbols.user import find_binary
 
     if ap.target == "*" and pid > 0:
         return _process_uprobes(ap, pid)
     path = find_binary(ap.target, pid)
+    shown = _shown_path(ap.target, path)
+    if not ap.need_expansion and not ap.func:
+        return [_uprobe_at_address(ap, path, shown, unsafe)]
     if not ap.need_expansion and ap.func and not _has_function(path, ap.func):
         raise TinyBPFError(f"No matches for {ap.provider} {ap.target}:{ap.func}.")
     if not ap.need_expansion:
-        return [Target(ap.provider, f"{ap.provider}:{path}:{ap.func}" + (f"+{ap.offset}" if ap.offset else ""),
+        _check_bounds(path, ap.func, ap.offset, unsafe)
+        return [Target(ap.provider, f"{ap.provider}:{shown}:{ap.func}" + (f"+{ap.offset}" if ap.offset else ""),
                        path, ap.func, ap.offset)]
     from tinybpf.elf import SymbolType
     from tinybpf.symbols.user import binary_symbols
@@ -157,7 +167,51 @@ def _uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
                     and fnmatch.fnmatchcase(s.name, ap.func)})
     if not names:
         raise TinyBPFError(f"No probes to attach for {ap.name()}")
-    return [Target(ap.provider, f"{ap.provider}:{path}:{name}", path, name) for name in names]
+    return [Target(ap.provider, f"{ap.provider}:{shown}:{name}", path, name) for name in names]
+
+
+def _uprobe_at_address(ap: ast.AttachPoint, path: str, shown: str, unsafe: bool) -> Target:
+    """``uprobe:BIN:ADDRESS``: the function covering the virtual address, so the probe lands on an instruction
+    boundary; only ``--unsafe`` attaches at an address no sized function covers, or at the file offset of a
+    flat (non-ELF) binary."""
+    from tinybpf.elf import SymbolType
+    from tinybpf.errors import FormatError
+    from tinybpf.symbols.user import binary_symbols
+
+    name = f"{ap.provider}:{shown}:{ap.address}"
+    try:
+        elf = binary_symbols(path).elf
+    except FormatError:
+        if not unsafe:
+            raise AttachRefused(f"Could not resolve address: {shown}:0x{ap.address:x}") from None
+        return Target(ap.provider, name, path, "", ap.address)
+    for symbol in elf.symbols() + elf.dynamic_symbols():
+        if (symbol.defined and symbol.size and symbol.type in (SymbolType.FUNC, SymbolType.GNU_IFUNC,
+                                                                SymbolType.OBJECT)
+                and symbol.value <= ap.address < symbol.value + symbol.size):
+            return Target(ap.provider, name, path, symbol.name, ap.address - symbol.value)
+    file_offset = elf.vaddr_to_offset(ap.address)
+    if not unsafe or file_offset is None:
+        raise AttachRefused(f"Could not resolve address: {shown}:0x{ap.address:x}")
+    return Target(ap.provider, name, path, "", file_offset)
+
+
+def _check_bounds(path: str, func: str, offset: int, unsafe: bool) -> None:
+    """Refuse a probe past the end of ``func``, or on a size-0 symbol whose end is unknown (unless ``--unsafe``):
+    a uprobe off an instruction boundary corrupts the traced process."""
+    from tinybpf.symbols.user import binary_symbols
+
+    symbols = binary_symbols(path).by_name(func)
+    if not symbols:
+        return
+    size = symbols[0].size
+    if size == 0 and offset == 0:
+        if not unsafe:
+            raise AttachRefused(f"Could not determine boundary for {func} (symbol has size 0).\nUse --unsafe to "
+                               "force attachment. WARNING: This option could lead to data corruption in the target "
+                               "process.")
+    elif offset >= size:
+        raise AttachRefused(f"Offset outside the function bounds ('{func}' size is {size})")
 
 
 def _process_uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
@@ -177,15 +231,36 @@ def _usdt(ap: ast.AttachPoint, pid: int) -> list[Target]:
     """``usdt:BINARY:[PROVIDER:]NAME``: one target per probe site (each site has its own argument specs);
     ``offset`` is the site's file offset."""
     from tinybpf.elf.usdt import find_probes
-    from tinybpf.symbols.user import find_binary
 
-    path = find_binary(ap.target, pid)
     provider = ap.ns or "*"
-    sites = [p for p in find_probes(path) if fnmatch.fnmatchcase(p.provider, provider)
+    if pid > 0 and (not ap.target or "*" in ap.target):
+        from tinybpf.trace.listing import process_files, process_usdt_probes
+
+        candidates = list(process_usdt_probes(process_files(pid)))
+    else:
+        candidates = [p for path in _usdt_binaries(ap.target, pid) for p in find_probes(path)]
+    sites = [p for p in candidates if fnmatch.fnmatchcase(p.provider, provider)
              and fnmatch.fnmatchcase(p.name, ap.func)]
     if not sites:
         raise TinyBPFError(f"No matches for usdt {ap.target}:{ap.ns + ':' if ap.ns else ''}{ap.func}.")
-    return [Target("usdt", f"usdt:{path}:{p.provider}:{p.name}", path, p.name, p.offset) for p in sites]
+    return [Target("usdt", f"usdt:{_shown_path(ap.target, p.path)}:{p.provider}:{p.name}", p.path, p.name,
+                   p.offset) for p in sites]
+
+
+def _usdt_binaries(target: str, pid: int) -> list[str]:
+    """The files a usdt target names: a glob (``./testprogs/usdt_*``) or one binary."""
+    from tinybpf.symbols.user import find_binary
+
+    if "*" not in target:
+        return [find_binary(target, pid)]
+    from tinybpf.trace.listing import resolve_binaries
+
+    return resolve_binaries(target, "usdt")
+
+
+def _shown_path(written: str, path: str) -> str:
+    """The binary as the ``probe`` builtin names it: a path as written, a bare name (``bash``, ``libc``) resolved."""
+    return written if "/" in written and "*" not in written else path
 
 
 def usdt_site(target: Target) -> Any:

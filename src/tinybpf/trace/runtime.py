@@ -231,16 +231,22 @@ class TraceRuntime:
     def attach(self) -> None:
         from tinybpf.trace.probes import attach
 
-        for program, loaded in self.programs:
-            if program.special:
-                continue
-            for target in program.targets:
-                per_process = ("uprobe", "uretprobe", "usdt", "watchpoint")
-                pid = self.child.pid if self.child and target.provider in per_process else self.pid
-                self.links.append(attach(loaded, target, pid or -1))
+        # the kernel runs the programs of one kprobe/uprobe newest first, so those attach in reverse to fire
+        # in the order they were written (as bpftrace does)
+        pending = [(target, loaded) for program, loaded in self.programs if not program.special
+                   for target in program.targets]
+        newest_first = ("kprobe", "uprobe", "uretprobe", "usdt")
+        ordered = [p for p in pending if p[0].provider not in newest_first]
+        ordered += [p for p in reversed(pending) if p[0].provider in newest_first]
+        per_process = ("uprobe", "uretprobe", "usdt", "watchpoint")
+        for target, loaded in ordered:
+            pid = self.child.pid if self.child and target.provider in per_process else self.pid
+            self.links.append(attach(loaded, target, pid or -1))
 
     def probe_count(self) -> int:
-        return sum(len(p.targets) for p in self.trace.programs)
+        """Probes as bpftrace counts them: the sites of one USDT probe are one probe."""
+        usdt = {t.name for p in self.trace.programs for t in p.targets if t.provider == "usdt"}
+        return len(usdt) + sum(t.provider != "usdt" for p in self.trace.programs for t in p.targets)
 
     # ----------------------------------------------------------------- the run
 

@@ -549,7 +549,7 @@ class SemanticAnalyser:
             if provider not in _ARG_PROVIDERS:
                 self.error(f"The {name} builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes",
                            e.pos)
-            elif int(name[3:]) > 5:
+            elif int(name[3:]) > 5 and provider != "usdt":
                 self.error(f"{name} is not supported: only arg0-arg5 are passed in registers", e.pos)
             return UINT64
         if name == "args":
