@@ -45,6 +45,7 @@ class Options:
     probe_filter: Optional[str] = None
     unsafe: bool = False
     named: Optional[dict[str, Optional[str]]] = None
+    include_dirs: Sequence[str] = ()
 
 
 def compile_trace(source: str, filename: str = "stdin", options: Optional[Options] = None) -> CompiledTrace:
@@ -55,6 +56,9 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
     program = parse(source, filename, list(options.params))
     config.load(program, source, filename)
     from tinybpf.trace import program_options
+    from tinybpf.trace.includes import check_includes
+
+    check_includes(program, options.include_dirs)
 
     program_options.bind(program, dict(options.named or {}))
     if not options.unsafe:
@@ -95,7 +99,15 @@ def program_probe_names(source: str, filename: str = "stdin", params: Sequence[s
 
     program = parse(source, filename, list(params))
     targets = _expand_all(program, source, filename, Options(params=params, pid=pid))
-    return [t.name for probe in program.probes for t in targets[id(probe)] if t.provider not in ("BEGIN", "END")]
+    return [_listed_name(t) for probe in program.probes for t in targets[id(probe)]
+            if t.provider not in ("BEGIN", "END", "self")]
+
+
+def _listed_name(target: Target) -> str:
+    """How ``-l`` shows a target: timers and watchpoints without their period or address (``interval:ms:``)."""
+    if target.provider in ("interval", "profile", "watchpoint", "asyncwatchpoint"):
+        return ":".join(target.name.split(":")[:2]) + ":"
+    return target.name
 
 
 def _expand_all(program: ast.Program, source: str, filename: str, options: Options,
