@@ -51,9 +51,11 @@ class Options:
 def compile_trace(source: str, filename: str = "stdin", options: Optional[Options] = None) -> CompiledTrace:
     """Compile a bpftrace script; raises ``TraceError`` for script errors, ``TinyBPFError`` for system ones."""
     from tinybpf.trace.parser import parse
+    from tinybpf.trace.positional import resolve_positional
 
     options = options or Options()
     program = parse(source, filename, list(options.params))
+    resolve_positional(program, options.params)
     config.load(program, source, filename)
     from tinybpf.trace import program_options
     from tinybpf.trace.includes import check_includes

@@ -684,6 +684,7 @@ class AttachPointParser:
 
     def split(self, raw: str) -> list[str]:
         """bpftrace's attach point lexer: quotes group, ``\\`` escapes inside them, ``$N`` is substituted."""
+        raw = self.substitute(raw)
         parts: list[str] = []
         current: list[str] = []
         quoted = False
@@ -698,17 +699,35 @@ class AttachPointParser:
             elif quoted and char == "\\" and i + 1 < len(raw):
                 i += 1
                 current.append(raw[i])
-            elif not quoted and char == "$":
-                end = i + 1
-                while end < len(raw) and raw[end] not in '":':
-                    end += 1
-                current.append(self.param(raw[i + 1 : end]))
-                i = end - 1
             else:
                 current.append(char)
             i += 1
         parts.append("".join(current))
         return parts
+
+    def substitute(self, raw: str) -> str:
+        """``raw`` with each unquoted ``$N`` replaced by its text, which may hold whole parts (``i:ms:1``)."""
+        out: list[str] = []
+        quoted = False
+        i = 0
+        while i < len(raw):
+            char = raw[i]
+            if char == '"':
+                quoted = not quoted
+            elif quoted and char == "\\" and i + 1 < len(raw):
+                out.append(raw[i : i + 2])
+                i += 2
+                continue
+            elif not quoted and char == "$":
+                end = i + 1
+                while end < len(raw) and raw[end] not in '":':
+                    end += 1
+                out.append(self.param(raw[i + 1 : end]))
+                i = end
+                continue
+            out.append(char)
+            i += 1
+        return "".join(out)
 
     def param(self, index_text: str) -> str:
         digits = len(index_text) - len(index_text.lstrip("0123456789"))
