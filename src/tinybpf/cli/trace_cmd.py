@@ -178,12 +178,13 @@ def _list_program(source: str, filename: str, params: list[str], args: argparse.
 
 
 def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]) -> int:
-    from tinybpf.kernel.procfs import set_own_comm
+    from tinybpf.kernel.procfs import set_own_argv0, set_own_comm
     from tinybpf.trace.compiler import Options, compile_trace
     from tinybpf.trace.includes import MissingHeader
     from tinybpf.trace.program_options import ProgramOptionError, split_arguments
 
     set_own_comm("bpftrace")  # bpftrace's own comm: scripts filter the tracer's events out by it
+    set_own_argv0("bpftrace")  # and its name for pidof
     params, named = split_arguments(params)
     options = Options(params=params, named=named, pid=args.pid, has_child=bool(args.command), probe_filter=args.probe_filter,
                       unsafe=args.unsafe, include_dirs=args.include_dirs)

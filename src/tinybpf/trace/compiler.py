@@ -228,17 +228,17 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
 
     uses = analysis.uses.get(id(probe), set())
     per_target = len(targets) > 1 and (bool(uses & {"probe", "func", "args"}) or targets[0].provider == "usdt")
-    groups = [[t] for t in targets] if per_target else [targets]
+    groups = [[t] for t in targets] if per_target else _by_provider(targets)
     programs = []
-    provider = targets[0].provider
     for number, group in enumerate(groups):
         first = group[0]
+        provider = first.provider
         offsets: dict[str, int] = {}
         if provider == "tracepoint" and "args" in uses:
             offsets = {name: off for name, (_, off) in fields.resolve(first.target, first.func).items()}
         user = provider in ("uprobe", "uretprobe") or (provider == "tracepoint" and first.target == "syscalls")
         gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
-                           field_offsets=offsets, pid_filter=options.pid if provider not in ("BEGIN", "END") else 0,
+                           field_offsets=offsets, pid_filter=options.pid if provider not in _RUN_BY_US else 0,
                            string_space="user" if user else "kernel")
         gen.target = first
         try:
@@ -246,9 +246,21 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
         except CompileError:
             raise
         name = _program_name(first, index, number)
-        special = provider if provider in ("BEGIN", "END") else ""
+        special = first.name if provider == "self" else provider if provider in _RUN_BY_US else ""
         programs.append(ProbeProgram(name, first.prog_type, insns, group, special, gen.stack.deepest))
     return programs
+
+
+_RUN_BY_US = ("BEGIN", "END", "self")
+"""Probes the runtime runs itself (BPF_PROG_TEST_RUN), never attached, never filtered by ``-p``."""
+
+
+def _by_provider(targets: list[Target]) -> list[list[Target]]:
+    """One group per probe type, in order: ``begin, end`` or ``begin, interval:s:1`` need a program each."""
+    groups: dict[str, list[Target]] = {}
+    for target in targets:
+        groups.setdefault(target.provider, []).append(target)
+    return list(groups.values())
 
 
 def _program_name(target: Target, index: int, number: int) -> str:

@@ -648,7 +648,12 @@ _PROVIDERS: dict[str, str] = {
     "kfunc": "kfunc", "f": "kfunc", "fentry": "fentry",
     "kretfunc": "kretfunc", "fr": "kretfunc", "fexit": "fexit",
     "iter": "iter", "it": "iter",
+    "self": "self",
 }
+
+
+SELF_SIGNALS = ("SIGUSR1",)
+"""The signals a ``self:signal`` probe may wait for, as in bpftrace."""
 
 
 class AttachPointError(Exception):
@@ -767,6 +772,15 @@ class AttachPointParser:
             return
         self.arguments(parts, (0,), "requires 0 arguments")
 
+    def self_trigger(self, parts: list[str]) -> None:
+        """``self:signal:SIGUSR1``: runs when bpftrace itself gets the signal."""
+        self.arguments(parts, (2,), "requires 2 arguments")
+        if parts[1] != "signal":
+            self.fail(f"{parts[1]} is not a supported trigger")
+        if parts[2] not in SELF_SIGNALS:
+            self.fail(f"{parts[2]} is not a supported signal")
+        self.ap.target, self.ap.func = parts[1], parts[2]
+
     def kprobe(self, parts: list[str]) -> None:
         self.arguments(parts, (1,), "requires 1 argument")
         self.function_offset(parts[1], allow_offset=self.ap.provider == "kprobe")
@@ -864,4 +878,5 @@ _RULES: dict[str, Callable[[AttachPointParser, list[str]], None]] = {
     "fentry": AttachPointParser.kfunc,
     "fexit": AttachPointParser.kfunc,
     "iter": AttachPointParser.iterator,
+    "self": AttachPointParser.self_trigger,
 }

@@ -170,6 +170,7 @@ class TraceRuntime:
         self.ring: Any = None
         self.finished = False
         self.stop_requested = False
+        self.pending_signals: list[str] = []
         self.zeroed: set = set()
         self.formats: dict[int, Any] = {}
         self.decoders: dict[int, list[tuple[Callable[[bytes], Any], Any, int, int]]] = {}
@@ -288,7 +289,12 @@ class TraceRuntime:
         def stop(signum: int, frame: Any) -> None:
             self.stop_requested = True
 
+        def trigger(signum: int, frame: Any) -> None:
+            self.pending_signals.append(signal.Signals(signum).name)
+
         old: dict[int, Any] = {int(sig): signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for name in {p.special.rpartition(":")[2] for p in self.trace.programs if p.special.startswith("self:")}:
+            old[int(signal.Signals[name])] = signal.signal(signal.Signals[name], trigger)
         old[-1] = signal.set_wakeup_fd(wake_w)
         return old
 
@@ -307,6 +313,14 @@ class TraceRuntime:
                 if which != "BEGIN":
                     self.ring.consume()
 
+    def run_signal_probes(self) -> None:
+        """Run the ``self:signal:NAME`` probes of each signal received since the last turn, in script order."""
+        while self.pending_signals:
+            name = "self:signal:" + self.pending_signals.pop(0)
+            for program, loaded in self.programs:
+                if program.special == name:
+                    loaded.test_run(ctx=bytes(8), repeat=0)
+
     def loop(self, wake_r: int) -> None:
         poller = select.poll()
         poller.register(self.ring.fileno(), select.POLLIN)
@@ -322,6 +336,7 @@ class TraceRuntime:
         try:
             while not self.finished and not self.stop_requested:
                 events = poller.poll(1000)
+                self.run_signal_probes()
                 self.ring.consume()
                 if self.process_gone(watched, events):
                     break
