@@ -60,6 +60,11 @@ def process_comm(pid: int) -> str:
         return ""
 
 
+def process_threads(pid: int) -> list[int]:
+    """The thread ids of process ``pid`` (``/proc/PID/task``), in ascending order."""
+    return sorted(int(name) for name in os.listdir(f"/proc/{pid}/task") if name.isdigit())
+
+
 def set_own_comm(name: str) -> None:
     """Rename this process's main thread (``comm``, what ``ps`` and the ``comm`` builtin show)."""
     try:
