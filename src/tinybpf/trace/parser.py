@@ -14,6 +14,7 @@ Attach points are reassembled from tokens into text (as bpftrace does) and split
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Callable, NoReturn, Optional, Union
 
@@ -285,9 +286,7 @@ class Parser:
 
     def if_statement(self) -> ast.If:
         first = self.advance()
-        self.expect("(")
-        cond = self.expr()
-        self.expect(")")
+        cond = self.expr()  # current bpftrace: any expression, parentheses optional
         then = self.block()
         otherwise = None
         if self.accept("else"):
@@ -652,6 +651,10 @@ _PROVIDERS: dict[str, str] = {
 }
 
 
+_DURATION = re.compile(r"([0-9][0-9_]*)(ns|us|ms|s|m|h|d|)")
+_DURATION_NS = {"": 1, "ns": 1, "us": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
+                "d": 86400 * 10**9}
+
 SELF_SIGNALS = ("SIGUSR1",)
 """The signals a ``self:signal`` probe may wait for, as in bpftrace."""
 
@@ -815,9 +818,27 @@ class AttachPointParser:
         self.ap.target, self.ap.func = parts[1], parts[2]
 
     def timer(self, parts: list[str]) -> None:
-        self.arguments(parts, (2,), "requires 2 arguments")
+        self.arguments(parts, (1, 2), "requires 1 or 2 arguments")
+        if len(parts) == 2:
+            self.period(parts[1])
+            return
         self.ap.target = parts[1]
         self.ap.freq = self.number(parts[2])
+
+    def period(self, text: str) -> None:
+        """``interval:1s``: one duration (nanoseconds unless suffixed), kept in microseconds as bpftrace does."""
+        if "*" in text:
+            self.ap.target = text
+            return
+        match = _DURATION.fullmatch(text)
+        if match is None:
+            problem = "invalid trailing bytes" if text[:1].isdigit() else "invalid integer"
+            self.fail(f"Invalid rate of {self.ap.provider} probe: {problem}: {text}")
+        nanoseconds = int(match.group(1).replace("_", "")) * _DURATION_NS[match.group(2)]
+        if nanoseconds < 1000:
+            self.fail(f"Invalid rate of {self.ap.provider} probe. Minimum is 1000 or 1us. Found: {nanoseconds} "
+                      "nanoseconds")
+        self.ap.target, self.ap.freq = "us", nanoseconds // 1000
 
     def event(self, parts: list[str]) -> None:
         self.arguments(parts, (1, 2), "requires 1 or 2 arguments")
