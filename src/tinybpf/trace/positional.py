@@ -3,7 +3,7 @@
 ``$N`` is an integer literal when its text reads as one (``123``, ``0775``, ``0x1f``, ``-5``), a string
 literal otherwise, and 0 when it was not given; ``$#`` is the parameter count. ``str($N)`` is always the
 text as given (so ``str($1)`` of ``1`` is ``"1"``, and of nothing ``""``), and ``str($N + K)`` is that text
-from byte ``K`` on.
+from byte ``K`` on; ``str($N, LEN)`` keeps at most ``LEN`` bytes of it.
 """
 from __future__ import annotations
 
@@ -64,14 +64,17 @@ class _Resolver:
         return node
 
     def str_call(self, call: ast.Call) -> ast.Node:
-        """``str()`` of a parameter keeps its text; ``str()`` of a literal folds to a string literal."""
+        """``str()`` of a parameter (or of a parameter plus an offset) folds to a string literal of its text."""
         first = call.args[0]
+        folding = True
         if isinstance(first, ast.PositionalParameter):
             call.args[0] = ast.String(pos=first.pos, value=self.text(first.index).encode())
         elif isinstance(first, ast.Binop) and first.op == "+" and isinstance(first.left, ast.PositionalParameter):
             first.left = ast.String(pos=first.left.pos, value=self.text(first.left.index).encode())
+        else:
+            folding = False
         self.children(call)
-        folded = _literal_bytes(call.args[0])
+        folded = _literal_bytes(call.args[0]) if folding else None
         if folded is None:
             return call
         if len(call.args) > 1:
@@ -82,9 +85,7 @@ class _Resolver:
 
 
 def _literal_bytes(e: ast.Expression) -> Optional[bytes]:
-    """What ``str(e)`` is when ``e`` is a literal: an integer's digits, a string, or a string from an offset."""
-    if isinstance(e, ast.Integer):
-        return str(e.value).encode()
+    """What ``str(e)`` is when ``e`` is a literal: a string, or a string from an offset."""
     if isinstance(e, ast.String):
         return e.value
     if isinstance(e, ast.Binop) and e.op == "+" and isinstance(e.left, ast.String) and isinstance(e.right, ast.Integer):
