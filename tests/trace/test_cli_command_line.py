@@ -162,3 +162,11 @@ def test_self_signal_probes_run_in_order_on_the_signal() -> None:
     finally:
         process.kill()
     assert out.startswith("first second\n")
+
+
+def test_integer_defines_in_the_btf_branch() -> None:
+    from tinybpf.trace.c_macros import defined_constants
+
+    source = ("#define A 314\n#ifndef BPFTRACE_HAVE_BTF\n#define B 1\n#else\n#define B 2\n#endif\n"
+              "#define C (-5)\n#define D\n#if defined(E)\n#define F 1\n#elif 1\n#define F 3\n#endif\n")
+    assert defined_constants(source) == {"A": 314, "B": 2, "C": -5, "F": 3}

@@ -8,7 +8,7 @@ from typing import Union
 from tinybpf.btf.types import Enum, Enum64, Struct
 from tinybpf.btf.types import Union as UnionType
 
-TYPE_KEYWORDS = {"struct": Struct, "union": UnionType, "enum": (Enum, Enum64)}
+TYPE_KEYWORDS: dict[str, tuple[type, ...]] = {"struct": (Struct,), "union": (UnionType,), "enum": (Enum, Enum64)}
 
 Named = Union[Struct, UnionType, Enum, Enum64]
 
