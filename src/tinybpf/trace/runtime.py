@@ -293,8 +293,8 @@ class TraceRuntime:
             self.pending_signals.append(signal.Signals(signum).name)
 
         old: dict[int, Any] = {int(sig): signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        for name in {p.special.rpartition(":")[2] for p in self.trace.programs if p.special.startswith("self:")}:
-            old[int(signal.Signals[name])] = signal.signal(signal.Signals[name], trigger)
+        # SIGUSR1 is always caught, as bpftrace does: it runs the self:signal:SIGUSR1 probes, if any
+        old[int(signal.SIGUSR1)] = signal.signal(signal.SIGUSR1, trigger)
         old[-1] = signal.set_wakeup_fd(wake_w)
         return old
 
