@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import os
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Optional, Union
@@ -443,7 +444,8 @@ class Map:
         """Delete every element (arrays: zero them)."""
         if self.type in ARRAY_TYPES:
             zero = bytes(self.value_size)
-            self.update_batch((i, zero) for i in range(self.max_entries))
+            # raw keys: the key codec may take structured keys, not indexes
+            self.update_batch((i.to_bytes(self.key_size, sys.byteorder), zero) for i in range(self.max_entries))
             return
         self.delete_batch(self.keys())
 

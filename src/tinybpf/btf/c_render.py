@@ -81,6 +81,14 @@ def render_c(btf: BTF, names: Optional[Iterable[Union[str, int]]] = None) -> str
     return _PROLOGUE + "".join(renderer.output) + _EPILOGUE
 
 
+def definition_text(btf: BTF, t: Union[Struct, UnionType, Enum, Enum64]) -> str:
+    """One named struct, union or enum as C (``struct fd {...};``), without the types it uses."""
+    renderer = _Renderer(btf)
+    if isinstance(t, (Enum, Enum64)):
+        return renderer._enum_text(t, 0) + ";"
+    return renderer._composite_text(t, 0) + ";"
+
+
 def _roots(btf: BTF, names: Optional[Iterable[Union[str, int]]]) -> list[int]:
     if names is None:
         return [type_id for type_id in range(1, btf.count) if isinstance(btf.type(type_id), _RENDERED)]

@@ -6,6 +6,7 @@ exit 1. Everything else is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, NoReturn, Optional, TextIO
 
@@ -18,7 +19,7 @@ def register(sub: Any) -> None:
     p.add_argument("--info", action="store_true", help="what this kernel supports")
     p.add_argument("-l", dest="list", nargs="?", const="", metavar="PATTERN", help="list probes (matching PATTERN)")
     p.add_argument("-e", dest="program", metavar="PROGRAM", help="the program text")
-    p.add_argument("-p", "--pid", dest="pid", type=int, default=0, metavar="PID", help="trace only this process")
+    p.add_argument("-p", "--pid", dest="pid", type=_pid, default=0, metavar="PID", help="trace only this process")
     p.add_argument("-c", "--cmd", dest="command", metavar="CMD", help="run CMD and trace until it exits")
     p.add_argument("-o", "--output", dest="output", metavar="FILE", help="write the output to FILE")
     p.add_argument("-f", dest="format", default="text", metavar="FORMAT", help="output format (text, json)")
@@ -44,6 +45,31 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=trace, usage_error=_usage_error)
 
 
+def _pid(text: str) -> int:
+    """``-p``: bpftrace's checks and words (an unsigned decimal, at most the 64-bit ``pid_max``)."""
+    digits = len(text) - len(text.lstrip("0123456789"))
+    if digits == 0:
+        _fail(f"Failed to parse pid: invalid integer: {text}")
+    if digits < len(text):
+        _fail(f"Failed to parse pid: invalid trailing bytes: {text}")
+    if int(text) > _PID_MAX:
+        _fail(f"Pid out of range: {int(text)}")
+    return int(text)
+
+
+_PID_MAX = 0x400000
+"""The largest ``pid_max`` a 64-bit kernel allows."""
+
+_LATE_FLAGS = {"--no-warnings": "no_warnings", "-q": "quiet", "--quiet": "quiet", "--unsafe": "unsafe",
+               "-v": "verbose", "--dry-run": "dry_run", "--usdt-file-activation": "usdt_file_activation"}
+"""Flags bpftrace (getopt) still reads after the script file: everything before a ``--``."""
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"ERROR: {message}\n")
+    raise SystemExit(1)
+
+
 def _usage_error(message: str) -> NoReturn:
     """A bad flag: bpftrace's ``ERROR:`` line and its usage text, exit 1."""
     from tinybpf.trace.info import USAGE
@@ -52,47 +78,24 @@ def _usage_error(message: str) -> NoReturn:
     raise SystemExit(1)
 
 
-def _late_flags(rest: list[str], args: argparse.Namespace) -> list[str]:
-    """Flags after the script file (``script.bt -p PID``): getopt takes them there too, up to ``--``."""
-    params: list[str] = []
-    words = iter(rest)
-    for word in words:
-        if word == "--":
-            params.extend(words)
-        elif word in ("-p", "--pid"):
-            value = next(words, "")
-            if not value.isdigit():
-                _usage_error(f"invalid pid {value!r}")
-            args.pid = int(value)
-        elif word in ("-c", "--cmd"):
-            args.command = next(words, "")
-        elif word in ("--unsafe", "--usdt-file-activation"):
-            setattr(args, word[2:].replace("-", "_"), True)
-        else:
-            params.append(word)
-    return params
-
-
 def trace(args: argparse.Namespace) -> int:
     from tinybpf.trace.diagnostics import TraceError
 
     early = _informational(args)
     if early is not None:
         return early
-    rest: list[str] = list(args.args)
-    if rest and rest[0] == "--":
-        rest.pop(0)
+    rest = _late_flags(list(args.args), args)
     if args.list == "v":  # -lv: argparse reads the v as -l's pattern
         args.list, args.verbose = "", True
     if args.list is not None and args.program is None:
-        return _list(args.list or (rest[0] if rest else ""), args)
+        pattern = args.list or (rest.pop(0) if rest else "")
+        if not os.path.exists(pattern):
+            return _list(pattern, args)
+        rest.insert(0, pattern)
     if args.program is not None:
         source, filename = args.program, "stdin"
     elif rest:
-        filename = rest.pop(0)
-        rest = _late_flags(rest, args)
-        with open(filename) as f:
-            source = f.read()
+        source, filename = _read_script(rest.pop(0))
     else:
         _usage_error("No program specified")
     try:
@@ -102,6 +105,34 @@ def trace(args: argparse.Namespace) -> int:
     except TraceError as exc:
         sys.stderr.write(exc.render())
         return 1
+
+
+def _late_flags(rest: list[str], args: argparse.Namespace) -> list[str]:
+    """The script's parameters, without the bpftrace flags given after the script file (getopt takes them
+    there too: ``script.bt -p PID``) and the ``--`` that ends the flags."""
+    params: list[str] = []
+    words = iter(rest)
+    for word in words:
+        if word == "--":
+            params.extend(words)
+        elif word in ("-p", "--pid"):
+            args.pid = _pid(next(words, ""))
+        elif word in _LATE_FLAGS:
+            setattr(args, _LATE_FLAGS[word], True)
+        else:
+            params.append(word)
+    return params
+
+
+def _read_script(filename: str) -> tuple[str, str]:
+    """(source, name for diagnostics); ``-`` reads the program from stdin."""
+    if filename == "-":
+        return sys.stdin.read(), "stdin"
+    try:
+        with open(filename) as f:
+            return f.read(), filename
+    except OSError as exc:
+        _fail(f"failed to open file '{filename}': {exc.strerror}")
 
 
 def _informational(args: argparse.Namespace) -> Optional[int]:
@@ -129,6 +160,9 @@ def _informational(args: argparse.Namespace) -> Optional[int]:
 def _list(pattern: str, args: argparse.Namespace) -> int:
     from tinybpf.trace.listing import list_probes, list_process_probes
 
+    if "." in pattern and not any(char in pattern for char in ":*"):
+        sys.stderr.write(f"WARNING: It appears that '{pattern}' is a filename but the file does not exist. "
+                         f"Treating '{pattern}' as a search pattern.\n")
     lines = list_process_probes(args.pid, pattern) if args.pid else list_probes(pattern, args.verbose)
     for line in lines:
         sys.stdout.write(line + "\n")
@@ -147,18 +181,20 @@ def _list_program(source: str, filename: str, params: list[str], args: argparse.
 
 
 def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]) -> int:
-    from tinybpf.kernel.procfs import set_own_comm
+    from tinybpf.kernel.procfs import set_own_argv0, set_own_comm
     from tinybpf.trace.compiler import Options, compile_trace
+    from tinybpf.trace.includes import MissingHeader
     from tinybpf.trace.probes import AttachRefused
     from tinybpf.trace.program_options import ProgramOptionError, split_arguments
 
     set_own_comm("bpftrace")  # bpftrace's own comm: scripts filter the tracer's events out by it
+    set_own_argv0("bpftrace")  # and its name for pidof
     params, named = split_arguments(params)
     options = Options(params=params, named=named, pid=args.pid, has_child=bool(args.command), probe_filter=args.probe_filter,
-                      unsafe=args.unsafe)
+                      unsafe=args.unsafe, include_dirs=args.include_dirs)
     try:
         compiled = compile_trace(source, filename, options)
-    except ProgramOptionError as exc:
+    except (ProgramOptionError, MissingHeader) as exc:
         sys.stderr.write(str(exc.message if hasattr(exc, "message") else exc) + "\n")
         return 1
     except AttachRefused as exc:

@@ -60,12 +60,39 @@ def process_comm(pid: int) -> str:
         return ""
 
 
+def process_threads(pid: int) -> list[int]:
+    """The thread ids of process ``pid`` (``/proc/PID/task``), in ascending order."""
+    return sorted(int(name) for name in os.listdir(f"/proc/{pid}/task") if name.isdigit())
+
+
 def set_own_comm(name: str) -> None:
     """Rename this process's main thread (``comm``, what ``ps`` and the ``comm`` builtin show)."""
     try:
         with open("/proc/self/comm", "w") as f:
             f.write(name[:15])
     except OSError:
+        pass
+
+
+def set_own_argv0(name: str) -> None:
+    """Make ``/proc/self/cmdline`` start with ``name``, so ``pidof NAME`` finds this process (it matches
+    argv[0]); the other arguments follow it in the same bytes of the process's argument area, as many as fit."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rpartition(b")")[2].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end: stat fields 48 and 49
+        with open("/proc/self/mem", "r+b", buffering=0) as mem:
+            mem.seek(start)
+            area = mem.read(end - start)
+            renamed = name.encode() + b"\0"
+            for argument in area.rstrip(b"\0").split(b"\0")[1:]:
+                if len(renamed) + len(argument) + 1 > len(area):
+                    break
+                renamed += argument + b"\0"
+            if len(renamed) <= len(area):
+                mem.seek(start)
+                mem.write(renamed.ljust(len(area), b"\0"))
+    except (OSError, ValueError, IndexError):
         pass
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import BPFError, NotSupported, TinyBPFError
 from ..kernel import perf_event as perf
 from ..kernel.fd import FD
+from ..kernel.procfs import process_threads
 from ..kernel.sysinfo import online_cpus
 from .link import Link
 from .perf_event import attach_perf_fd
@@ -39,7 +40,8 @@ class BreakpointType(enum.IntFlag):
 _INVALID_MODES = {"x86_64": ("r", "rx", "wx", "rwx"), "aarch64": ("rx", "wx", "rwx")}
 
 class WatchpointLink(Link):
-    """A program on a hardware breakpoint (one perf event, or one per CPU for kernel addresses)."""
+    """A program on a hardware breakpoint (one perf event per thread of the process, or per CPU for kernel
+    addresses)."""
 
 
 def breakpoint_type(mode: str) -> BreakpointType:
@@ -62,7 +64,8 @@ def attach_watchpoint(program: Any, address: int, length: int, mode: str, pid: i
     """Run ``program`` (BPF_PROG_TYPE_PERF_EVENT) when ``length`` bytes at ``address`` are accessed per ``mode``.
 
     ``mode`` is bpftrace's: ``w`` (writes), ``rw`` (reads or writes), ``x`` (execution), ``r`` where the CPU
-    can watch reads alone. ``address`` is in process ``pid``, or in the kernel when ``pid`` is -1.
+    can watch reads alone. ``address`` is in process ``pid`` (each of its threads, and the threads and
+    children they create later), or in the kernel when ``pid`` is -1.
     """
     if not address:
         raise TinyBPFError("watchpoint must be attached to a non-zero address")
@@ -71,13 +74,15 @@ def attach_watchpoint(program: Any, address: int, length: int, mode: str, pid: i
     bp_type = breakpoint_type(mode)
     if not perf.pmu_exists("breakpoint"):
         raise NotSupported("watchpoints", "no breakpoint PMU (CONFIG_HAVE_HW_BREAKPOINT is off)")
-    attr = perf.PerfEventAttr(type=perf.PerfType.BREAKPOINT, period=1, flags=perf.AttrFlag.DISABLED, config1=address,
-                          config2=length, bp_type=int(bp_type))
+    flags = perf.AttrFlag.DISABLED | perf.AttrFlag.INHERIT
+    attr = perf.PerfEventAttr(type=perf.PerfType.BREAKPOINT, period=1, flags=flags, config1=address,
+                              config2=length, bp_type=int(bp_type))
     where = f"watchpoint 0x{address:x}:{length}:{mode}" + (f" in pid {pid}" if pid > 0 else "")
     fds: list[FD] = []
     try:
-        for cpu in ([-1] if pid > 0 else online_cpus()):
-            fds.extend(attach_perf_fd(program, _open(attr, where, pid if pid > 0 else -1, cpu)))
+        places = [(tid, -1) for tid in process_threads(pid)] if pid > 0 else [(-1, cpu) for cpu in online_cpus()]
+        for tid, cpu in places:
+            fds.extend(attach_perf_fd(program, _open(attr, where, tid, cpu)))
     except BaseException:
         for fd in reversed(fds):
             fd.close()

@@ -86,6 +86,9 @@ class CTypes:
         self._btf_failed = False
         self._anon = 0
         if c_source.strip():
+            from tinybpf.trace.c_macros import defined_constants
+
+            self.enums.update(defined_constants(c_source))
             _Parser(self, c_source).parse()
 
     # ----------------------------------------------------------------- queries

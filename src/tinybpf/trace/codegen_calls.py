@@ -616,7 +616,9 @@ class CallCodegen:
             self.emit(mov64(R2, min(size, 16)))
             self.emit(call("get_current_comm"))
         elif e.name == "probe":
-            gen.write_bytes(dst, gen.attach_name.encode() + b"\0", size)
+            special = gen.attach_name in ("BEGIN", "END")  # current bpftrace names these probes in lower case
+            name = gen.attach_name.lower() if special else gen.attach_name
+            gen.write_bytes(dst, name.encode() + b"\0", size)
         elif e.name == "func":
             gen.write_bytes(dst, gen.func_name.encode() + b"\0", size)
         else:

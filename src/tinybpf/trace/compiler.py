@@ -45,16 +45,22 @@ class Options:
     probe_filter: Optional[str] = None
     unsafe: bool = False
     named: Optional[dict[str, Optional[str]]] = None
+    include_dirs: Sequence[str] = ()
 
 
 def compile_trace(source: str, filename: str = "stdin", options: Optional[Options] = None) -> CompiledTrace:
     """Compile a bpftrace script; raises ``TraceError`` for script errors, ``TinyBPFError`` for system ones."""
     from tinybpf.trace.parser import parse
+    from tinybpf.trace.positional import resolve_positional
 
     options = options or Options()
     program = parse(source, filename, list(options.params))
+    resolve_positional(program, options.params)
     config.load(program, source, filename)
     from tinybpf.trace import program_options
+    from tinybpf.trace.includes import check_includes
+
+    check_includes(program, options.include_dirs)
 
     program_options.bind(program, dict(options.named or {}))
     if not options.unsafe:
@@ -95,7 +101,15 @@ def program_probe_names(source: str, filename: str = "stdin", params: Sequence[s
 
     program = parse(source, filename, list(params))
     targets = _expand_all(program, source, filename, Options(params=params, pid=pid))
-    return [t.name for probe in program.probes for t in targets[id(probe)] if t.provider not in ("BEGIN", "END")]
+    return [_listed_name(t) for probe in program.probes for t in targets[id(probe)]
+            if t.provider not in ("BEGIN", "END", "self")]
+
+
+def _listed_name(target: Target) -> str:
+    """How ``-l`` shows a target: timers and watchpoints without their period or address (``interval:ms:``)."""
+    if target.provider in ("interval", "profile", "watchpoint", "asyncwatchpoint"):
+        return ":".join(target.name.split(":")[:2]) + ":"
+    return target.name
 
 
 def _expand_all(program: ast.Program, source: str, filename: str, options: Options,
@@ -216,17 +230,17 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
 
     uses = analysis.uses.get(id(probe), set())
     per_target = len(targets) > 1 and (bool(uses & {"probe", "func", "args"}) or targets[0].provider == "usdt")
-    groups = [[t] for t in targets] if per_target else [targets]
+    groups = [[t] for t in targets] if per_target else _by_provider(targets)
     programs = []
-    provider = targets[0].provider
     for number, group in enumerate(groups):
         first = group[0]
+        provider = first.provider
         offsets: dict[str, int] = {}
         if provider == "tracepoint" and "args" in uses:
             offsets = {name: off for name, (_, off) in fields.resolve(first.target, first.func).items()}
         user = provider in ("uprobe", "uretprobe", "usdt") or (provider == "tracepoint" and first.target == "syscalls")
         gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
-                           field_offsets=offsets, pid_filter=options.pid if provider not in ("BEGIN", "END") else 0,
+                           field_offsets=offsets, pid_filter=options.pid if provider not in _RUN_BY_US else 0,
                            string_space="user" if user else "kernel")
         gen.target = first
         try:
@@ -234,9 +248,21 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
         except CompileError:
             raise
         name = _program_name(first, index, number)
-        special = provider if provider in ("BEGIN", "END") else ""
+        special = first.name if provider == "self" else provider if provider in _RUN_BY_US else ""
         programs.append(ProbeProgram(name, first.prog_type, insns, group, special, gen.stack.deepest))
     return programs
+
+
+_RUN_BY_US = ("BEGIN", "END", "self")
+"""Probes the runtime runs itself (BPF_PROG_TEST_RUN), never attached, never filtered by ``-p``."""
+
+
+def _by_provider(targets: list[Target]) -> list[list[Target]]:
+    """One group per probe type, in order: ``begin, end`` or ``begin, interval:s:1`` need a program each."""
+    groups: dict[str, list[Target]] = {}
+    for target in targets:
+        groups.setdefault(target.provider, []).append(target)
+    return list(groups.values())
 
 
 def _program_name(target: Target, index: int, number: int) -> str:

@@ -122,6 +122,7 @@ def info_text() -> str:
               f"  kfunc: {_yes(attach('fentry'))}",
               "  kprobe_multi: no",
               "  uprobe_multi: no",
+              "  kprobe_session: no",
               f"  raw_tp_special: {_yes(attach('raw_tracepoint'))}",
               "  iter: no", ""]
     return "\n".join(lines)

@@ -47,6 +47,7 @@ from typing import Callable, Optional
 from tinybpf.elf import ElfFile, SymbolType
 from tinybpf.elf.usdt import UsdtProbe, find_probes
 from tinybpf.errors import FormatError, TinyBPFError
+from tinybpf.trace.type_listing import is_type_search, list_types
 
 # bpftrace's SW_PROBE_LIST and HW_PROBE_LIST: (event, alias).
 SOFTWARE_EVENTS = (
@@ -97,6 +98,9 @@ def list_probes(pattern: str = "", verbose: bool = False) -> Iterator[str]:
     target binary.
     """
     for search in _searches(pattern):
+        if is_type_search(search):
+            yield from list_types(search, verbose)
+            continue
         for provider, parts in _providers(search):
             for match, params in _matches(provider, parts, verbose):
                 yield f"{provider}:{match}"
@@ -152,7 +156,7 @@ def process_usdt_probes(paths: list[str]) -> Iterator[UsdtProbe]:
 
 def _searches(pattern: str) -> list[str]:
     searches = [part.strip() for part in pattern.split(",")] if pattern.strip() else ["*:*"]
-    return ["*:*" if s in ("", "*") else s if ":" in s else "*:" + s for s in searches]
+    return ["*:*" if s in ("", "*") else s if ":" in s or is_type_search(s) else "*:" + s for s in searches]
 
 
 def _providers(search: str) -> Iterator[tuple[str, list[str]]]:

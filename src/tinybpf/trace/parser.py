@@ -14,6 +14,7 @@ Attach points are reassembled from tokens into text (as bpftrace does) and split
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Callable, NoReturn, Optional, Union
 
@@ -285,9 +286,7 @@ class Parser:
 
     def if_statement(self) -> ast.If:
         first = self.advance()
-        self.expect("(")
-        cond = self.expr()
-        self.expect(")")
+        cond = self.expr()  # current bpftrace: any expression, parentheses optional
         then = self.block()
         otherwise = None
         if self.accept("else"):
@@ -648,7 +647,16 @@ _PROVIDERS: dict[str, str] = {
     "kfunc": "kfunc", "f": "kfunc", "fentry": "fentry",
     "kretfunc": "kretfunc", "fr": "kretfunc", "fexit": "fexit",
     "iter": "iter", "it": "iter",
+    "self": "self",
 }
+
+
+_DURATION = re.compile(r"([0-9][0-9_]*)(ns|us|ms|s|m|h|d|)")
+_DURATION_NS = {"": 1, "ns": 1, "us": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
+                "d": 86400 * 10**9}
+
+SELF_SIGNALS = ("SIGUSR1",)
+"""The signals a ``self:signal`` probe may wait for, as in bpftrace."""
 
 
 class AttachPointError(Exception):
@@ -684,6 +692,7 @@ class AttachPointParser:
 
     def split(self, raw: str) -> list[str]:
         """bpftrace's attach point lexer: quotes group, ``\\`` escapes inside them, ``$N`` is substituted."""
+        raw = self.substitute(raw)
         parts: list[str] = []
         current: list[str] = []
         quoted = False
@@ -698,17 +707,35 @@ class AttachPointParser:
             elif quoted and char == "\\" and i + 1 < len(raw):
                 i += 1
                 current.append(raw[i])
-            elif not quoted and char == "$":
-                end = i + 1
-                while end < len(raw) and raw[end] not in '":':
-                    end += 1
-                current.append(self.param(raw[i + 1 : end]))
-                i = end - 1
             else:
                 current.append(char)
             i += 1
         parts.append("".join(current))
         return parts
+
+    def substitute(self, raw: str) -> str:
+        """``raw`` with each unquoted ``$N`` replaced by its text, which may hold whole parts (``i:ms:1``)."""
+        out: list[str] = []
+        quoted = False
+        i = 0
+        while i < len(raw):
+            char = raw[i]
+            if char == '"':
+                quoted = not quoted
+            elif quoted and char == "\\" and i + 1 < len(raw):
+                out.append(raw[i : i + 2])
+                i += 2
+                continue
+            elif not quoted and char == "$":
+                end = i + 1
+                while end < len(raw) and raw[end] not in '":':
+                    end += 1
+                out.append(self.param(raw[i + 1 : end]))
+                i = end
+                continue
+            out.append(char)
+            i += 1
+        return "".join(out)
 
     def param(self, index_text: str) -> str:
         digits = len(index_text) - len(index_text.lstrip("0123456789"))
@@ -748,6 +775,15 @@ class AttachPointParser:
             return
         self.arguments(parts, (0,), "requires 0 arguments")
 
+    def self_trigger(self, parts: list[str]) -> None:
+        """``self:signal:SIGUSR1``: runs when bpftrace itself gets the signal."""
+        self.arguments(parts, (2,), "requires 2 arguments")
+        if parts[1] != "signal":
+            self.fail(f"{parts[1]} is not a supported trigger")
+        if parts[2] not in SELF_SIGNALS:
+            self.fail(f"{parts[2]} is not a supported signal")
+        self.ap.target, self.ap.func = parts[1], parts[2]
+
     def kprobe(self, parts: list[str]) -> None:
         self.arguments(parts, (1,), "requires 1 argument")
         self.function_offset(parts[1], allow_offset=self.ap.provider == "kprobe")
@@ -782,9 +818,27 @@ class AttachPointParser:
         self.ap.target, self.ap.func = parts[1], parts[2]
 
     def timer(self, parts: list[str]) -> None:
-        self.arguments(parts, (2,), "requires 2 arguments")
+        self.arguments(parts, (1, 2), "requires 1 or 2 arguments")
+        if len(parts) == 2:
+            self.period(parts[1])
+            return
         self.ap.target = parts[1]
         self.ap.freq = self.number(parts[2])
+
+    def period(self, text: str) -> None:
+        """``interval:1s``: one duration (nanoseconds unless suffixed), kept in microseconds as bpftrace does."""
+        if "*" in text:
+            self.ap.target = text
+            return
+        match = _DURATION.fullmatch(text)
+        if match is None:
+            problem = "invalid trailing bytes" if text[:1].isdigit() else "invalid integer"
+            self.fail(f"Invalid rate of {self.ap.provider} probe: {problem}: {text}")
+        nanoseconds = int(match.group(1).replace("_", "")) * _DURATION_NS[match.group(2)]
+        if nanoseconds < 1000:
+            self.fail(f"Invalid rate of {self.ap.provider} probe. Minimum is 1000 or 1us. Found: {nanoseconds} "
+                      "nanoseconds")
+        self.ap.target, self.ap.freq = "us", nanoseconds // 1000
 
     def event(self, parts: list[str]) -> None:
         self.arguments(parts, (1, 2), "requires 1 or 2 arguments")
@@ -845,4 +899,5 @@ _RULES: dict[str, Callable[[AttachPointParser, list[str]], None]] = {
     "fentry": AttachPointParser.kfunc,
     "fexit": AttachPointParser.kfunc,
     "iter": AttachPointParser.iterator,
+    "self": AttachPointParser.self_trigger,
 }

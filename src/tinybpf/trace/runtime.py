@@ -170,6 +170,7 @@ class TraceRuntime:
         self.ring: Any = None
         self.finished = False
         self.stop_requested = False
+        self.pending_signals: list[str] = []
         self.zeroed: set = set()
         self.formats: dict[int, Any] = {}
         self.decoders: dict[int, list[tuple[Callable[[bytes], Any], Any, int, int]]] = {}
@@ -294,7 +295,12 @@ class TraceRuntime:
         def stop(signum: int, frame: Any) -> None:
             self.stop_requested = True
 
+        def trigger(signum: int, frame: Any) -> None:
+            self.pending_signals.append(signal.Signals(signum).name)
+
         old: dict[int, Any] = {int(sig): signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # SIGUSR1 is always caught, as bpftrace does: it runs the self:signal:SIGUSR1 probes, if any
+        old[int(signal.SIGUSR1)] = signal.signal(signal.SIGUSR1, trigger)
         old[-1] = signal.set_wakeup_fd(wake_w)
         return old
 
@@ -313,6 +319,14 @@ class TraceRuntime:
                 if which != "BEGIN":
                     self.ring.consume()
 
+    def run_signal_probes(self) -> None:
+        """Run the ``self:signal:NAME`` probes of each signal received since the last turn, in script order."""
+        while self.pending_signals:
+            name = "self:signal:" + self.pending_signals.pop(0)
+            for program, loaded in self.programs:
+                if program.special == name:
+                    loaded.test_run(ctx=bytes(8), repeat=0)
+
     def loop(self, wake_r: int) -> None:
         poller = select.poll()
         poller.register(self.ring.fileno(), select.POLLIN)
@@ -328,6 +342,7 @@ class TraceRuntime:
         try:
             while not self.finished and not self.stop_requested:
                 events = poller.poll(1000)
+                self.run_signal_probes()
                 self.ring.consume()
                 if self.process_gone(watched, events):
                     break

@@ -268,11 +268,7 @@ class SemanticAnalyser:
     # ----------------------------------------------------------------- probes
 
     def probe_context(self, probe: ast.Probe) -> ProbeContext:
-        providers = {ap.provider for ap in probe.attach_points}
         provider = probe.attach_points[0].provider
-        if len(providers) > 1 and provider in ("BEGIN", "END"):
-            self.errors.append(Diagnostic("BEGIN and END probes cannot be mixed with other probes",
-                                          probe.attach_points[0].pos))
         context = ProbeContext(provider)
         if provider == "tracepoint" and self.fields is not None:
             ap = probe.attach_points[0]

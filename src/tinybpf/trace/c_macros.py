@@ -1,0 +1,77 @@
+"""The integer ``#define``s of a script's C lines, which scripts use as constants (``TASK_RUNNING``).
+
+Only what bpftrace scripts rely on is evaluated: ``#define NAME INTEGER`` (also parenthesised or negative),
+``#undef``, and the conditionals ``#ifdef``/``#ifndef``/``#if``/``#elif``/``#else``/``#endif``, in which
+``BPFTRACE_HAVE_BTF`` is defined (tinybpf always reads kernel types from BTF), so the branch a tool writes
+for BTF kernels is the one taken. ``#if`` understands an integer, a defined name and ``defined(NAME)``;
+anything else counts as false. Headers are not read.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from tinybpf.trace.lexer import parse_int
+
+_DIRECTIVE = re.compile(r"\s*#\s*(\w+)\s*(.*?)\s*$")
+_DEFINED = re.compile(r"!?\s*defined\s*\(?\s*(\w+)\s*\)?")
+PREDEFINED = {"BPFTRACE_HAVE_BTF": 1}
+
+
+def defined_constants(c_source: str) -> dict[str, int]:
+    """Every macro defined (and not undefined) in the taken branches whose body is an integer."""
+    macros: dict[str, Optional[int]] = dict(PREDEFINED)
+    taking: list[bool] = []  # per open conditional: is its current branch taken
+    decided: list[bool] = []  # per open conditional: has one of its branches been taken
+    for line in c_source.splitlines():
+        match = _DIRECTIVE.match(line)
+        if match is None:
+            continue
+        directive, rest = match.groups()
+        outer = all(taking)
+        if directive in ("ifdef", "ifndef", "if"):
+            value = _condition(directive, rest, macros)
+            taking.append(value)
+            decided.append(value)
+        elif directive == "elif" and taking:
+            taking[-1] = not decided[-1] and _condition("if", rest, macros)
+            decided[-1] = decided[-1] or taking[-1]
+        elif directive == "else" and taking:
+            taking[-1] = not decided[-1]
+            decided[-1] = True
+        elif directive == "endif" and taking:
+            taking.pop()
+            decided.pop()
+        elif not outer:
+            continue
+        elif directive == "define":
+            name, _, body = rest.partition(" ")
+            if name.isidentifier():
+                macros[name] = _integer(body)
+        elif directive == "undef":
+            macros.pop(rest, None)
+    return {name: value for name, value in macros.items() if value is not None and name not in PREDEFINED}
+
+
+def _condition(directive: str, rest: str, macros: dict[str, Optional[int]]) -> bool:
+    if directive == "ifdef":
+        return rest in macros
+    if directive == "ifndef":
+        return rest not in macros
+    found = _DEFINED.fullmatch(rest)
+    if found is not None:
+        return (found.group(1) in macros) != rest.startswith("!")
+    value = macros.get(rest) if rest.isidentifier() else _integer(rest)
+    return bool(value)
+
+
+def _integer(body: str) -> Optional[int]:
+    text = body.strip()
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    negative = text.startswith("-")
+    try:
+        value = parse_int(text[1:].strip() if negative else text)
+    except (ValueError, IndexError):
+        return None
+    return -value if negative else value
