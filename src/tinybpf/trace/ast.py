@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 
 class Pos(NamedTuple):
@@ -411,6 +411,7 @@ class Program(Node):
     c_definitions: list[CDefinition]
     config: Optional[Config]
     probes: list[Probe]
+    debug_types: Any = None  # the traced binaries' C types (``uprobe_args.DebugTypes``), set after expansion
 
     @property
     def c_source(self) -> str:

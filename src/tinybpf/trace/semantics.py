@@ -484,7 +484,7 @@ class SemanticAnalyser:
             from tinybpf.trace.c_types import CTypeError, CTypes
 
             try:
-                self.result.ctypes = CTypes(self.program.c_source)
+                self.result.ctypes = CTypes(self.program.c_source, self.program.debug_types)
             except (CTypeError, ValueError, IndexError) as exc:
                 self.result.ctypes = CTypes()
                 pos = self.program.c_definitions[0].pos if self.program.c_definitions else self.program.pos
