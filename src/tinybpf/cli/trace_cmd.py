@@ -30,6 +30,8 @@ def register(sub: Any) -> None:
     p.add_argument("-B", dest="buffering", choices=("line", "full", "none"), help="output buffering")
     p.add_argument("--unsafe", action="store_true", help="allow unsafe builtins")
     p.add_argument("-k", dest="warn_helpers", action="count", default=0, help="warn on helper errors (accepted; not reported yet)")
+    p.add_argument("--debuginfo", dest="debuginfo", action="append", default=[], metavar="DIR",
+                   help="a directory of separate debug files for uprobe targets (repeatable)")
     p.add_argument("--no-warnings", dest="no_warnings", action="store_true", help="no warning messages")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include path")
     p.add_argument("--include", dest="includes", action="append", default=[], metavar="FILE",
@@ -59,6 +61,12 @@ def trace(args: argparse.Namespace) -> int:
     if early is not None:
         return early
     rest: list[str] = list(args.args)
+    if args.list is not None:  # -l PATTERN --debuginfo DIR: the pattern starts argparse's remainder
+        rest = _take_debuginfo(rest, args.debuginfo)
+    if args.debuginfo:
+        from tinybpf.trace import uprobe_args
+
+        uprobe_args.DEBUGINFO_DIRS.extend(args.debuginfo)
     if rest and rest[0] == "--":
         rest.pop(0)
     if args.list == "v":  # -lv: argparse reads the v as -l's pattern
@@ -80,6 +88,20 @@ def trace(args: argparse.Namespace) -> int:
     except TraceError as exc:
         sys.stderr.write(exc.render())
         return 1
+
+
+def _take_debuginfo(rest: list[str], dirs: list[str]) -> list[str]:
+    """``rest`` without its ``--debuginfo DIR`` options, whose directories go to ``dirs``."""
+    kept: list[str] = []
+    items = iter(rest)
+    for item in items:
+        if item.startswith("--debuginfo="):
+            dirs.append(item.partition("=")[2])
+        elif item == "--debuginfo":
+            dirs.append(next(items, ""))
+        else:
+            kept.append(item)
+    return kept
 
 
 def _informational(args: argparse.Namespace) -> Optional[int]:
