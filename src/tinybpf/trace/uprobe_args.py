@@ -66,7 +66,8 @@ def _debug_file(elf: Any, path: str) -> Optional[str]:
     names = [os.path.basename(path) + ".debug"]
     if link is not None:
         names.insert(0, bytes(link.data()).split(b"\0", 1)[0].decode(errors="replace"))
-    for directory in DEBUGINFO_DIRS:
+    for directory in DEBUGINFO_DIRS:  # relative ones are under the binary's directory, as elfutils reads them
+        directory = os.path.join(os.path.dirname(path), directory)
         candidates = [os.path.join(directory, name) for name in names]
         if build_id:
             hexid = build_id.hex()
