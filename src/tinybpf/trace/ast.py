@@ -353,6 +353,7 @@ class AttachPoint(Node):
     mode: str = ""
     pin: str = ""
     need_expansion: bool = False
+    source: str = ""  # ``FILE:LINE`` of ``uprobe:BIN@FILE:LINE``
 
     @property
     def unit(self) -> str:

@@ -143,6 +143,12 @@ def _uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:
     if ap.target == "*" and pid > 0:
         return _process_uprobes(ap, pid)
     path = find_binary(ap.target, pid)
+    if ap.source:
+        from tinybpf.trace.uprobe_args import source_location
+
+        func, offset = source_location(path, ap.source)
+        return [Target(ap.provider, f"{ap.provider}:{path}:{func}" + (f"+{offset}" if offset else ""), path,
+                       func, offset)]
     if not ap.need_expansion and ap.func and not _has_function(path, ap.func):
         raise TinyBPFError(f"No matches for {ap.provider} {ap.target}:{ap.func}.")
     if not ap.need_expansion:

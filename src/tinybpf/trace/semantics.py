@@ -187,7 +187,7 @@ _ARG_PROVIDERS = ("kprobe", "uprobe", "usdt", "rawtracepoint")
 _RET_PROVIDERS = ("kretprobe", "uretprobe")
 _UNSUPPORTED_CALLS = (
     "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr", "ntop", "pton", "buf", "cat", "system", "signal",
-    "override", "reg", "cgroupid", "macaddr", "strftime", "path", "skboutput", "unwatch", "strcontains",
+    "override", "cgroupid", "macaddr", "strftime", "path", "skboutput", "unwatch", "strcontains",
     "percpu_kaddr", "bswap", "kptr", "uptr", "has_key", "len", "offsetof",
 )
 _KNOWN_CALLS = (

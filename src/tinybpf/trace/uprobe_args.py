@@ -88,6 +88,28 @@ def parameters(path: str, function: str) -> list[tuple[str, str]]:
     return []
 
 
+def source_location(path: str, source: str) -> tuple[str, int]:
+    """``FILE:LINE`` in the binary at ``path`` as the function symbol holding its first instruction and the
+    offset into it; raises ``TinyBPFError`` when the line has no code."""
+    from tinybpf.elf import SymbolType
+    from tinybpf.elf.dwarf_lines import line_address
+    from tinybpf.elf.reader import ElfFile
+    from tinybpf.errors import TinyBPFError
+
+    file, _, line = source.rpartition(":")
+    info = debug_info(path)
+    if info is None:
+        raise TinyBPFError(f"No debuginfo found for {path}")
+    address = line_address(info, file, int(line, 0)) if line.isdigit() else None
+    if address is None:
+        raise TinyBPFError(f"No code found for {source} in {path}")
+    elf = ElfFile.from_path(path)
+    for symbol in elf.symbols() + elf.dynamic_symbols():
+        if symbol.type == SymbolType.FUNC and symbol.value <= address < symbol.value + max(symbol.size, 1):
+            return symbol.name, address - symbol.value
+    raise TinyBPFError(f"No function holds {source} in {path}")
+
+
 def bind(program: ast.Program, targets: dict[int, list[Any]]) -> None:
     """Give the program the traced binaries' types, and turn ``args`` in each uprobe into a record literal."""
     binaries = [t.target for probe in program.probes for t in targets.get(id(probe), [])
