@@ -111,18 +111,26 @@ def source_location(path: str, source: str) -> tuple[str, int]:
 
 
 def bind(program: ast.Program, targets: dict[int, list[Any]]) -> None:
-    """Give the program the traced binaries' types, and turn ``args`` in each uprobe into a record literal."""
+    """Give the program the traced binaries' types, and turn ``args`` in each uprobe (and raw tracepoint,
+    from BTF) into a record literal."""
+    from tinybpf.trace import rawtracepoint_args
+
     binaries = [t.target for probe in program.probes for t in targets.get(id(probe), [])
                 if t.provider in _UPROBES and t.target]
-    if not binaries:
-        return
-    program.debug_types = DebugTypes(list(dict.fromkeys(binaries)))
+    if binaries:
+        program.debug_types = DebugTypes(list(dict.fromkeys(binaries)))
     for probe in program.probes:
-        found = [t for t in targets.get(id(probe), []) if t.provider in _UPROBES and t.target]
-        if found and _uses_args(probe):
-            record = _args_record(found[0].target, found[0].func, probe.pos)
-            if record is not None:
-                _replace_args(probe, record)
+        found = targets.get(id(probe), [])
+        if not found or not _uses_args(probe):
+            continue
+        first = found[0]
+        record = None
+        if first.provider in _UPROBES and first.target:
+            record = _args_record(first.target, first.func, probe.pos)
+        elif first.provider == "rawtracepoint" and all(t.func == first.func for t in found):
+            record = rawtracepoint_args.args_record(first.func, probe.pos)
+        if record is not None:
+            _replace_args(probe, record)
 
 
 def _uses_args(node: Any) -> bool:
