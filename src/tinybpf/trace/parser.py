@@ -264,6 +264,9 @@ class Parser:
             depth = 0
             while self.accept("*"):
                 depth += 1
+            while self.accept("["):  # an array type (``struct Foo *[2]``): only an assignment may follow
+                name += f"[{self.advance().text}]"
+                self.expect("]")
             type_name = ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth)
         if self.tok.kind == "=":
             op = self.advance()
