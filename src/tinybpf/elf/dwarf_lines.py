@@ -113,8 +113,8 @@ def _files_v5(info: DwarfInfo, c: _Cursor) -> dict[int, str]:
     files: dict[int, str] = {}
     for index, entry in enumerate(_entries(info, c)):
         directory = entry.get(_LNCT_DIRECTORY_INDEX, 0)
-        files[index] = _join(dirs[directory] if isinstance(directory, int) and directory < len(dirs) else "",
-                             str(entry.get(_LNCT_PATH, "")))
+        where = dirs[directory] if isinstance(directory, int) and directory < len(dirs) else ""
+        files[index] = _join(str(where), str(entry.get(_LNCT_PATH, "")))
     return files
 
 

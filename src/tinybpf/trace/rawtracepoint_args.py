@@ -32,7 +32,8 @@ def args_record(event: str, pos: ast.Pos) -> Optional[ast.Tuple]:
             continue
     if not isinstance(proto, FuncProto):
         return None
-    names, values = [], []
+    names: list[str] = []
+    values: list[ast.Expression] = []
     for index, param in enumerate(proto.params[1:]):
         name, depth = _cast_type(btf, param.type)
         names.append(param.name or f"arg{index}")

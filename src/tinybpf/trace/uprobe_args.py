@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from functools import lru_cache
+from functools import cache
 from typing import Any, Optional
 
 from tinybpf.elf.dwarf import (
@@ -42,7 +42,7 @@ _DW_ATE_BOOLEAN = 2
 _DW_ATE_SIGNED = (5, 6)
 
 
-@lru_cache(maxsize=None)
+@cache
 def debug_info(path: str) -> Optional[DwarfInfo]:
     """The DWARF of the binary at ``path``, or None when neither it nor a debug file for it has any."""
     from tinybpf.elf.reader import ElfFile
@@ -148,7 +148,8 @@ def _args_record(path: str, function: str, pos: ast.Pos) -> Optional[ast.Tuple]:
     dies = info.functions(function) if info else []
     if info is None or not dies:
         return None
-    names, values = [], []
+    names: list[str] = []
+    values: list[ast.Expression] = []
     for index, param in enumerate(info.parameters(dies[0])[:_MAX_REGISTER_ARGS]):
         type_name = _cast_type(info, info.type_of(param))
         if type_name is None:
