@@ -133,14 +133,8 @@ def bind(program: ast.Program, targets: dict[int, list[Any]]) -> None:
             _replace_args(probe, record)
 
 
-def _uses_args(node: Any) -> bool:
-    if isinstance(node, ast.Builtin):
-        return node.name == "args"
-    if isinstance(node, list):
-        return any(_uses_args(item) for item in node)
-    if dataclasses.is_dataclass(node):
-        return any(_uses_args(getattr(node, f.name)) for f in dataclasses.fields(node) if f.name != "pos")
-    return False
+def _uses_args(probe: ast.Probe) -> bool:
+    return any(isinstance(node, ast.Builtin) and node.name == "args" for node in ast.walk(probe))
 
 
 def _args_record(path: str, function: str, pos: ast.Pos) -> Optional[ast.Tuple]:
