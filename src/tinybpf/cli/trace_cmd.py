@@ -31,6 +31,8 @@ def register(sub: Any) -> None:
     p.add_argument("-B", dest="buffering", choices=("line", "full", "none"), help="output buffering")
     p.add_argument("--unsafe", action="store_true", help="allow unsafe builtins")
     p.add_argument("-k", dest="warn_helpers", action="count", default=0, help="warn on helper errors (accepted; not reported yet)")
+    p.add_argument("--debuginfo", dest="debuginfo", action="append", default=[], metavar="DIR",
+                   help="a directory of separate debug files for uprobe targets (repeatable)")
     p.add_argument("--no-warnings", dest="no_warnings", action="store_true", help="no warning messages")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include path")
     p.add_argument("--include", dest="includes", action="append", default=[], metavar="FILE",
@@ -84,7 +86,14 @@ def trace(args: argparse.Namespace) -> int:
     early = _informational(args)
     if early is not None:
         return early
-    rest = _late_flags(list(args.args), args)
+    rest: list[str] = list(args.args)
+    if args.list is not None:  # -l PATTERN --debuginfo DIR: the pattern starts argparse's remainder
+        rest = _take_debuginfo(rest, args.debuginfo)
+    if args.debuginfo:
+        from tinybpf.trace import uprobe_args
+
+        uprobe_args.DEBUGINFO_DIRS.extend(args.debuginfo)
+    rest = _late_flags(rest, args)
     if args.list == "v":  # -lv: argparse reads the v as -l's pattern
         args.list, args.verbose = "", True
     if args.list is not None and args.program is None:
@@ -133,6 +142,20 @@ def _read_script(filename: str) -> tuple[str, str]:
             return f.read(), filename
     except OSError as exc:
         _fail(f"failed to open file '{filename}': {exc.strerror}")
+
+
+def _take_debuginfo(rest: list[str], dirs: list[str]) -> list[str]:
+    """``rest`` without its ``--debuginfo DIR`` options, whose directories go to ``dirs``."""
+    kept: list[str] = []
+    items = iter(rest)
+    for item in items:
+        if item.startswith("--debuginfo="):
+            dirs.append(item.partition("=")[2])
+        elif item == "--debuginfo":
+            dirs.append(next(items, ""))
+        else:
+            kept.append(item)
+    return kept
 
 
 def _informational(args: argparse.Namespace) -> Optional[int]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 
 class Pos(NamedTuple):
@@ -353,6 +353,7 @@ class AttachPoint(Node):
     mode: str = ""
     pin: str = ""
     need_expansion: bool = False
+    source: str = ""  # ``FILE:LINE`` of ``uprobe:BIN@FILE:LINE``
 
     @property
     def unit(self) -> str:
@@ -411,6 +412,7 @@ class Program(Node):
     c_definitions: list[CDefinition]
     config: Optional[Config]
     probes: list[Probe]
+    debug_types: Any = None  # the traced binaries' C types (``uprobe_args.DebugTypes``), set after expansion
 
     @property
     def c_source(self) -> str:

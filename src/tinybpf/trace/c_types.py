@@ -78,8 +78,9 @@ def base_type(name: str) -> Optional[SType]:
 class CTypes:
     """The script's definitions, then the kernel's BTF (opened only when a name is not in the script)."""
 
-    def __init__(self, c_source: str = "") -> None:
+    def __init__(self, c_source: str = "", debug: Any = None) -> None:
         self.records: dict[str, Record] = {}
+        self.debug = debug  # the traced binaries' types (``uprobe_args.DebugTypes``): after the script's
         self.enums: dict[str, int] = {}
         self.typedefs: dict[str, SType] = {}
         self._btf: Any = None
@@ -96,7 +97,7 @@ class CTypes:
     def record(self, tag: str) -> Optional[Record]:
         """The layout of ``struct X``/``union X`` from the script or the kernel."""
         if tag not in self.records:
-            found = self._btf_record(tag)
+            found = (self.debug.record(tag) if self.debug else None) or self._btf_record(tag)
             if found is None:
                 return None
             self.records[tag] = found

@@ -32,7 +32,7 @@ from tinybpf.asm import (
 )
 from tinybpf.errors import CompileError
 from tinybpf.trace import ast
-from tinybpf.trace.functions import clock_helper
+from tinybpf.trace.functions import PT_REGS_X86_64, clock_helper
 from tinybpf.trace.regalloc import Value
 from tinybpf.trace.semantics import SType
 from tinybpf.trace.values import KSTACK_MAP, USTACK_MAP
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from tinybpf.trace.codegen import ProbeCodegen
 
 BPF_F_USER_STACK = 1 << 8
-_CTX_NAMES = ("kstack", "ustack")
+_CTX_NAMES = ("kstack", "ustack", "reg")
 
 
 def needs_ctx(probe: ast.Probe) -> bool:
@@ -99,6 +99,10 @@ class FunctionCodegen:
             reg = gen.regs.own(value)
             self.emit(bswap(reg, t.size * 8))
             return Value(reg=reg, signed=False) if value.reg is None else value
+        if name == "reg":
+            register = e.args[0]
+            assert isinstance(register, ast.String)
+            return gen.ctx_load(PT_REGS_X86_64[register.text], 8, False)
         if name == "nsecs":
             self.emit(call(clock_helper(e)))
             return gen.from_r0()

@@ -73,6 +73,10 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
         from tinybpf.trace.probe_filter import filter_probes
 
         filter_probes(program, targets, options.probe_filter)
+    if any(t.provider in ("uprobe", "uretprobe", "rawtracepoint") for found in targets.values() for t in found):
+        from tinybpf.trace import uprobe_args
+
+        uprobe_args.bind(program, targets)
     fields = _FieldCache()
     names = {key: [t.name for t in found] for key, found in targets.items()}
     try:

@@ -196,6 +196,24 @@ def _symbol(result: SType) -> Callable[[SemanticAnalyser, ast.Call], SType]:
     return check
 
 
+# x86_64 ``struct pt_regs`` member offsets by the names ``reg()`` takes (``pc`` is the instruction pointer)
+PT_REGS_X86_64 = {name: 8 * index for index, name in enumerate((
+    "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di", "orig_ax",
+    "ip", "cs", "flags", "sp", "ss"))}
+PT_REGS_X86_64["pc"] = PT_REGS_X86_64["ip"]
+
+
+def _reg(a: SemanticAnalyser, e: ast.Call) -> SType:
+    if not a.nargs(e, 1):
+        return UINT64
+    arg = e.args[0]
+    if not isinstance(arg, ast.String):
+        a.error("reg() expects a string literal as its argument", arg.pos)
+    elif arg.text not in PT_REGS_X86_64:
+        a.error(f"'{arg.text}' is not a valid register on this architecture", e.pos)
+    return UINT64
+
+
 def _address(a: SemanticAnalyser, e: ast.Call) -> SType:
     _args(a, e)
     if a.nargs(e, 1) and not isinstance(e.args[0], ast.String):
@@ -300,6 +318,7 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
     "cgroup_path": _cgroup_path,
     "cgroupid": _address,
     "getopt": _getopt,
+    "reg": _reg,
 }
 
 # calls whose value is a memory blob written by ``codegen_functions.write``

@@ -302,7 +302,13 @@ def _uprobes(provider: str, parts: list[str], verbose: bool) -> list[Match]:
     target, function = parts[0], parts[1].partition("+")[0]
     paths = resolve_binaries(target, provider)
     candidates = ((f"{path}:{name}", ()) for path in paths for name in function_names(path))
-    return _select(f"{_search_target(target, paths)}:{function}", candidates)
+    found = _select(f"{_search_target(target, paths)}:{function}", candidates)
+    if not verbose:
+        return found
+    from tinybpf.trace.uprobe_args import parameters
+
+    return [(match, tuple(f"{kind} {name}" for kind, name in parameters(*match.rsplit(":", 1))))
+            for match, _ in found]
 
 
 def _usdt(provider: str, parts: list[str], verbose: bool) -> list[Match]:

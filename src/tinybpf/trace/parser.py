@@ -37,7 +37,8 @@ _FIELD_KINDS = frozenset((*_NAME_KINDS, "if", "else", "unroll", "while", "for", 
 _EXPR_START = frozenset(
     (*_NAME_KINDS, "INT", "STRING", "MAP", "VAR", "PARAM", "PARAMCOUNT", "(", "-", "!", "~", "*", "&", "++", "--")
 )
-_ATTACH_POINT_KINDS = frozenset((*_NAME_KINDS, "STRING", "PATH", "INT", ":", ".", "+", "*", "[", "]", "PARAM", "PARAMCOUNT"))
+_ATTACH_POINT_KINDS = frozenset((*_NAME_KINDS, "STRING", "PATH", "INT", ":", ".", "+", "*", "[", "]", "PARAM", "PARAMCOUNT",
+                                 "MAP"))
 
 
 def parse(source: str, filename: str = "stdin", params: Sequence[str] = ()) -> ast.Program:
@@ -264,6 +265,9 @@ class Parser:
             depth = 0
             while self.accept("*"):
                 depth += 1
+            while self.accept("["):  # an array type (``struct Foo *[2]``): only an assignment may follow
+                name += f"[{self.advance().text}]"
+                self.expect("]")
             type_name = ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth)
         if self.tok.kind == "=":
             op = self.advance()
@@ -792,6 +796,10 @@ class AttachPointParser:
         self.arguments(parts, (2,), "requires 2 arguments")
         ap = self.ap
         ap.target = parts[1]
+        if "@" in ap.target:  # uprobe:BIN@FILE:LINE, a source location
+            ap.target, _, source = ap.target.partition("@")
+            ap.source = f"{source}:{parts[2]}"
+            return
         if "+" in parts[2]:
             self.function_offset(parts[2], allow_offset=ap.provider == "uprobe")
             return

@@ -152,6 +152,12 @@ def _uprobes(ap: ast.AttachPoint, pid: int, unsafe: bool) -> list[Target]:
         return _process_uprobes(ap, pid)
     path = find_binary(ap.target, pid)
     shown = _shown_path(ap.target, path)
+    if ap.source:
+        from tinybpf.trace.uprobe_args import source_location
+
+        func, offset = source_location(path, ap.source)
+        return [Target(ap.provider, f"{ap.provider}:{shown}:{func}" + (f"+{offset}" if offset else ""), path,
+                       func, offset)]
     if not ap.need_expansion and not ap.func:
         return [_uprobe_at_address(ap, path, shown, unsafe)]
     if not ap.need_expansion and ap.func and not _has_function(path, ap.func):

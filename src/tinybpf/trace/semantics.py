@@ -187,7 +187,7 @@ _ARG_PROVIDERS = ("kprobe", "uprobe", "usdt", "rawtracepoint")
 _RET_PROVIDERS = ("kretprobe", "uretprobe")
 _UNSUPPORTED_CALLS = (
     "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr", "ntop", "pton", "buf", "cat", "system", "signal",
-    "override", "reg", "cgroupid", "macaddr", "strftime", "path", "skboutput", "unwatch", "strcontains",
+    "override", "cgroupid", "macaddr", "strftime", "path", "skboutput", "unwatch", "strcontains",
     "percpu_kaddr", "bswap", "kptr", "uptr", "has_key", "len", "offsetof",
 )
 _KNOWN_CALLS = (
@@ -480,7 +480,7 @@ class SemanticAnalyser:
             from tinybpf.trace.c_types import CTypeError, CTypes
 
             try:
-                self.result.ctypes = CTypes(self.program.c_source)
+                self.result.ctypes = CTypes(self.program.c_source, self.program.debug_types)
             except (CTypeError, ValueError, IndexError) as exc:
                 self.result.ctypes = CTypes()
                 pos = self.program.c_definitions[0].pos if self.program.c_definitions else self.program.pos
