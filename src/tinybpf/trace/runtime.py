@@ -267,7 +267,10 @@ class TraceRuntime:
                 self.out.flush()
                 if self.child is not None:
                     self.child.release()
-                self.loop(wake_r)
+                if self.child is None and all(program.special for program, _ in self.programs):
+                    self.ring.consume()  # only BEGIN/END probes: nothing can fire after BEGIN
+                else:
+                    self.loop(wake_r)
             self.detach()
             self.finished = False
             self.run_special("END")
@@ -510,7 +513,7 @@ class TraceRuntime:
             if index < buckets:
                 counts[index] += sum(u64.unpack_from(v)[0] for v in values)
         out = []
-        for prefix, counts in groups.items():
+        for prefix, counts in sorted(groups.items()):  # bpftrace collects them ordered by key bytes
             if not any(counts) and layout.name not in self.zeroed:
                 continue
             out.append((None if layout.key.kind == "none" else key_decode(prefix), counts))

@@ -168,14 +168,29 @@ def username(uid: int) -> str:
 
 
 def cgroup_path(cgroup_id: int) -> str:
-    """The cgroup v2 directory whose inode number is ``cgroup_id``, relative to the hierarchy's root."""
-    root = "/sys/fs/cgroup"
+    """``hierarchy:path`` of the cgroup whose inode number is ``cgroup_id`` in every mounted hierarchy that
+    has it, joined by commas: cgroup v2 mounts first (named ``unified``), then v1 mounts by name."""
+    v2, v1 = [], []
+    with open("/proc/mounts") as mounts:
+        for line in mounts:
+            fields = line.split()
+            if len(fields) > 2 and fields[2] in ("cgroup", "cgroup2") and os.path.isdir(fields[1]):
+                root = fields[1]
+                if fields[2] == "cgroup2":
+                    v2.append(("unified", root))
+                else:
+                    v1.append((os.path.basename(root), root))
+    found = [(name, _cgroup_path_in(cgroup_id, root)) for name, root in v2 + sorted(v1)]
+    return ",".join(f"{name}:{path}" for name, path in found if path)
+
+
+def _cgroup_path_in(cgroup_id: int, root: str) -> str:
     for directory, _, _ in os.walk(root):
         try:
             if os.stat(directory).st_ino == cgroup_id:
                 return directory[len(root):] or "/"
         except OSError:
-            continue
+            return ""
     return ""
 
 
