@@ -185,15 +185,18 @@ def _layout(name: str, info: MapInfo, number: int) -> MapLayout:
     bpf_name = f"{bpf_name[:12]}_{number}" if len(bpf_name) > 12 else bpf_name
     key_size = 0 if key.kind == "none" else (key.size + 7) // 8 * 8
     if value.is_aggregate:
+        from tinybpf.trace.output import hist_bucket_count
+
         value_size = _VALUE_SIZES[value.kind]
-        buckets = 66 if value.kind == "hist" else (info.lhist[1] - info.lhist[0]) // max(info.lhist[2], 1) + 2
+        buckets = hist_bucket_count(info.hist_bits) + 1 if value.kind == "hist" else (info.lhist[1] - info.lhist[0]) // max(info.lhist[2], 1) + 2
         if key.kind == "none" and value.kind in _ARRAY_AGGREGATES:
             entries = buckets if value.kind in ("hist", "lhist") else 1
-            return MapLayout(name, bpf_name, MapType.PERCPU_ARRAY, 4, value_size, entries, key, value, info.lhist)
+            return MapLayout(name, bpf_name, MapType.PERCPU_ARRAY, 4, value_size, entries, key, value, info.lhist,
+                             info.hist_bits)
         if value.kind in ("hist", "lhist"):
             key_size += 8
         return MapLayout(name, bpf_name, MapType.PERCPU_HASH, max(key_size, 8), value_size, _keys_max(), key,
-                         value, info.lhist)
+                         value, info.lhist, info.hist_bits)
     return MapLayout(name, bpf_name, MapType.HASH, max(key_size, 8), value.size, _keys_max(), key, value)
 
 

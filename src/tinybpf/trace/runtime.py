@@ -34,7 +34,7 @@ _LD_IMM64 = 0x18
 _PSEUDO_MAP_FD = 1
 
 
-def bpf_type(t: SType, lhist: tuple[int, int, int] = (0, 0, 1)) -> bt.BpfType:
+def bpf_type(t: SType, lhist: tuple[int, int, int] = (0, 0, 1), hist_bits: int = 0) -> bt.BpfType:
     """The printers' type for an analysis type."""
     kind = t.kind
     if kind in BLOB_KINDS:
@@ -52,7 +52,7 @@ def bpf_type(t: SType, lhist: tuple[int, int, int] = (0, 0, 1)) -> bt.BpfType:
     simple: dict[str, Callable[[], bt.BpfType]] = {
         "count": bt.CountType, "sum": lambda: bt.SumType(t.signed), "min": lambda: bt.MinType(t.signed),
         "max": lambda: bt.MaxType(t.signed), "avg": lambda: bt.AvgType(t.signed),
-        "stats": lambda: bt.StatsType(t.signed), "hist": lambda: bt.HistType(0),
+        "stats": lambda: bt.StatsType(t.signed), "hist": lambda: bt.HistType(hist_bits),
         "lhist": lambda: bt.LhistType(lhist[0], lhist[1], lhist[2]),
     }
     if kind in simple:
@@ -444,7 +444,7 @@ class TraceRuntime:
         if layout is None:
             return
         key_type = None if layout.key.kind == "none" else bpf_type(layout.key)
-        value_type = bpf_type(layout.value, layout.lhist)
+        value_type = bpf_type(layout.value, layout.lhist, layout.hist_bits)
         entries = self.entries(layout)
         formatter = format_map if at_exit else format_print_map
         self.printer.map(name, formatter(key_type, value_type, entries, top, div))
@@ -500,10 +500,12 @@ class TraceRuntime:
 
     def bucket_entries(self, layout: MapLayout, raw: list[tuple[bytes, Any]],
                        key_decode: Callable[[bytes], Any]) -> list[tuple[Any, Any]]:
+        from tinybpf.trace.output import hist_bucket_count
+
         u64 = struct.Struct("=Q")
         groups: dict[bytes, list[int]] = {}
         size = layout.lhist and (layout.lhist[1] - layout.lhist[0]) // max(layout.lhist[2], 1) + 2
-        buckets = 66 if layout.value.kind == "hist" else size
+        buckets = hist_bucket_count(layout.hist_bits) + 1 if layout.value.kind == "hist" else size
         for key, values in raw:
             if layout.is_array:
                 prefix, index = b"", int.from_bytes(key[:4], "little")

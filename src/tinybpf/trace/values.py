@@ -7,6 +7,7 @@ turned into text only when printed, through the ``Symbolizer`` the runtime insta
 """
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import subprocess
@@ -109,6 +110,12 @@ def _symbolizer() -> Symbolizer:
     return _active if _active is not None else Symbolizer({})
 
 
+@functools.lru_cache(maxsize=1)
+def _boot_time_ns() -> int:
+    """The wall-clock time of boot, read once (as bpftrace does) so timestamps of one run are consistent."""
+    return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
 def decoder(kind: str, tag: str, size: int) -> Callable[[bytes], Any]:
     """bytes of a blob value -> the text (or bytes, for buffers) the printers take."""
     if kind in ("kstack", "ustack"):
@@ -131,8 +138,7 @@ def decoder(kind: str, tag: str, size: int) -> Callable[[bytes], Any]:
             from tinybpf.trace.output import format_timestamp
 
             boot_ns = _U64.unpack_from(raw)[0]
-            offset = time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
-            return format_timestamp(fmt, boot_ns + offset)
+            return format_timestamp(fmt, boot_ns + _boot_time_ns())
         return timestamp
     if kind == "inet":
         def inet(raw: bytes) -> str:
