@@ -396,7 +396,7 @@ class CallCodegen:
 
     def printf(self, e: ast.Call) -> None:
         gen = self.gen
-        fmt = e.args[0]
+        fmt = e.args[0] if e.args else None
         text = fmt.text if isinstance(fmt, ast.String) else ""
         if e.name == "time":
             text = text or "%H:%M:%S\n"
