@@ -453,6 +453,8 @@ def _value_formatter(t: BpfType, div: int) -> Callable[[Any], Primitive]:
     if isinstance(t, (IntType, SumType)):
         bits = t.bits if isinstance(t, IntType) else 64
         signed = t.is_signed
+        if div == 1:
+            return lambda v: _wrap(v, bits, signed)
         return lambda v: _cdiv(_wrap(v, bits, signed), div)
     if isinstance(t, (MinType, MaxType)):
         is_max, signed = isinstance(t, MaxType), t.is_signed
@@ -658,12 +660,20 @@ def text_map(name: str, value: Value) -> str:
         return f"{name}: {text(value)}\n"
     lines = []
     for key, item in value.items:
-        shown = _strip_parens(text(key))
+        shown = _key_text(key)
         if _is_multiline(item):
             lines.append(f"{name}[{shown}]:\n{text_value(item)}\n")
         else:
-            lines.append(f"{name}[{shown}]: {text(item)}\n")
+            lines.append(f"{name}[{shown}]: {str(item) if type(item) is int else text(item)}\n")
     return "".join(lines)
+
+
+def _key_text(key: Primitive) -> str:
+    """A map key inside ``@m[...]``: a tuple without its parentheses (integers fast: big maps print
+    their keys by the hundred thousand)."""
+    if type(key) is tuple:
+        return ", ".join([str(v) if type(v) is int else text(v) for v in key])
+    return _strip_parens(text(key))
 
 
 # --- JSON --------------------------------------------------------------------------------------------------

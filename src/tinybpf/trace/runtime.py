@@ -88,9 +88,40 @@ def decoder(t: SType) -> Callable[[bytes], Any]:
         size = t.size
         return lambda raw: decode_string(bytes(raw[:size]))
     if t.kind in ("tuple", "struct", "record"):
-        parts = [(decoder(e), o, e.size) for e, o in zip(t.elements, t.offsets)]
-        return lambda raw: tuple(d(raw[o:o + s]) for d, o, s in parts)
+        return _aggregate_decoder(t)
     return lambda raw: None
+
+
+_INT_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}
+
+
+def _aggregate_decoder(t: SType) -> Callable[[bytes], tuple]:
+    """A tuple, struct or record: its integer fields read by one precompiled ``struct.Struct`` (map keys
+    of a large map are decoded by the hundred thousand), the other fields by their own decoders."""
+    layout, end = ["<"], 0
+    ints: list[int] = []
+    others: list[tuple[int, Callable[[bytes], Any], int, int]] = []
+    for index, (e, offset) in enumerate(zip(t.elements, t.offsets)):
+        code = _INT_CODES.get(e.size)
+        if e.kind in ("int", "bool", "ptr") and code is not None and offset >= end:
+            layout.append(f"{offset - end}x{code if e.signed else code.upper()}")
+            end = offset + e.size
+            ints.append(index)
+        else:
+            others.append((index, decoder(e), offset, e.size))
+    unpack = struct.Struct("".join(layout)).unpack_from
+    if not others:
+        return unpack  # type: ignore[return-value]
+    count = len(t.elements)
+
+    def decode(raw: bytes) -> tuple:
+        values: list[Any] = [None] * count
+        for index, value in zip(ints, unpack(raw)):
+            values[index] = value
+        for index, element, offset, size in others:
+            values[index] = element(raw[offset:offset + size])
+        return tuple(values)
+    return decode
 
 
 class Child:
