@@ -202,6 +202,7 @@ class TraceRuntime:
         self.finished = False
         self.stop_requested = False
         self.zeroed: set = set()
+        self.full_maps_warned: set[str] = set()
         self.formats: dict[int, Any] = {}
         self.decoders: dict[int, list[tuple[Callable[[bytes], Any], Any, int, int]]] = {}
 
@@ -486,6 +487,8 @@ class TraceRuntime:
         raw: list[tuple[bytes, Any]] = []
         for keys, values in m.lookup_batches():
             raw.extend(zip(keys, values))
+        if not layout.is_array and len(raw) >= layout.max_entries:
+            self.warn_full(layout)
         kind = layout.value.kind
         key_decode = decoder(layout.key)
         if kind in ("hist", "lhist"):
@@ -498,6 +501,17 @@ class TraceRuntime:
                 continue
             out.append((None if layout.key.kind == "none" else key_decode(key), decoded))
         return out
+
+    def warn_full(self, layout: MapLayout) -> None:
+        """Once per map: the kernel refused new keys past ``max_entries`` (bpftrace warns at each refusal)."""
+        if layout.name in self.full_maps_warned:
+            return
+        self.full_maps_warned.add(layout.name)
+        self.printer.out.flush()
+        self.err.write(f"WARNING: Map full; can't update element: {layout.name} holds {layout.max_entries} "
+                       "keys, later new keys were dropped. Try increasing max_map_keys config "
+                       "(BPFTRACE_MAP_KEYS_MAX)\n")
+        self.err.flush()
 
     def value_reader(self, layout: MapLayout) -> Callable[[Any], Any]:
         """Per-CPU list of raw values -> the decoded value; None means "never set" (not printed)."""
