@@ -6,6 +6,7 @@ exit 1. Everything else is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Any, NoReturn, Optional, TextIO
 
@@ -150,6 +151,8 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
     from tinybpf.trace.runtime import Child, run_trace
 
     child: Optional[Child] = Child(args.command) if args.command else None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)  # the runtime handles them while it runs; a late one changes nothing
     try:
         return run_trace(compiled, out, sys.stderr, output_format=args.format, quiet=args.quiet, pid=args.pid,
                          child=child, verbose=args.verbose, warnings=not args.no_warnings)

@@ -304,7 +304,7 @@ class TraceRuntime:
                 else:
                     self.loop(wake_r)
             self.detach()
-            self.finished = False
+            self.finished = self.stop_requested = False
             self.run_special("END")
             self.print_all_maps()
             self.out.flush()
@@ -393,8 +393,8 @@ class TraceRuntime:
     def on_records(self, records: list[memoryview]) -> None:
         events = self.trace.events
         for record in records:
-            if self.finished:
-                return
+            if self.finished or self.stop_requested:
+                return  # after exit() or a signal, the rest of a flood of events is dropped
             event = events[_ID.unpack_from(record, 0)[0]]
             self.handle(event, _ID.unpack_from(record, 0)[0], record)
 
