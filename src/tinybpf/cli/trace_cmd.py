@@ -99,7 +99,7 @@ def _informational(args: argparse.Namespace) -> Optional[int]:
     if args.format not in ("text", "json"):
         sys.stderr.write(f"ERROR: Invalid output format \"{args.format}\"\nValid formats: 'text', 'json'\n")
         return 1
-    if args.mode != "run":
+    if args.mode not in ("run", "bench"):
         sys.stderr.write(f"ERROR: --mode {args.mode} is not supported by tinybpf trace\n")
         return 1
     return None
@@ -155,7 +155,8 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
         signal.signal(sig, signal.SIG_IGN)  # the runtime handles them while it runs; a late one changes nothing
     try:
         return run_trace(compiled, out, sys.stderr, output_format=args.format, quiet=args.quiet, pid=args.pid,
-                         child=child, verbose=args.verbose, warnings=not args.no_warnings)
+                         child=child, verbose=args.verbose, warnings=not args.no_warnings,
+                         bench=args.mode == "bench")
     finally:
         if out is not sys.stdout:
             out.close()

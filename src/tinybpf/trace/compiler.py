@@ -227,7 +227,7 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
             offsets = {name: off for name, (_, off) in fields.resolve(first.target, first.func).items()}
         user = provider in ("uprobe", "uretprobe") or (provider == "tracepoint" and first.target == "syscalls")
         gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
-                           field_offsets=offsets, pid_filter=options.pid if provider not in ("BEGIN", "END") else 0,
+                           field_offsets=offsets, pid_filter=options.pid if provider not in SPECIAL_PROVIDERS else 0,
                            string_space="user" if user else "kernel")
         gen.target = first
         try:
@@ -235,9 +235,13 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
         except CompileError:
             raise
         name = _program_name(first, index, number)
-        special = provider if provider in ("BEGIN", "END") else ""
+        special = provider if provider in SPECIAL_PROVIDERS else ""
         programs.append(ProbeProgram(name, first.prog_type, insns, group, special, gen.stack.deepest))
     return programs
+
+
+# probes the runtime runs itself (BPF_PROG_TEST_RUN) instead of attaching them
+SPECIAL_PROVIDERS = ("BEGIN", "END", "bench")
 
 
 def _program_name(target: Target, index: int, number: int) -> str:

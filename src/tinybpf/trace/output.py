@@ -833,6 +833,10 @@ class Printer(abc.ABC):
     def attached_probes(self, count: int) -> None:
         """All probes are attached: the banner."""
 
+    @abc.abstractmethod
+    def benchmark_result(self, names: Sequence[str], index: int, average_ns: int, iterations: int) -> None:
+        """``--mode bench``: the result of bench probe ``names[index]``."""
+
 
 class TextPrinter(Printer):
     """bpftrace's default output."""
@@ -854,6 +858,12 @@ class TextPrinter(Printer):
 
     def attached_probes(self, count: int) -> None:
         self.err.write(f"Attached {count} probe{'' if count == 1 else 's'}\n")
+
+    def benchmark_result(self, names: Sequence[str], index: int, average_ns: int, iterations: int) -> None:
+        width = max(40, *(len(name) for name in names)) + 1
+        if index == 0:
+            self.out.write(f"{'Benchmark':<{width}}{'Time(ns)':<15}Iterations\n{'-' * (width + 25)}\n")
+        self.out.write(f"{names[index]:<{width}}{average_ns:<15}{iterations}\n")
 
 
 class JsonPrinter(Printer):
@@ -881,6 +891,10 @@ class JsonPrinter(Printer):
 
     def attached_probes(self, count: int) -> None:
         self.out.write(f'{{"type": "attached_probes", "count": {count}, "data": {{"probes": {count}}}}}\n')
+
+    def benchmark_result(self, names: Sequence[str], index: int, average_ns: int, iterations: int) -> None:
+        result = f'{{"average": {average_ns}, "iters": {iterations}}}'
+        self._emit("benchmark_result", f"{{{json_string(names[index])}: {result}}}")
 
 
 def make_printer(output_format: str, out: TextIO, err: TextIO) -> Printer:

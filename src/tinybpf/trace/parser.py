@@ -648,6 +648,7 @@ _PROVIDERS: dict[str, str] = {
     "kfunc": "kfunc", "f": "kfunc", "fentry": "fentry",
     "kretfunc": "kretfunc", "fr": "kretfunc", "fexit": "fexit",
     "iter": "iter", "it": "iter",
+    "bench": "bench",
 }
 
 
@@ -748,6 +749,10 @@ class AttachPointParser:
             return
         self.arguments(parts, (0,), "requires 0 arguments")
 
+    def bench(self, parts: list[str]) -> None:
+        self.arguments(parts, (1,), "requires 1 argument")
+        self.ap.func = parts[1]
+
     def kprobe(self, parts: list[str]) -> None:
         self.arguments(parts, (1,), "requires 1 argument")
         self.function_offset(parts[1], allow_offset=self.ap.provider == "kprobe")
@@ -845,4 +850,5 @@ _RULES: dict[str, Callable[[AttachPointParser, list[str]], None]] = {
     "fentry": AttachPointParser.kfunc,
     "fexit": AttachPointParser.kfunc,
     "iter": AttachPointParser.iterator,
+    "bench": AttachPointParser.bench,
 }

@@ -24,7 +24,7 @@ PROG_TYPES = {
     "uprobe": ProgType.KPROBE, "uretprobe": ProgType.KPROBE, "profile": ProgType.PERF_EVENT,
     "interval": ProgType.PERF_EVENT, "software": ProgType.PERF_EVENT, "rawtracepoint": ProgType.RAW_TRACEPOINT,
     "kprobe": ProgType.KPROBE, "kretprobe": ProgType.KPROBE, "usdt": ProgType.KPROBE,
-    "watchpoint": ProgType.PERF_EVENT,
+    "watchpoint": ProgType.PERF_EVENT, "bench": ProgType.RAW_TRACEPOINT,
 }
 _UNSUPPORTED = {
     "kfunc": "fentry/kfunc programs are not permitted on this kernel",
@@ -77,6 +77,8 @@ def expand(ap: ast.AttachPoint, pid: int = -1) -> list[Target]:
     provider = ap.provider
     if provider in ("BEGIN", "END"):
         return [Target(provider, provider)]
+    if provider == "bench":
+        return [Target(provider, f"bench:{ap.func}", func=ap.func)]
     if provider == "tracepoint":
         return _tracepoints(ap)
     if provider in ("uprobe", "uretprobe"):

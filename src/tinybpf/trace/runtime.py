@@ -183,7 +183,7 @@ class TraceRuntime:
 
     def __init__(self, trace: CompiledTrace, out: TextIO, err: TextIO, *, output_format: str = "text",
                  quiet: bool = False, pid: int = 0, child: Optional[Child] = None, verbose: bool = False,
-                 warnings: bool = True) -> None:
+                 warnings: bool = True, bench: bool = False) -> None:
         from tinybpf.trace.output import make_printer
 
         self.trace = trace
@@ -201,6 +201,7 @@ class TraceRuntime:
         self.ring: Any = None
         self.finished = False
         self.stop_requested = False
+        self.bench = bench
         self.zeroed: set = set()
         self.full_maps_warned: set[str] = set()
         self.formats: dict[int, Any] = {}
@@ -291,7 +292,7 @@ class TraceRuntime:
             self.run_special("BEGIN")
             if not self.finished:
                 self.attach()
-            if not self.quiet:
+            if not self.quiet and not self.bench:
                 self.printer.attached_probes(self.probe_count())
             if not self.finished:
                 if os.environ.get(NOTIFY_ENV):
@@ -299,6 +300,10 @@ class TraceRuntime:
                 self.out.flush()
                 if self.child is not None:
                     self.child.release()
+                if self.bench:
+                    from tinybpf.trace.bench import run_benchmarks
+
+                    run_benchmarks(self)
                 if self.child is None and all(program.special for program, _ in self.programs):
                     self.ring.consume()  # only BEGIN/END probes: nothing can fire after BEGIN
                 else:
@@ -414,7 +419,10 @@ class TraceRuntime:
         elif kind == "print_value":
             self.printer.value(self.args_of(number, event, record)[0])
         elif kind == "clear":
-            self.maps[event.map].clear()
+            if self.trace.maps[event.map].is_array:
+                self.write_zeros(event.map)  # an array's elements cannot be deleted
+            else:
+                self.maps[event.map].clear()
             self.zeroed.discard(event.map)
         elif kind == "zero":
             self.zero_map(event.map)
@@ -450,13 +458,16 @@ class TraceRuntime:
         return [convert(decode(raw[offset:offset + size])) for decode, convert, offset, size in parts]
 
     def zero_map(self, name: str) -> None:
+        self.write_zeros(name)
+        self.zeroed.add(name)
+
+    def write_zeros(self, name: str) -> None:
         m = self.maps[name]
         layout = self.trace.maps[name]
         zero = bytes(layout.value_size)
         keys = list(m.keys())
         for key in keys:
             m[key] = [zero] * m.ncpus if m.percpu else zero
-        self.zeroed.add(name)
 
     # ----------------------------------------------------------------- maps
 

@@ -555,7 +555,7 @@ class SemanticAnalyser:
             return UINT64
         if name == "args":
             if provider != "tracepoint":
-                kind = "special" if provider in ("BEGIN", "END") else provider
+                kind = "special" if provider in ("BEGIN", "END", "bench") else provider
                 self.error(f"The args builtin can only be used with tracepoint/kfunc/uprobeprobes ({kind} used "
                            "here)", e.pos)
             return CTX
