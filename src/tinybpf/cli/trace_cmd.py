@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
     p.add_argument("--dry-run", dest="dry_run", action="store_true", help="compile only; do not run")
     p.add_argument("-B", dest="buffering", choices=("line", "full", "none"), help="output buffering")
     p.add_argument("--unsafe", action="store_true", help="allow unsafe builtins")
-    p.add_argument("-k", dest="warn_helpers", action="count", default=0, help="warn on helper errors (accepted; not reported yet)")
+    p.add_argument("-k", dest="warn_helpers", action="count", default=0, help="warn on helper errors (map lookups that find nothing)")
     p.add_argument("--no-warnings", dest="no_warnings", action="store_true", help="no warning messages")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include path")
     p.add_argument("--include", dest="includes", action="append", default=[], metavar="FILE",
@@ -133,7 +133,7 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
     set_own_comm("bpftrace")  # bpftrace's own comm: scripts filter the tracer's events out by it
     params, named = split_arguments(params)
     options = Options(params=params, named=named, pid=args.pid, has_child=bool(args.command), probe_filter=args.probe_filter,
-                      unsafe=args.unsafe)
+                      unsafe=args.unsafe, helper_warnings=bool(args.warn_helpers))
     try:
         compiled = compile_trace(source, filename, options)
     except ProgramOptionError as exc:

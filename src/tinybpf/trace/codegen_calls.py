@@ -161,6 +161,14 @@ class CallCodegen:
         layout = gen.layout(e.name)
         key = self.build_key(layout, e.keys)
         self.lookup(layout, key)
+        if gen.helper_warning is not None:
+            found = gen.new_label("mapfound")
+            self.emit(jmp(JumpOp.JNE, R0, 0, found))
+            text = gen.helper_warning(e.pos, "Can't lookup map element because it does not exist.",
+                                      "map_lookup_elem", 0)
+            self.send(gen.event(Event("warnf", text=text.replace("%", "%%"), size=8)), [], 8)
+            self.emit(mov64(R0, 0))
+            gen.place(found)
         value = Value(signed=layout.value.signed)
         reg = gen.regs.alloc(value)
         done = gen.new_label("mapread")

@@ -6,7 +6,8 @@ them), and nothing here touches BPF.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -45,6 +46,7 @@ class Options:
     probe_filter: Optional[str] = None
     unsafe: bool = False
     named: Optional[dict[str, Optional[str]]] = None
+    helper_warnings: bool = False  # -k: warn when a map lookup finds nothing
 
 
 def compile_trace(source: str, filename: str = "stdin", options: Optional[Options] = None) -> CompiledTrace:
@@ -75,9 +77,10 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
         trace = CompiledTrace(maps=build_layouts(analysis.maps), events=[], programs=[], analysis=analysis,
                           warnings=warnings)
         _check_maps(analysis, source, filename)
+        warn = functools.partial(_helper_warning, source, filename) if options.helper_warnings else None
         for index, probe in enumerate(program.probes):
             trace.programs.extend(_probe_programs(analysis, probe, index, targets[id(probe)], trace, fields,
-                                                  options))
+                                                  options, warn))
     except (TinyBPFError, KeyboardInterrupt):
         raise
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, AssertionError,
@@ -211,8 +214,17 @@ def _check_maps(analysis: Analysis, source: str, filename: str) -> None:
             raise TraceError([Diagnostic(f"Undefined map: {info.name}", info.pos)], source, filename)
 
 
+def _helper_warning(source: str, filename: str, pos: ast.Pos, message: str, helper: str, retcode: int) -> str:
+    """bpftrace's runtime warning for a failed helper: the located message, the helper, then the source."""
+    header, *context = Diagnostic(message, pos, "WARNING").render(source, filename).split("\n")
+    indent = " " * 7
+    return "\n".join([header, f"{indent}Additional Info - helper: {helper}, retcode: {retcode}",
+                      *(indent + line for line in context)])
+
+
 def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: list[Target],
-                    trace: CompiledTrace, fields: _FieldCache, options: Options) -> list[ProbeProgram]:
+                    trace: CompiledTrace, fields: _FieldCache, options: Options,
+                    warn: Optional[Callable[..., str]] = None) -> list[ProbeProgram]:
     from tinybpf.trace.codegen import ProbeCodegen
 
     uses = analysis.uses.get(id(probe), set())
@@ -230,6 +242,7 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
                            field_offsets=offsets, pid_filter=options.pid if provider not in SPECIAL_PROVIDERS else 0,
                            string_space="user" if user else "kernel")
         gen.target = first
+        gen.helper_warning = warn
         try:
             insns = gen.generate()
         except CompileError:

@@ -111,7 +111,7 @@ def _aggregate_decoder(t: SType) -> Callable[[bytes], tuple]:
             others.append((index, decoder(e), offset, e.size))
     unpack = struct.Struct("".join(layout)).unpack_from
     if not others:
-        return unpack  # type: ignore[return-value]
+        return unpack
     count = len(t.elements)
 
     def decode(raw: bytes) -> tuple:
