@@ -832,6 +832,8 @@ class SemanticAnalyser:
         name = e.name
         counts = {"count": (0, 0), "hist": (1, 2), "lhist": (4, 4)}
         low, high = counts.get(name, (1, 1))
+        if not e.args:
+            high = low  # bpftrace's wording for a missing value: "requires one argument"
         args = [self.expr(a) for a in e.args]
         self.nargs(e, low, high)
         target = self.assigned_map(e)
