@@ -72,3 +72,37 @@ def test_full_map_warns_once() -> None:
     assert result.stderr.count("WARNING: Map full") == 1
     assert "@m holds 10 keys" in result.stderr
     assert result.stdout.count("@m[") == 10
+
+
+def test_invalid_license_is_one_error_line_and_the_source() -> None:
+    result = trace('config = { license = "Potato" } BEGIN { exit(); }')
+    assert result.returncode == 1
+    assert "ERROR: Invalid value for license. Found: Potato. Valid values: Dual MIT/GPL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.kernel
+def test_bench_mode_prints_a_row_per_bench_probe() -> None:
+    result = subprocess.run([*TRACE, "--mode", "bench", "-e", "bench:a { @a = count(); } bench:bb { @b++; }"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["Benchmark", "Time(ns)", "Iterations"]
+    assert [line.split()[0] for line in lines[2:4]] == ["a", "bb"]
+    assert all(part.isdigit() for line in lines[2:4] for part in line.split()[1:])
+
+
+@pytest.mark.kernel
+def test_helper_warnings_report_a_missing_key() -> None:
+    result = subprocess.run([*TRACE, "-k", "-e", 'BEGIN { @[1] = 1; printf("%d\\n", @[2]); }'],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0
+    assert ("stdin:1:34-38: WARNING: Can't lookup map element because it does not exist.\n"
+            "       Additional Info - helper: map_lookup_elem, retcode: 0\n") in result.stderr
+
+
+@pytest.mark.kernel
+def test_clearing_a_keyless_aggregation() -> None:
+    result = trace("BEGIN { @c = count(); @h = hist(3); clear(@c); clear(@h); @x = 1; }")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "\n\n@x: 1\n"
