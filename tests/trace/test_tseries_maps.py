@@ -98,7 +98,7 @@ def test_helper_warnings_report_a_missing_key() -> None:
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0
     assert ("stdin:1:34-38: WARNING: Can't lookup map element because it does not exist.\n"
-            "       Additional Info - helper: map_lookup_elem, retcode: 0\n") in result.stderr
+            "Additional Info - helper: map_lookup_elem, retcode: 0\n") in result.stderr
 
 
 @pytest.mark.kernel

@@ -217,9 +217,7 @@ def _check_maps(analysis: Analysis, source: str, filename: str) -> None:
 def _helper_warning(source: str, filename: str, pos: ast.Pos, message: str, helper: str, retcode: int) -> str:
     """bpftrace's runtime warning for a failed helper: the located message, the helper, then the source."""
     header, *context = Diagnostic(message, pos, "WARNING").render(source, filename).split("\n")
-    indent = " " * 7
-    return "\n".join([header, f"{indent}Additional Info - helper: {helper}, retcode: {retcode}",
-                      *(indent + line for line in context)])
+    return "\n".join([header, f"Additional Info - helper: {helper}, retcode: {retcode}", *context])
 
 
 def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: list[Target],
