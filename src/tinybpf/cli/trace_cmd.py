@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Any, NoReturn, Optional, TextIO
 
@@ -30,7 +31,7 @@ def register(sub: Any) -> None:
     p.add_argument("--dry-run", dest="dry_run", action="store_true", help="compile only; do not run")
     p.add_argument("-B", dest="buffering", choices=("line", "full", "none"), help="output buffering")
     p.add_argument("--unsafe", action="store_true", help="allow unsafe builtins")
-    p.add_argument("-k", dest="warn_helpers", action="count", default=0, help="warn on helper errors (accepted; not reported yet)")
+    p.add_argument("-k", dest="warn_helpers", action="count", default=0, help="warn on helper errors (map lookups that find nothing)")
     p.add_argument("--debuginfo", dest="debuginfo", action="append", default=[], metavar="DIR",
                    help="a directory of separate debug files for uprobe targets (repeatable)")
     p.add_argument("--no-warnings", dest="no_warnings", action="store_true", help="no warning messages")
@@ -174,7 +175,7 @@ def _informational(args: argparse.Namespace) -> Optional[int]:
     if args.format not in ("text", "json"):
         sys.stderr.write(f"ERROR: Invalid output format \"{args.format}\"\nValid formats: 'text', 'json'\n")
         return 1
-    if args.mode != "run":
+    if args.mode not in ("run", "bench"):
         sys.stderr.write(f"ERROR: --mode {args.mode} is not supported by tinybpf trace\n")
         return 1
     return None
@@ -214,7 +215,7 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
     set_own_argv0("bpftrace")  # and its name for pidof
     params, named = split_arguments(params)
     options = Options(params=params, named=named, pid=args.pid, has_child=bool(args.command), probe_filter=args.probe_filter,
-                      unsafe=args.unsafe, include_dirs=args.include_dirs)
+                      unsafe=args.unsafe, include_dirs=args.include_dirs, helper_warnings=bool(args.warn_helpers))
     try:
         compiled = compile_trace(source, filename, options)
     except (ProgramOptionError, MissingHeader) as exc:
@@ -235,9 +236,12 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
     from tinybpf.trace.runtime import Child, run_trace
 
     child: Optional[Child] = Child(args.command) if args.command else None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)  # the runtime handles them while it runs; a late one changes nothing
     try:
         return run_trace(compiled, out, sys.stderr, output_format=args.format, quiet=args.quiet, pid=args.pid,
-                         child=child, verbose=args.verbose, warnings=not args.no_warnings)
+                         child=child, verbose=args.verbose, warnings=not args.no_warnings,
+                         bench=args.mode == "bench")
     finally:
         if out is not sys.stdout:
             out.close()

@@ -11,7 +11,7 @@ The context pointer (r1 at entry) is kept in r6 only when the probe reads it (``
 from __future__ import annotations
 
 import platform
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from tinybpf.asm import (
     FP,
@@ -94,6 +94,8 @@ class ProbeCodegen:
         self.field_offsets = field_offsets or {}
         self.pid_filter = pid_filter
         self.string_space = string_space
+        # -k: (pos, message, helper, retcode) -> the warning text a failed helper call sends
+        self.helper_warning: Optional[Callable[..., str]] = None
         self.code: list[Union[Instruction, Label]] = []
         self.stack = Stack()
         self.labels = 0

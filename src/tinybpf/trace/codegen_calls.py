@@ -161,6 +161,14 @@ class CallCodegen:
         layout = gen.layout(e.name)
         key = self.build_key(layout, e.keys)
         self.lookup(layout, key)
+        if gen.helper_warning is not None:
+            found = gen.new_label("mapfound")
+            self.emit(jmp(JumpOp.JNE, R0, 0, found))
+            text = gen.helper_warning(e.pos, "Can't lookup map element because it does not exist.",
+                                      "map_lookup_elem", 0)
+            self.send(gen.event(Event("warnf", text=text.replace("%", "%%"), size=8)), [], 8)
+            self.emit(mov64(R0, 0))
+            gen.place(found)
         value = Value(signed=layout.value.signed)
         reg = gen.regs.alloc(value)
         done = gen.new_label("mapread")
@@ -208,7 +216,7 @@ class CallCodegen:
         bucket: Optional[Value] = None
         if kind == "hist":
             assert argument is not None
-            bucket = self.log2_bucket(argument)
+            bucket = self.log2_bucket(argument, layout.hist_bits)
             argument = None
         elif kind == "lhist":
             assert argument is not None
@@ -282,22 +290,26 @@ class CallCodegen:
             gen.store_int(value, argument, 8)
             self.emit(st(Size.DW, FP, value + 8, 1))
 
-    def log2_bucket(self, value: Value) -> Value:
-        """bpftrace's log2 bucket: 0 for negatives, 1 for zero, else floor(log2(v)) + 2."""
+    def log2_bucket(self, value: Value, bits: int = 0) -> Value:
+        """bpftrace's log2 bucket (``output.hist_bucket``): 0 for negatives, 1 .. 2**bits for 0 .. 2**bits - 1,
+        past that 2**bits buckets for each power of two."""
         gen = self.gen
         bucket = Value(signed=False)
         if value.const is not None:
-            v = value.const
-            bucket.const = 0 if v < 0 else 1 if v == 0 else v.bit_length() + 1
+            from tinybpf.trace.output import hist_bucket
+
+            bucket.const = hist_bucket(value.const, bits)
             return bucket
         src = gen.regs.own(value)
         reg = gen.regs.alloc(bucket)
         done = gen.new_label("log2")
+        mask = (1 << bits) - 1
         self.emit(mov64(reg, 0))
         self.emit(jmp(JumpOp.JSLT, src, 0, done))
-        self.emit(mov64(reg, 1))
-        self.emit(jmp(JumpOp.JEQ, src, 0, done))
-        self.emit(mov64(reg, 2))
+        self.emit(mov64(reg, src))
+        self.emit(alu64(ALUOp.ADD, reg, 1))
+        self.emit(jmp(JumpOp.JLE, src, mask, done))
+        self.emit(mov64(reg, 0 if bits else 2))
         self.emit(mov64(R1, src))
         self.emit(mov64(R2, R1))
         self.emit(alu64(ALUOp.RSH, R2, 32))
@@ -310,6 +322,16 @@ class CallCodegen:
             self.emit(jmp(JumpOp.JLT, R1, 1 << shift, 2))
             self.emit(alu64(ALUOp.RSH, R1, shift))
             self.emit(alu64(ALUOp.ADD, reg, shift))
+        if bits:
+            # reg = floor(log2 v); the bucket is ((l - bits + 1) << bits) + ((v >> (l - bits)) & mask) + 1
+            self.emit(alu64(ALUOp.SUB, reg, bits))
+            self.emit(mov64(R1, src))
+            self.emit(alu64(ALUOp.RSH, R1, reg))
+            self.emit(alu64(ALUOp.AND, R1, mask))
+            self.emit(alu64(ALUOp.ADD, reg, 1))
+            self.emit(alu64(ALUOp.LSH, reg, bits))
+            self.emit(alu64(ALUOp.ADD, reg, R1))
+            self.emit(alu64(ALUOp.ADD, reg, 1))
         gen.place(done)
         gen.release(value)
         return bucket
@@ -382,7 +404,7 @@ class CallCodegen:
 
     def printf(self, e: ast.Call) -> None:
         gen = self.gen
-        fmt = e.args[0]
+        fmt = e.args[0] if e.args else None
         text = fmt.text if isinstance(fmt, ast.String) else ""
         if e.name == "time":
             text = text or "%H:%M:%S\n"

@@ -6,7 +6,8 @@ them), and nothing here touches BPF.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -46,6 +47,7 @@ class Options:
     unsafe: bool = False
     named: Optional[dict[str, Optional[str]]] = None
     include_dirs: Sequence[str] = ()
+    helper_warnings: bool = False  # -k: warn when a map lookup finds nothing
 
 
 def compile_trace(source: str, filename: str = "stdin", options: Optional[Options] = None) -> CompiledTrace:
@@ -85,9 +87,10 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
         trace = CompiledTrace(maps=build_layouts(analysis.maps), events=[], programs=[], analysis=analysis,
                           warnings=warnings)
         _check_maps(analysis, source, filename)
+        warn = functools.partial(_helper_warning, source, filename) if options.helper_warnings else None
         for index, probe in enumerate(program.probes):
             trace.programs.extend(_probe_programs(analysis, probe, index, targets[id(probe)], trace, fields,
-                                                  options))
+                                                  options, warn))
     except (TinyBPFError, KeyboardInterrupt):
         raise
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, AssertionError,
@@ -205,15 +208,18 @@ def _layout(name: str, info: MapInfo, number: int) -> MapLayout:
     bpf_name = f"{bpf_name[:12]}_{number}" if len(bpf_name) > 12 else bpf_name
     key_size = 0 if key.kind == "none" else (key.size + 7) // 8 * 8
     if value.is_aggregate:
+        from tinybpf.trace.output import hist_bucket_count
+
         value_size = _VALUE_SIZES[value.kind]
-        buckets = 66 if value.kind == "hist" else (info.lhist[1] - info.lhist[0]) // max(info.lhist[2], 1) + 2
+        buckets = hist_bucket_count(info.hist_bits) + 1 if value.kind == "hist" else (info.lhist[1] - info.lhist[0]) // max(info.lhist[2], 1) + 2
         if key.kind == "none" and value.kind in _ARRAY_AGGREGATES:
             entries = buckets if value.kind in ("hist", "lhist") else 1
-            return MapLayout(name, bpf_name, MapType.PERCPU_ARRAY, 4, value_size, entries, key, value, info.lhist)
+            return MapLayout(name, bpf_name, MapType.PERCPU_ARRAY, 4, value_size, entries, key, value, info.lhist,
+                             info.hist_bits)
         if value.kind in ("hist", "lhist"):
             key_size += 8
         return MapLayout(name, bpf_name, MapType.PERCPU_HASH, max(key_size, 8), value_size, _keys_max(), key,
-                         value, info.lhist)
+                         value, info.lhist, info.hist_bits)
     return MapLayout(name, bpf_name, MapType.HASH, max(key_size, 8), value.size, _keys_max(), key, value)
 
 
@@ -228,8 +234,15 @@ def _check_maps(analysis: Analysis, source: str, filename: str) -> None:
             raise TraceError([Diagnostic(f"Undefined map: {info.name}", info.pos)], source, filename)
 
 
+def _helper_warning(source: str, filename: str, pos: ast.Pos, message: str, helper: str, retcode: int) -> str:
+    """bpftrace's runtime warning for a failed helper: the located message, the helper, then the source."""
+    header, *context = Diagnostic(message, pos, "WARNING").render(source, filename).split("\n")
+    return "\n".join([header, f"Additional Info - helper: {helper}, retcode: {retcode}", *context])
+
+
 def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: list[Target],
-                    trace: CompiledTrace, fields: _FieldCache, options: Options) -> list[ProbeProgram]:
+                    trace: CompiledTrace, fields: _FieldCache, options: Options,
+                    warn: Optional[Callable[..., str]] = None) -> list[ProbeProgram]:
     from tinybpf.trace.codegen import ProbeCodegen
 
     uses = analysis.uses.get(id(probe), set())
@@ -244,20 +257,21 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
             offsets = {name: off for name, (_, off) in fields.resolve(first.target, first.func).items()}
         user = provider in ("uprobe", "uretprobe", "usdt") or (provider == "tracepoint" and first.target == "syscalls")
         gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
-                           field_offsets=offsets, pid_filter=options.pid if provider not in _RUN_BY_US else 0,
+                           field_offsets=offsets, pid_filter=options.pid if provider not in SPECIAL_PROVIDERS else 0,
                            string_space="user" if user else "kernel")
         gen.target = first
+        gen.helper_warning = warn
         try:
             insns = gen.generate()
         except CompileError:
             raise
         name = _program_name(first, index, number)
-        special = first.name if provider == "self" else provider if provider in _RUN_BY_US else ""
+        special = first.name if provider == "self" else provider if provider in SPECIAL_PROVIDERS else ""
         programs.append(ProbeProgram(name, first.prog_type, insns, group, special, gen.stack.deepest))
     return programs
 
 
-_RUN_BY_US = ("BEGIN", "END", "self")
+SPECIAL_PROVIDERS = ("BEGIN", "END", "self", "bench")
 """Probes the runtime runs itself (BPF_PROG_TEST_RUN), never attached, never filtered by ``-p``."""
 
 

@@ -23,6 +23,8 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "unstable_import": (), "unstable_tseries": (), "unstable_addr": (), "unstable_typeinfo": (),
 }
 MISSING_PROBES = ("error", "warn", "ignore")
+# the licenses bpftrace accepts, in the order its error message lists them
+LICENSES = ("Dual MIT/GPL", "Dual BSD/GPL", "Dual MPL/GPL", "GPL and additional rights", "GPL v2", "GPL")
 
 _block: dict[str, str] = {}
 
@@ -64,6 +66,12 @@ def load(program: ast.Program, source: str, filename: str = "stdin") -> None:
         value = _text(stmt.expr)
         if value is None or (short == "missing_probes" and value not in MISSING_PROBES):
             raise TraceError([Diagnostic(f"Invalid value for {short}", stmt.expr.pos)], source, filename)
+        if short == "license" and value not in LICENSES:
+            raise TraceError([Diagnostic(f"Invalid value for license. Found: {value}. Valid values: "
+                                         f"{', '.join(LICENSES)}. Read more about BPF programs and licensing: "
+                                         "https://docs.kernel.org/bpf/bpf_licensing.html"
+                                         "#using-bpf-programs-in-the-linux-kernel", stmt.expr.pos)],
+                             source, filename)
         _block[short] = value
 
 

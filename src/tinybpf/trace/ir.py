@@ -37,6 +37,7 @@ class MapLayout:
     key: SType
     value: SType
     lhist: tuple[int, int, int] = (0, 0, 0)
+    hist_bits: int = 0
 
     @property
     def is_array(self) -> bool:

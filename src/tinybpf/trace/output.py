@@ -453,6 +453,8 @@ def _value_formatter(t: BpfType, div: int) -> Callable[[Any], Primitive]:
     if isinstance(t, (IntType, SumType)):
         bits = t.bits if isinstance(t, IntType) else 64
         signed = t.is_signed
+        if div == 1:
+            return lambda v: _wrap(v, bits, signed)
         return lambda v: _cdiv(_wrap(v, bits, signed), div)
     if isinstance(t, (MinType, MaxType)):
         is_max, signed = isinstance(t, MaxType), t.is_signed
@@ -658,12 +660,20 @@ def text_map(name: str, value: Value) -> str:
         return f"{name}: {text(value)}\n"
     lines = []
     for key, item in value.items:
-        shown = _strip_parens(text(key))
+        shown = _key_text(key)
         if _is_multiline(item):
             lines.append(f"{name}[{shown}]:\n{text_value(item)}\n")
         else:
-            lines.append(f"{name}[{shown}]: {text(item)}\n")
+            lines.append(f"{name}[{shown}]: {str(item) if type(item) is int else text(item)}\n")
     return "".join(lines)
+
+
+def _key_text(key: Primitive) -> str:
+    """A map key inside ``@m[...]``: a tuple without its parentheses (integers fast: big maps print
+    their keys by the hundred thousand)."""
+    if type(key) is tuple:
+        return ", ".join([str(v) if type(v) is int else text(v) for v in key])
+    return _strip_parens(text(key))
 
 
 # --- JSON --------------------------------------------------------------------------------------------------
@@ -823,6 +833,10 @@ class Printer(abc.ABC):
     def attached_probes(self, count: int) -> None:
         """All probes are attached: the banner."""
 
+    @abc.abstractmethod
+    def benchmark_result(self, names: Sequence[str], index: int, average_ns: int, iterations: int) -> None:
+        """``--mode bench``: the result of bench probe ``names[index]``."""
+
 
 class TextPrinter(Printer):
     """bpftrace's default output."""
@@ -844,6 +858,12 @@ class TextPrinter(Printer):
 
     def attached_probes(self, count: int) -> None:
         self.err.write(f"Attached {count} probe{'' if count == 1 else 's'}\n")
+
+    def benchmark_result(self, names: Sequence[str], index: int, average_ns: int, iterations: int) -> None:
+        width = max(40, *(len(name) for name in names)) + 1
+        if index == 0:
+            self.out.write(f"{'Benchmark':<{width}}{'Time(ns)':<15}Iterations\n{'-' * (width + 25)}\n")
+        self.out.write(f"{names[index]:<{width}}{average_ns:<15}{iterations}\n")
 
 
 class JsonPrinter(Printer):
@@ -871,6 +891,10 @@ class JsonPrinter(Printer):
 
     def attached_probes(self, count: int) -> None:
         self.out.write(f'{{"type": "attached_probes", "count": {count}, "data": {{"probes": {count}}}}}\n')
+
+    def benchmark_result(self, names: Sequence[str], index: int, average_ns: int, iterations: int) -> None:
+        result = f'{{"average": {average_ns}, "iters": {iterations}}}'
+        self._emit("benchmark_result", f"{{{json_string(names[index])}: {result}}}")
 
 
 def make_printer(output_format: str, out: TextIO, err: TextIO) -> Printer:

@@ -652,6 +652,7 @@ _PROVIDERS: dict[str, str] = {
     "kretfunc": "kretfunc", "fr": "kretfunc", "fexit": "fexit",
     "iter": "iter", "it": "iter",
     "self": "self",
+    "bench": "bench",
 }
 
 
@@ -787,6 +788,9 @@ class AttachPointParser:
         if parts[2] not in SELF_SIGNALS:
             self.fail(f"{parts[2]} is not a supported signal")
         self.ap.target, self.ap.func = parts[1], parts[2]
+    def bench(self, parts: list[str]) -> None:
+        self.arguments(parts, (1,), "requires 1 argument")
+        self.ap.func = parts[1]
 
     def kprobe(self, parts: list[str]) -> None:
         self.arguments(parts, (1,), "requires 1 argument")
@@ -908,4 +912,5 @@ _RULES: dict[str, Callable[[AttachPointParser, list[str]], None]] = {
     "fexit": AttachPointParser.kfunc,
     "iter": AttachPointParser.iterator,
     "self": AttachPointParser.self_trigger,
+    "bench": AttachPointParser.bench,
 }

@@ -24,7 +24,7 @@ PROG_TYPES = {
     "uprobe": ProgType.KPROBE, "uretprobe": ProgType.KPROBE, "profile": ProgType.PERF_EVENT,
     "interval": ProgType.PERF_EVENT, "software": ProgType.PERF_EVENT, "rawtracepoint": ProgType.RAW_TRACEPOINT,
     "kprobe": ProgType.KPROBE, "kretprobe": ProgType.KPROBE, "usdt": ProgType.KPROBE,
-    "watchpoint": ProgType.PERF_EVENT, "self": ProgType.RAW_TRACEPOINT,
+    "watchpoint": ProgType.PERF_EVENT, "self": ProgType.RAW_TRACEPOINT, "bench": ProgType.RAW_TRACEPOINT,
 }
 _UNSUPPORTED = {
     "kfunc": "fentry/kfunc programs are not permitted on this kernel",
@@ -85,6 +85,8 @@ def expand(ap: ast.AttachPoint, pid: int = -1, unsafe: bool = False) -> list[Tar
         return [Target(provider, provider)]
     if provider == "self":  # run by the runtime when the signal arrives, like BEGIN
         return [Target(provider, ap.name(), ap.target, ap.func)]
+    if provider == "bench":
+        return [Target(provider, f"bench:{ap.func}", func=ap.func)]
     if provider == "tracepoint":
         return _tracepoints(ap)
     if provider in ("uprobe", "uretprobe"):

@@ -34,7 +34,7 @@ _LD_IMM64 = 0x18
 _PSEUDO_MAP_FD = 1
 
 
-def bpf_type(t: SType, lhist: tuple[int, int, int] = (0, 0, 1)) -> bt.BpfType:
+def bpf_type(t: SType, lhist: tuple[int, int, int] = (0, 0, 1), hist_bits: int = 0) -> bt.BpfType:
     """The printers' type for an analysis type."""
     kind = t.kind
     if kind in BLOB_KINDS:
@@ -52,7 +52,7 @@ def bpf_type(t: SType, lhist: tuple[int, int, int] = (0, 0, 1)) -> bt.BpfType:
     simple: dict[str, Callable[[], bt.BpfType]] = {
         "count": bt.CountType, "sum": lambda: bt.SumType(t.signed), "min": lambda: bt.MinType(t.signed),
         "max": lambda: bt.MaxType(t.signed), "avg": lambda: bt.AvgType(t.signed),
-        "stats": lambda: bt.StatsType(t.signed), "hist": lambda: bt.HistType(0),
+        "stats": lambda: bt.StatsType(t.signed), "hist": lambda: bt.HistType(hist_bits),
         "lhist": lambda: bt.LhistType(lhist[0], lhist[1], lhist[2]),
     }
     if kind in simple:
@@ -88,9 +88,40 @@ def decoder(t: SType) -> Callable[[bytes], Any]:
         size = t.size
         return lambda raw: decode_string(bytes(raw[:size]))
     if t.kind in ("tuple", "struct", "record"):
-        parts = [(decoder(e), o, e.size) for e, o in zip(t.elements, t.offsets)]
-        return lambda raw: tuple(d(raw[o:o + s]) for d, o, s in parts)
+        return _aggregate_decoder(t)
     return lambda raw: None
+
+
+_INT_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}
+
+
+def _aggregate_decoder(t: SType) -> Callable[[bytes], tuple]:
+    """A tuple, struct or record: its integer fields read by one precompiled ``struct.Struct`` (map keys
+    of a large map are decoded by the hundred thousand), the other fields by their own decoders."""
+    layout, end = ["<"], 0
+    ints: list[int] = []
+    others: list[tuple[int, Callable[[bytes], Any], int, int]] = []
+    for index, (e, offset) in enumerate(zip(t.elements, t.offsets)):
+        code = _INT_CODES.get(e.size)
+        if e.kind in ("int", "bool", "ptr") and code is not None and offset >= end:
+            layout.append(f"{offset - end}x{code if e.signed else code.upper()}")
+            end = offset + e.size
+            ints.append(index)
+        else:
+            others.append((index, decoder(e), offset, e.size))
+    unpack = struct.Struct("".join(layout)).unpack_from
+    if not others:
+        return unpack
+    count = len(t.elements)
+
+    def decode(raw: bytes) -> tuple:
+        values: list[Any] = [None] * count
+        for index, value in zip(ints, unpack(raw)):
+            values[index] = value
+        for index, element, offset, size in others:
+            values[index] = element(raw[offset:offset + size])
+        return tuple(values)
+    return decode
 
 
 class Child:
@@ -152,7 +183,7 @@ class TraceRuntime:
 
     def __init__(self, trace: CompiledTrace, out: TextIO, err: TextIO, *, output_format: str = "text",
                  quiet: bool = False, pid: int = 0, child: Optional[Child] = None, verbose: bool = False,
-                 warnings: bool = True) -> None:
+                 warnings: bool = True, bench: bool = False) -> None:
         from tinybpf.trace.output import make_printer
 
         self.trace = trace
@@ -171,7 +202,9 @@ class TraceRuntime:
         self.finished = False
         self.stop_requested = False
         self.pending_signals: list[str] = []
+        self.bench = bench
         self.zeroed: set = set()
+        self.full_maps_warned: set[str] = set()
         self.formats: dict[int, Any] = {}
         self.decoders: dict[int, list[tuple[Callable[[bytes], Any], Any, int, int]]] = {}
 
@@ -266,7 +299,7 @@ class TraceRuntime:
             self.run_special("BEGIN")
             if not self.finished:
                 self.attach()
-            if not self.quiet:
+            if not self.quiet and not self.bench:
                 self.printer.attached_probes(self.probe_count())
             if not self.finished:
                 if os.environ.get(NOTIFY_ENV):
@@ -274,9 +307,17 @@ class TraceRuntime:
                 self.out.flush()
                 if self.child is not None:
                     self.child.release()
-                self.loop(wake_r)
+                if self.bench:
+                    from tinybpf.trace.bench import run_benchmarks
+
+                    run_benchmarks(self)
+                if self.child is None and all(program.special in ("BEGIN", "END", "bench")
+                                              for program, _ in self.programs):
+                    self.ring.consume()  # only BEGIN/END probes: nothing can fire after BEGIN
+                else:
+                    self.loop(wake_r)
             self.detach()
-            self.finished = False
+            self.finished = self.stop_requested = False
             self.run_special("END")
             self.print_all_maps()
             self.out.flush()
@@ -390,8 +431,8 @@ class TraceRuntime:
     def on_records(self, records: list[memoryview]) -> None:
         events = self.trace.events
         for record in records:
-            if self.finished:
-                return
+            if self.finished or self.stop_requested:
+                return  # after exit() or a signal, the rest of a flood of events is dropped
             event = events[_ID.unpack_from(record, 0)[0]]
             self.handle(event, _ID.unpack_from(record, 0)[0], record)
 
@@ -411,7 +452,10 @@ class TraceRuntime:
         elif kind == "print_value":
             self.printer.value(self.args_of(number, event, record)[0])
         elif kind == "clear":
-            self.maps[event.map].clear()
+            if self.trace.maps[event.map].is_array:
+                self.write_zeros(event.map)  # an array's elements cannot be deleted
+            else:
+                self.maps[event.map].clear()
             self.zeroed.discard(event.map)
         elif kind == "zero":
             self.zero_map(event.map)
@@ -447,13 +491,16 @@ class TraceRuntime:
         return [convert(decode(raw[offset:offset + size])) for decode, convert, offset, size in parts]
 
     def zero_map(self, name: str) -> None:
+        self.write_zeros(name)
+        self.zeroed.add(name)
+
+    def write_zeros(self, name: str) -> None:
         m = self.maps[name]
         layout = self.trace.maps[name]
         zero = bytes(layout.value_size)
         keys = list(m.keys())
         for key in keys:
             m[key] = [zero] * m.ncpus if m.percpu else zero
-        self.zeroed.add(name)
 
     # ----------------------------------------------------------------- maps
 
@@ -473,7 +520,7 @@ class TraceRuntime:
         if layout is None:
             return
         key_type = None if layout.key.kind == "none" else bpf_type(layout.key)
-        value_type = bpf_type(layout.value, layout.lhist)
+        value_type = bpf_type(layout.value, layout.lhist, layout.hist_bits)
         entries = self.entries(layout)
         formatter = format_map if at_exit else format_print_map
         self.printer.map(name, formatter(key_type, value_type, entries, top, div))
@@ -484,6 +531,8 @@ class TraceRuntime:
         raw: list[tuple[bytes, Any]] = []
         for keys, values in m.lookup_batches():
             raw.extend(zip(keys, values))
+        if not layout.is_array and len(raw) >= layout.max_entries:
+            self.warn_full(layout)
         kind = layout.value.kind
         key_decode = decoder(layout.key)
         if kind in ("hist", "lhist"):
@@ -496,6 +545,17 @@ class TraceRuntime:
                 continue
             out.append((None if layout.key.kind == "none" else key_decode(key), decoded))
         return out
+
+    def warn_full(self, layout: MapLayout) -> None:
+        """Once per map: the kernel refused new keys past ``max_entries`` (bpftrace warns at each refusal)."""
+        if layout.name in self.full_maps_warned:
+            return
+        self.full_maps_warned.add(layout.name)
+        self.printer.out.flush()
+        self.err.write(f"WARNING: Map full; can't update element: {layout.name} holds {layout.max_entries} "
+                       "keys, later new keys were dropped. Try increasing max_map_keys config "
+                       "(BPFTRACE_MAP_KEYS_MAX)\n")
+        self.err.flush()
 
     def value_reader(self, layout: MapLayout) -> Callable[[Any], Any]:
         """Per-CPU list of raw values -> the decoded value; None means "never set" (not printed)."""
@@ -529,10 +589,12 @@ class TraceRuntime:
 
     def bucket_entries(self, layout: MapLayout, raw: list[tuple[bytes, Any]],
                        key_decode: Callable[[bytes], Any]) -> list[tuple[Any, Any]]:
+        from tinybpf.trace.output import hist_bucket_count
+
         u64 = struct.Struct("=Q")
         groups: dict[bytes, list[int]] = {}
         size = layout.lhist and (layout.lhist[1] - layout.lhist[0]) // max(layout.lhist[2], 1) + 2
-        buckets = 66 if layout.value.kind == "hist" else size
+        buckets = hist_bucket_count(layout.hist_bits) + 1 if layout.value.kind == "hist" else size
         for key, values in raw:
             if layout.is_array:
                 prefix, index = b"", int.from_bytes(key[:4], "little")
@@ -542,7 +604,7 @@ class TraceRuntime:
             if index < buckets:
                 counts[index] += sum(u64.unpack_from(v)[0] for v in values)
         out = []
-        for prefix, counts in groups.items():
+        for prefix, counts in sorted(groups.items()):  # bpftrace collects them ordered by key bytes
             if not any(counts) and layout.name not in self.zeroed:
                 continue
             out.append((None if layout.key.kind == "none" else key_decode(prefix), counts))

@@ -141,6 +141,7 @@ class MapInfo:
     value: Optional[SType] = None
     lhist: tuple[int, int, int] = (0, 0, 0)
     pos: Optional[ast.Pos] = None
+    hist_bits: int = 0
 
     @property
     def keyless(self) -> bool:
@@ -550,7 +551,7 @@ class SemanticAnalyser:
             return UINT64
         if name == "args":
             if provider != "tracepoint":
-                kind = "special" if provider in ("BEGIN", "END") else provider
+                kind = "special" if provider in ("BEGIN", "END", "bench") else provider
                 self.error(f"The args builtin can only be used with tracepoint/kfunc/uprobeprobes ({kind} used "
                            "here)", e.pos)
             return CTX
@@ -825,8 +826,10 @@ class SemanticAnalyser:
 
     def aggregate(self, e: ast.Call, statement: bool) -> SType:
         name = e.name
-        counts = {"count": (0, 0), "hist": (1, 1), "lhist": (4, 4)}
+        counts = {"count": (0, 0), "hist": (1, 2), "lhist": (4, 4)}
         low, high = counts.get(name, (1, 1))
+        if not e.args:
+            high = low  # bpftrace's wording for a missing value: "requires one argument"
         args = [self.expr(a) for a in e.args]
         self.nargs(e, low, high)
         target = self.assigned_map(e)
@@ -842,6 +845,8 @@ class SemanticAnalyser:
         signed = bool(args and args[0].signed) if name in ("sum", "min", "max", "avg", "stats") else False
         value = SType(name, 8, signed)
         info = self.result.maps.setdefault(target.name, MapInfo(target.name, pos=target.pos))
+        if name == "hist" and len(e.args) == 2:
+            info.hist_bits = self.hist_bits(e.args[1])
         if name == "lhist":
             if info.lhist != (0, 0, 0) and info.lhist != lhist:
                 self.error("Different lhist bounds in a single map unsupported", e.pos)
@@ -852,6 +857,17 @@ class SemanticAnalyser:
         elif info.value is None or info.value.kind == "none" or (signed and not info.value.signed):
             info.value = value
         return value
+
+    def hist_bits(self, arg: ast.Expression) -> int:
+        """``hist(v, bits)``: each power of two split into 2**bits buckets."""
+        bits = self.const_int(arg)
+        if bits is None:
+            self.error("hist() second argument must be a literal integer", arg.pos)
+            return 0
+        if not 0 <= bits <= 5:
+            self.error(f"hist: bits {bits} must be 0..5", arg.pos)
+            return 0
+        return bits
 
     def lhist_params(self, e: ast.Call) -> tuple[int, int, int]:
         values = []

@@ -7,6 +7,7 @@ turned into text only when printed, through the ``Symbolizer`` the runtime insta
 """
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import subprocess
@@ -109,6 +110,12 @@ def _symbolizer() -> Symbolizer:
     return _active if _active is not None else Symbolizer({})
 
 
+@functools.lru_cache(maxsize=1)
+def _boot_time_ns() -> int:
+    """The wall-clock time of boot, read once (as bpftrace does) so timestamps of one run are consistent."""
+    return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
 def decoder(kind: str, tag: str, size: int) -> Callable[[bytes], Any]:
     """bytes of a blob value -> the text (or bytes, for buffers) the printers take."""
     if kind in ("kstack", "ustack"):
@@ -131,8 +138,7 @@ def decoder(kind: str, tag: str, size: int) -> Callable[[bytes], Any]:
             from tinybpf.trace.output import format_timestamp
 
             boot_ns = _U64.unpack_from(raw)[0]
-            offset = time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
-            return format_timestamp(fmt, boot_ns + offset)
+            return format_timestamp(fmt, boot_ns + _boot_time_ns())
         return timestamp
     if kind == "inet":
         def inet(raw: bytes) -> str:
@@ -168,14 +174,29 @@ def username(uid: int) -> str:
 
 
 def cgroup_path(cgroup_id: int) -> str:
-    """The cgroup v2 directory whose inode number is ``cgroup_id``, relative to the hierarchy's root."""
-    root = "/sys/fs/cgroup"
+    """``hierarchy:path`` of the cgroup whose inode number is ``cgroup_id`` in every mounted hierarchy that
+    has it, joined by commas: cgroup v2 mounts first (named ``unified``), then v1 mounts by name."""
+    v2, v1 = [], []
+    with open("/proc/mounts") as mounts:
+        for line in mounts:
+            fields = line.split()
+            if len(fields) > 2 and fields[2] in ("cgroup", "cgroup2") and os.path.isdir(fields[1]):
+                root = fields[1]
+                if fields[2] == "cgroup2":
+                    v2.append(("unified", root))
+                else:
+                    v1.append((os.path.basename(root), root))
+    found = [(name, _cgroup_path_in(cgroup_id, root)) for name, root in v2 + sorted(v1)]
+    return ",".join(f"{name}:{path}" for name, path in found if path)
+
+
+def _cgroup_path_in(cgroup_id: int, root: str) -> str:
     for directory, _, _ in os.walk(root):
         try:
             if os.stat(directory).st_ino == cgroup_id:
                 return directory[len(root):] or "/"
         except OSError:
-            continue
+            return ""
     return ""
 
 
