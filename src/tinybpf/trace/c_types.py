@@ -75,6 +75,20 @@ def base_type(name: str) -> Optional[SType]:
     return int_type(*found) if found else None
 
 
+def pointer_type(ctype: str, addrspace: str = "kernel") -> SType:
+    """A pointer as a tracepoint ``format`` file writes it (``const char *const *``); structs are known by
+    tag, other unknown pointees become ``void``."""
+    words = [w for w in ctype.replace("*", " ").split() if w not in _QUALIFIERS]
+    name = " ".join(words)
+    pointee: Optional[SType] = base_type(name)
+    if pointee is None and name.startswith(("struct ", "union ")):
+        pointee = SType("struct", 0, tag=name)
+    t = SType("ptr", 8, pointee=pointee, addrspace=addrspace)
+    for _ in range(ctype.count("*") - 1):
+        t = SType("ptr", 8, pointee=t, addrspace=addrspace)
+    return t
+
+
 class CTypes:
     """The script's definitions, then the kernel's BTF (opened only when a name is not in the script)."""
 

@@ -633,7 +633,7 @@ class CallCodegen:
             const = gen.const_of(e.args[1])
             length: Optional[Value] = None if const is not None else gen.ival(e.args[1])
             if const is not None:
-                limit = max(1, min(const + 1, size))
+                limit = max(1, min(const, size))
         else:
             length = None
         pointer = gen.ival(e.args[0])
@@ -641,7 +641,6 @@ class CallCodegen:
         if length is not None:
             reg = gen.operand_reg(length, R2)
             self.emit(mov64(R2, reg))
-            self.emit(alu64(ALUOp.ADD, R2, 1))
             self.emit(jmp(JumpOp.JLE, R2, size, 1))
             self.emit(mov64(R2, size))
             gen.release(length)

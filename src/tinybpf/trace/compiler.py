@@ -16,6 +16,7 @@ from tinybpf.kernel.constants import MapType
 from tinybpf.trace import ast, config
 from tinybpf.trace.diagnostics import Diagnostic, TraceError
 from tinybpf.trace.ir import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
+from tinybpf.trace.c_types import pointer_type
 from tinybpf.trace.probes import Target, expand
 from tinybpf.trace.semantics import (
     INT32,
@@ -147,12 +148,14 @@ class _FieldCache:
                 fmt = tracefs.event_format(category, name)
             except TinyBPFError:
                 raise LookupError(f"tracepoint not found: {category}:{name}") from None
-            self.cache[key] = {f.name: (field_type(f), f.offset) for f in fmt.fields}
+            space = "user" if category == "syscalls" else "kernel"
+            self.cache[key] = {f.name: (field_type(f, space), f.offset) for f in fmt.fields}
         return self.cache[key]
 
 
-def field_type(f: tracefs.Field) -> SType:
-    """A tracefs field as bpftrace types it: char arrays are strings, pointers 64-bit integers."""
+def field_type(f: tracefs.Field, space: str = "kernel") -> SType:
+    """A tracefs field as bpftrace types it: char arrays are strings, pointers point into ``space``
+    (user memory for the ``syscalls`` tracepoints)."""
     ctype: str = f.type
     size: int = f.size
     if f.data_loc:
@@ -162,7 +165,7 @@ def field_type(f: tracefs.Field) -> SType:
             return string_type(size)
         return NONE
     if "*" in ctype:
-        return UINT64
+        return pointer_type(ctype, space)
     if size not in (1, 2, 4, 8):
         return NONE
     return int_type(size, bool(f.signed))

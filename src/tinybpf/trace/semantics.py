@@ -952,7 +952,7 @@ class SemanticAnalyser:
                 self.error(f"str() only accepts an integer as its second argument ({args[1]} provided)", e.pos)
             value = self.const_int(e.args[1])
             if value is not None:
-                size = max(1, min(value + 1, size))
+                size = max(1, min(value, size))
         return string_type(size)
 
     def call_strncmp(self, e: ast.Call, args: list[SType]) -> SType:
