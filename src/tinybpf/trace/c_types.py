@@ -249,6 +249,11 @@ class CTypes:
         return Record(tag, t.size, self.btf().alignof(t), members)
 
 
+def _c_size(t: SType) -> int:
+    """Bytes a member takes in its struct: a script's ``char s[N]`` is a ``string[N+1]`` in N bytes."""
+    return t.size - 1 if t.kind == "string" else t.size
+
+
 def align_of(t: SType, types: CTypes) -> int:
     """C alignment of a member type."""
     if t.kind == "struct":
@@ -378,7 +383,7 @@ class _Parser:
             t = SType("ptr", 8, pointee=None if t.kind == "void" else t)
         for dim in reversed(dims):
             if t.kind == "int" and t.size == 1 and not pointer and dim:
-                t = string_type(dim)
+                t = string_type(dim + 1)  # a byte for the NUL: a full array is not a truncated string
             else:
                 t = SType("array", t.size * dim, pointee=t)
         return t
@@ -446,7 +451,7 @@ def layout(tag: str, fields: list[tuple[str, SType, int]], union: bool, packed: 
         name = name or f"(anon{index})"
         if union:
             members.append(Member(name, t, 0, bits, 0))
-            bit = max(bit, bits or t.size * 8)
+            bit = max(bit, bits or _c_size(t) * 8)
             continue
         if bits:
             unit_bits = max(t.size, 1) * 8
@@ -458,7 +463,7 @@ def layout(tag: str, fields: list[tuple[str, SType, int]], union: bool, packed: 
             continue
         bit = (bit + member_align * 8 - 1) // (member_align * 8) * (member_align * 8)
         members.append(Member(name, t, bit // 8, 0, 0))
-        bit += t.size * 8
+        bit += _c_size(t) * 8
     size = (bit + 7) // 8
     size = (size + align - 1) // align * align
     return Record(tag, size, align, members)

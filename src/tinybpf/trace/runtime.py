@@ -74,7 +74,8 @@ def _memory_type(t: SType) -> bt.BpfType:
 
 def decoder(t: SType) -> Callable[[bytes], Any]:
     """bytes of a value of type ``t`` -> the decoded value the printers take (ints, str, tuples)."""
-    from tinybpf.trace.output import decode_string
+    from tinybpf.trace import config
+    from tinybpf.trace.output import STR_TRUNC_TRAILER, decode_string
 
     if t.kind in BLOB_KINDS:
         return blobs.decoder(t.kind, t.tag, t.size)
@@ -85,8 +86,8 @@ def decoder(t: SType) -> Callable[[bytes], Any]:
         element, step = decoder(t.pointee), max(t.pointee.size, 1)
         return lambda raw: [element(raw[o:o + step]) for o in range(0, t.size, step)]
     if t.kind == "string":
-        size = t.size
-        return lambda raw: decode_string(bytes(raw[:size]))
+        size, trailer = t.size, config.lookup("str_trunc_trailer", STR_TRUNC_TRAILER)
+        return lambda raw: decode_string(bytes(raw[:size]), trailer)
     if t.kind in ("tuple", "struct", "record"):
         parts = [(decoder(e), o, e.size) for e, o in zip(t.elements, t.offsets)]
         return lambda raw: tuple(d(raw[o:o + s]) for d, o, s in parts)
