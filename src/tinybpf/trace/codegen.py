@@ -452,7 +452,17 @@ class ProbeCodegen:
             return self.int_TupleAccess(ast.TupleAccess(e.pos, e.expr, record.names.index(e.field)))
         t = self.type_of(e)
         offset = self.field_offsets[e.field]
+        if t.tag == "__data_loc":
+            return self.data_loc_pointer(offset)
         return self.ctx_load(offset, t.size, t.signed)
+
+    def data_loc_pointer(self, offset: int) -> Value:
+        """A ``__data_loc`` field's data: its low 16 bits are the data's offset from the record start."""
+        value = self.ctx_load(offset, 4, False)
+        reg = self.regs.own(value)
+        self.emit(alu64(ALUOp.AND, reg, 0xFFFF))
+        self.emit(alu64(ALUOp.ADD, reg, R6))
+        return value
 
     def int_Map(self, e: ast.Map) -> Value:
         return self.calls.read_map_int(e)

@@ -19,7 +19,6 @@ from tinybpf.trace.ir import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgra
 from tinybpf.trace.c_types import pointer_type
 from tinybpf.trace.probes import Target, expand
 from tinybpf.trace.semantics import (
-    INT32,
     NONE,
     UINT64,
     Analysis,
@@ -153,13 +152,17 @@ class _FieldCache:
         return self.cache[key]
 
 
+DATA_LOC = SType("ptr", 8, pointee=int_type(1, True), tag="__data_loc")
+"""A ``__data_loc`` field: bpftrace reads it as a pointer to the variable-length data inside the record."""
+
+
 def field_type(f: tracefs.Field, space: str = "kernel") -> SType:
     """A tracefs field as bpftrace types it: char arrays are strings, pointers point into ``space``
     (user memory for the ``syscalls`` tracepoints)."""
     ctype: str = f.type
     size: int = f.size
     if f.data_loc:
-        return INT32
+        return DATA_LOC
     if f.array_length is not None:
         if "char" in ctype:
             return string_type(size)
