@@ -35,7 +35,7 @@ from tinybpf.trace import ast
 from tinybpf.trace.functions import clock_helper
 from tinybpf.trace.regalloc import Value
 from tinybpf.trace.semantics import SType
-from tinybpf.trace.values import KSTACK_MAP, USTACK_MAP
+from tinybpf.trace.values import BUILD_ID_MAP, KSTACK_MAP, USTACK_MAP
 
 if TYPE_CHECKING:
     from tinybpf.trace.codegen import ProbeCodegen
@@ -282,7 +282,7 @@ class FunctionCodegen:
         if name == "getopt" and isinstance(e, ast.Call):
             gen.write_bytes(dst, str(self.option(e)).encode() + b"\0", size)
         elif name in ("kstack", "ustack"):
-            self.stack(name == "kstack", dst)
+            self.stack(name == "kstack", dst, t.tag.startswith("build_id:"))
         elif name == "username":
             self.emit(call("get_current_uid_gid"))
             self.emit(stx(Size.W, FP, R0, dst))
@@ -309,11 +309,11 @@ class FunctionCodegen:
         self.emit(alu64(ALUOp.RSH, R0, 32))
         self.emit(stx(Size.DW, FP, R0, dst))
 
-    def stack(self, kernel: bool, dst: int) -> None:
+    def stack(self, kernel: bool, dst: int, build_id: bool = False) -> None:
         if not self.gen.uses_ctx:
             raise CompileError("stacks need the probe context")
         self.emit(mov64(R1, R6))
-        self.emit(ld_map_fd(R2, KSTACK_MAP if kernel else USTACK_MAP))
+        self.emit(ld_map_fd(R2, KSTACK_MAP if kernel else BUILD_ID_MAP if build_id else USTACK_MAP))
         self.emit(mov64(R3, 0 if kernel else BPF_F_USER_STACK))
         self.emit(call("get_stackid"))
         self.emit(stx(Size.DW, FP, R0, dst))

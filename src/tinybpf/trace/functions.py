@@ -14,7 +14,7 @@ from tinybpf.trace.semantics import BOOL, INT64, NONE, UINT64, SType
 if TYPE_CHECKING:
     from tinybpf.trace.semantics import SemanticAnalyser
 
-STACK_MODES = ("bpftrace", "perf", "raw")
+STACK_MODES = ("bpftrace", "perf", "raw", "build_id")
 MAX_STACK_FRAMES = 127
 KSYM = SType("ksym", 8)
 USYM = SType("usym", 16)

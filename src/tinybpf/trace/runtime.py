@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional, TextIO
 
 from tinybpf.errors import TinyBPFError
-from tinybpf.kernel.constants import MapType
+from tinybpf.kernel.constants import MapFlags, MapType
 from tinybpf.trace import types as bt
 from tinybpf.trace import values as blobs
 from tinybpf.trace.ir import RINGBUF_NAME, RINGBUF_SIZE, CompiledTrace, Event, MapLayout, ProbeProgram
@@ -185,10 +185,12 @@ class TraceRuntime:
             self.maps[layout.name] = Map.create(layout.map_type, layout.key_size, layout.value_size,
                                                 layout.max_entries, name=layout.bpf_name, key=bytes, value=bytes)
         referenced = {insn.reference for program in self.trace.programs for insn in program.instructions}
-        for name in (blobs.KSTACK_MAP, blobs.USTACK_MAP):
+        for name in blobs.STACK_MAPS:
             if name in referenced:
-                self.maps[name] = Map.create(MapType.STACK_TRACE, 4, blobs.MAX_FRAMES * 8,
-                                             blobs.STACK_MAP_ENTRIES, name=name, key=bytes, value=bytes)
+                build_id = name == blobs.BUILD_ID_MAP
+                self.maps[name] = Map.create(MapType.STACK_TRACE, 4, blobs.MAX_FRAMES * (32 if build_id else 8),
+                                             blobs.STACK_MAP_ENTRIES, name=name, key=bytes, value=bytes,
+                                             flags=MapFlags.STACK_BUILD_ID if build_id else 0)
 
     def link_instructions(self, program: ProbeProgram) -> Any:
         """Fill in map fds, the start time and the child's pid where the code refers to them."""
@@ -196,7 +198,7 @@ class TraceRuntime:
 
         by_bpf_name = {layout.bpf_name: self.maps[layout.name] for layout in self.trace.maps.values()}
         by_bpf_name[RINGBUF_NAME] = self.maps[RINGBUF_NAME]
-        for name in (blobs.KSTACK_MAP, blobs.USTACK_MAP):
+        for name in blobs.STACK_MAPS:
             if name in self.maps:
                 by_bpf_name[name] = self.maps[name]
         constants = {"__start_ns": time.monotonic_ns(), "__cpid": self.child.pid if self.child else 0}

@@ -17,11 +17,16 @@ from tinybpf.trace import types as bt
 
 KSTACK_MAP = "kstacks"
 USTACK_MAP = "ustacks"
+BUILD_ID_MAP = "ustacks_bid"
+"""User stacks as ``struct bpf_stack_build_id`` frames (a map created with BPF_F_STACK_BUILD_ID)."""
+STACK_MAPS = (KSTACK_MAP, USTACK_MAP, BUILD_ID_MAP)
 STACK_MAP_ENTRIES = 4096
 MAX_FRAMES = 127
 EVENT_KINDS = ("system", "cat", "errorf", "warnf")
 _U64 = struct.Struct("=Q")
 _STACK = struct.Struct("=qQ")
+_BUILD_ID_FRAME = struct.Struct("=i20sQ")
+_BUILD_ID_VALID, _BUILD_ID_IP = 1, 2
 
 
 class Symbolizer:
@@ -71,6 +76,8 @@ class Symbolizer:
         mode_name, _, limit_text = tag.partition(":")
         mode = bt.StackMode(mode_name) if mode_name in ("bpftrace", "perf", "raw") else bt.StackMode.BPFTRACE
         limit = int(limit_text or MAX_FRAMES)
+        if mode_name == "build_id" and not kernel:
+            return self.build_id_stack(stack_id, limit)
         addresses = self.addresses(KSTACK_MAP if kernel else USTACK_MAP, stack_id)[:limit]
         perf = mode is bt.StackMode.PERF
         if kernel:
@@ -80,6 +87,19 @@ class Symbolizer:
             def resolve(address: int) -> list[str]:
                 return [self.usym(address, pid, offset=True, module=perf)]
         return format_stack(addresses, resolve, mode)
+
+    def build_id_stack(self, stack_id: int, limit: int) -> str:
+        """``ustack(build_id)``: a line per frame, ``<build id> 0x<file offset>`` or the bare address
+        where the kernel found no build id."""
+        stack_map = self.maps.get(BUILD_ID_MAP)
+        raw = stack_map.get(struct.pack("=I", stack_id)) if stack_map is not None and stack_id >= 0 else None
+        lines = ["\n"]
+        for status, build_id, offset in _BUILD_ID_FRAME.iter_unpack(bytes(raw or b"")[:limit * 32]):
+            if status == _BUILD_ID_VALID:
+                lines.append(f"{build_id.hex()} 0x{offset:02x}\n")
+            elif status == _BUILD_ID_IP and offset:
+                lines.append(f"{offset:x}\n")
+        return "".join(lines)
 
     def addresses(self, name: str, stack_id: int) -> list[int]:
         stack_map = self.maps.get(name)
