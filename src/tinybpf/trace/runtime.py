@@ -254,7 +254,9 @@ class TraceRuntime:
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
         old_handlers = self.install_signals(wake_w)
-        blobs.activate(blobs.Symbolizer(self.maps))
+        binaries = sorted({t.target for p in self.trace.programs for t in p.targets
+                           if t.provider in ("uprobe", "uretprobe", "usdt")})
+        blobs.activate(blobs.Symbolizer(self.maps, binaries))
         try:
             self.create_maps()
             self.load()

@@ -11,6 +11,7 @@ import os
 import struct
 import subprocess
 import time
+from collections.abc import Sequence
 from typing import Any, Callable, Optional, TextIO
 
 from tinybpf.trace import types as bt
@@ -32,10 +33,12 @@ _BUILD_ID_VALID, _BUILD_ID_IP = 1, 2
 class Symbolizer:
     """Names addresses and reads stacks while a trace runs (the maps are the runtime's)."""
 
-    def __init__(self, maps: dict[str, Any]) -> None:
+    def __init__(self, maps: dict[str, Any], binaries: Sequence[str] = ()) -> None:
         self.maps = maps
+        self.binaries = binaries
         self._kernel: Any = None
         self._processes: dict[int, Any] = {}
+        self._executables: Optional[list[Any]] = None
 
     def kernel(self) -> Any:
         if self._kernel is None:
@@ -66,9 +69,31 @@ class Symbolizer:
         process = self.process(pid)
         frame = process.resolve(address) if process else None
         if frame is None or not frame.symbol:
-            return f"0x{address:x}"
+            return self.probed_symbol(address, offset) or f"0x{address:x}"
         text = f"{frame.symbol}+{frame.offset}" if offset else frame.symbol
         return f"{text} ({frame.module})" if module and frame.module else text
+
+    def probed_symbol(self, address: int, offset: bool) -> str:
+        """``address`` in the symbol table of a probed non-PIE executable (where addresses are fixed): the
+        way to name frames of a process that has exited or that lives in another pid namespace."""
+        if self._executables is None:
+            from tinybpf.elf import ElfType
+            from tinybpf.errors import FormatError
+            from tinybpf.symbols.user import binary_symbols
+
+            self._executables = []
+            for path in self.binaries:
+                try:
+                    index = binary_symbols(path)
+                except (OSError, FormatError):
+                    continue
+                if index.elf.header.type == ElfType.EXEC:
+                    self._executables.append(index)
+        for index in self._executables:
+            found = index.resolve(address)
+            if found is not None:
+                return f"{found[0]}+{found[1]}" if offset else found[0]
+        return ""
 
     def stack(self, kernel: bool, stack_id: int, pid: int, tag: str) -> str:
         from tinybpf.trace.output import format_stack
