@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from tinybpf.trace.codegen import ProbeCodegen
 
 BPF_F_USER_STACK = 1 << 8
-_CTX_NAMES = ("kstack", "ustack")
+_CTX_NAMES = ("kstack", "ustack", "uaddr")
 
 
 def needs_ctx(probe: ast.Probe) -> bool:
@@ -119,7 +119,9 @@ class FunctionCodegen:
         if name == "getopt":
             option = self.option(e)
             return Value(const=int(option) if not isinstance(option, str) else 0, signed=gen.type_of(e).signed)
-        if name in ("kaddr", "cgroupid", "uaddr"):
+        if name == "uaddr":
+            return self.user_address(e)
+        if name in ("kaddr", "cgroupid"):
             return Value(const=self.address(e), signed=False)
         raise CompileError(f"{name}() is not supported by tinybpf trace yet")
 
@@ -196,20 +198,28 @@ class FunctionCodegen:
             address = kernel_symbols().address(text)
             if address is None:
                 raise CompileError(f"Failed to resolve kernel symbol: {text}")
-            return int(address)
-        return self.user_address(text)
+        return int(address)
 
-    def user_address(self, name: str) -> int:
-        from tinybpf.symbols.user import binary_symbols
+    def user_address(self, e: ast.Call) -> Value:
+        """``uaddr(name)``: the link address, plus on a uprobe in a PIE the load bias (``regs->ip`` minus
+        the probed instruction's link address)."""
+        from tinybpf.trace import user_symbols
 
-        parts = self.gen.attach_name.split(":")
-        if len(parts) < 3 or not parts[0].startswith("u"):
+        gen, arg = self.gen, e.args[0]
+        target = gen.target
+        if target is None or target.provider not in ("uprobe", "uretprobe", "usdt"):
             raise CompileError("uaddr can only be used with uprobes")
-        index = binary_symbols(parts[1])
-        for symbol in index.elf.symbols() + index.elf.dynamic_symbols():
-            if symbol.name == name and symbol.defined:
-                return int(symbol.value)
-        raise CompileError(f"Could not resolve symbol: {parts[1]}:{name}")
+        name = arg.text if isinstance(arg, ast.String) else ""
+        symbol = user_symbols.find(target.target, name)
+        if symbol is None:
+            raise CompileError(f"Could not resolve symbol: {target.target}:{name}")
+        probed = user_symbols.find(target.target, target.func) if target.provider == "uprobe" else None
+        if not symbol.relocated or probed is None or gen.pt_regs is None:
+            return Value(const=symbol.address, signed=False)
+        value = gen.ctx_load(int(gen.pt_regs["ip"]), 8, False)  # type: ignore[call-overload]
+        assert value.reg is not None
+        self.emit(alu64(ALUOp.ADD, value.reg, symbol.address - probed.address - target.offset))
+        return value
 
     def strcontains(self, e: ast.Call) -> Value:
         """1 when the needle occurs in the haystack, by comparing at every start (unrolled, no loops)."""
