@@ -12,6 +12,7 @@ SIGINT/SIGTERM always lead to the orderly end above and nothing stays attached.
 """
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal
@@ -21,8 +22,9 @@ import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional, TextIO
 
-from tinybpf.errors import TinyBPFError
+from tinybpf.errors import BPFError, TinyBPFError
 from tinybpf.kernel.constants import MapFlags, MapType
+from tinybpf.trace import config
 from tinybpf.trace import types as bt
 from tinybpf.trace import values as blobs
 from tinybpf.trace.ir import RINGBUF_NAME, RINGBUF_SIZE, CompiledTrace, Event, MapLayout, ProbeProgram
@@ -92,6 +94,18 @@ def decoder(t: SType) -> Callable[[bytes], Any]:
         parts = [(decoder(e), o, e.size) for e, o in zip(t.elements, t.offsets)]
         return lambda raw: tuple(d(raw[o:o + s]) for d, o, s in parts)
     return lambda raw: None
+
+
+def log_trimmed(program: ProbeProgram, log_size: int) -> str:
+    """bpftrace's messages when the verifier log overflowed the ``log_size`` buffer (ENOSPC)."""
+    special = program.special or (program.targets[0].provider if program.targets else program.name)
+    index = program.name.rsplit("_", 2)[-2] if program.name.count("_") >= 2 else "0"
+    name = f"{special.lower()}_{int(index) + 1}"
+    return ("WARNING: Kernel log seems to be trimmed. This may be due to buffer not being big enough, try "
+            "increasing the BPFTRACE_LOG_SIZE environment variable beyond the current value of "
+            f"{log_size} bytes. Or, add the configuration `config = {{ log_size = N; }}` to the script.\n"
+            f"ERROR: Error loading BPF program for {name}. Error code: -{errno.ENOSPC} "
+            f"({os.strerror(errno.ENOSPC)}).\n")
 
 
 class Child:
@@ -213,16 +227,25 @@ class TraceRuntime:
             out.append(insn)
         return out
 
-    def load(self) -> None:
+    def load(self) -> bool:
+        """Load every program; False (after bpftrace's messages) when ``log_size`` was too small for the
+        verifier log of ``-v``."""
         from tinybpf.programs import Program
         from tinybpf.trace.subprograms import load_options
 
+        log_size = config.lookup_int("log_size", 0) if self.verbose else 0
         for program in self.trace.programs:
             insns = self.link_instructions(program)
             extra = load_options(insns)
             btf = extra.pop("_btf", None)
-            loaded = Program.load(program.prog_type, insns, name=program.name, log_level=2 if self.verbose else 0,
-                                  **extra)
+            try:
+                loaded = Program.load(program.prog_type, insns, name=program.name,
+                                      log_level=2 if self.verbose else 0, log_size=log_size, **extra)
+            except BPFError as exc:
+                if not log_size or exc.errno != errno.ENOSPC:
+                    raise
+                self.err.write(log_trimmed(program, log_size))
+                return False
             del btf  # the program holds its own reference to the BTF now
             if self.verbose:
                 self.err.write(f"{program.name}: {insns.slots} instructions\n{insns}\n")
@@ -230,6 +253,7 @@ class TraceRuntime:
                                                                                               "verification"))]
                 self.err.write("\n".join(stats) + "\n")
             self.programs.append((program, loaded))
+        return True
 
     def attach(self) -> None:
         from tinybpf.trace.probes import attach
@@ -259,7 +283,8 @@ class TraceRuntime:
         blobs.activate(blobs.Symbolizer(self.maps, binaries))
         try:
             self.create_maps()
-            self.load()
+            if not self.load():
+                return 1
             self.ring = RingBuffer(self.maps[RINGBUF_NAME], batch=self.on_records)
             self.run_special("BEGIN")
             if not self.finished:
