@@ -27,6 +27,7 @@ from tinybpf.kernel.constants import MapFlags, MapType
 from tinybpf.trace import config
 from tinybpf.trace import types as bt
 from tinybpf.trace import values as blobs
+from tinybpf.trace.scratch import SCRATCH_MAP
 from tinybpf.trace.ir import RINGBUF_NAME, RINGBUF_SIZE, CompiledTrace, Event, MapLayout, ProbeProgram
 from tinybpf.trace.semantics import BLOB_KINDS, SType
 
@@ -205,6 +206,12 @@ class TraceRuntime:
                 self.maps[name] = Map.create(MapType.STACK_TRACE, 4, blobs.MAX_FRAMES * (32 if build_id else 8),
                                              blobs.STACK_MAP_ENTRIES, name=name, key=bytes, value=bytes,
                                              flags=MapFlags.STACK_BUILD_ID if build_id else 0)
+        if SCRATCH_MAP in referenced:
+            from tinybpf.kernel.sysinfo import num_possible_cpus
+
+            frame = max(program.stack_size for program in self.trace.programs)
+            self.maps[SCRATCH_MAP] = Map.create(MapType.ARRAY, 4, frame, num_possible_cpus(), name=SCRATCH_MAP,
+                                                key=bytes, value=bytes)
 
     def link_instructions(self, program: ProbeProgram) -> Any:
         """Fill in map fds, the start time and the child's pid where the code refers to them."""
@@ -212,7 +219,7 @@ class TraceRuntime:
 
         by_bpf_name = {layout.bpf_name: self.maps[layout.name] for layout in self.trace.maps.values()}
         by_bpf_name[RINGBUF_NAME] = self.maps[RINGBUF_NAME]
-        for name in blobs.STACK_MAPS:
+        for name in (*blobs.STACK_MAPS, SCRATCH_MAP):
             if name in self.maps:
                 by_bpf_name[name] = self.maps[name]
         constants = {"__start_ns": time.monotonic_ns(), "__cpid": self.child.pid if self.child else 0}

@@ -124,12 +124,16 @@ def _align_of(t: SType) -> int:
     return t.size if t.size <= 2 else 4 if t.size <= 4 else 8
 
 
+MAX_STRLEN = 10000
+"""Strings up to this size fit a scratch frame (``scratch.SCRATCH_LIMIT``) a few times over."""
+
+
 def strlen() -> int:
     """bpftrace's string buffer size, from ``max_strlen`` (config block, BPFTRACE_MAX_STRLEN or
-    BPFTRACE_STRLEN; default 64, at most 200 to fit the stack)."""
+    BPFTRACE_STRLEN; default 64; strings that do not fit the stack go to scratch memory)."""
     from tinybpf.trace import config
 
-    return max(1, min(config.lookup_int("max_strlen", 64), 200))
+    return max(1, min(config.lookup_int("max_strlen", 64), MAX_STRLEN))
 
 
 @dataclass
