@@ -12,9 +12,10 @@ from typing import Union
 
 from tinybpf.asm import FP, R0, R1, R2, R9, ALUOp, Instruction, JumpOp, Label, Size, alu64, call, jmp, ld_map_fd
 from tinybpf.asm import mov64, stx
+from tinybpf.trace.semantics import MAX_FRAME_BYTES
 
 SCRATCH_MAP = "scratch"
-SCRATCH_LIMIT = 32760
+SCRATCH_LIMIT = MAX_FRAME_BYTES
 """The deepest frame: the largest multiple of 8 a signed 16-bit instruction offset reaches."""
 
 BASE = R9

@@ -20,7 +20,8 @@ from tinybpf.trace.diagnostics import Diagnostic, TraceError
 BLOB_KINDS = ("kstack", "ustack", "ksym", "usym", "buffer", "timestamp", "inet", "mac", "cgroup_path",
               "username")
 AGGREGATES = ("count", "sum", "avg", "min", "max", "stats", "hist", "lhist")
-MAX_STACK_BYTES = 512
+MAX_FRAME_BYTES = 32760
+"""The deepest probe frame (a scratch-map frame, see ``scratch.SCRATCH_LIMIT``)."""
 
 
 @dataclass(frozen=True)
@@ -755,7 +756,7 @@ class SemanticAnalyser:
         t = tuple_type(elements)
         if e.names:
             t = SType("record", t.size, elements=t.elements, names=tuple(e.names), offsets=t.offsets)
-        if t.size > MAX_STACK_BYTES // 2:
+        if t.size > MAX_FRAME_BYTES // 2:
             self.error("tuple is too big for the BPF stack", e.pos)
         return t
 
