@@ -198,7 +198,8 @@ class FunctionCodegen:
             address = kernel_symbols().address(text)
             if address is None:
                 raise CompileError(f"Failed to resolve kernel symbol: {text}")
-        return int(address)
+            return int(address)
+        raise CompileError(f"cannot generate code for {e.name}()")
 
     def user_address(self, e: ast.Call) -> Value:
         """``uaddr(name)``: the link address, plus on a uprobe in a PIE the load bias (``regs->ip`` minus

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
-from tinybpf.errors import CompileError, TinyBPFError
+from tinybpf.errors import TinyBPFError
 from tinybpf.kernel import tracefs
 from tinybpf.kernel.constants import MapType
 from tinybpf.trace import ast, config
+from tinybpf.trace.c_types import pointer_type
 from tinybpf.trace.diagnostics import Diagnostic, TraceError
 from tinybpf.trace.ir import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
-from tinybpf.trace.c_types import pointer_type
 from tinybpf.trace.probes import Target, expand
 from tinybpf.trace.regalloc import StackTooDeep
 from tinybpf.trace.semantics import (
     NONE,
-    UINT64,
     Analysis,
     MapInfo,
     SType,
@@ -230,20 +229,20 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
         if provider == "tracepoint" and "args" in uses:
             offsets = {name: off for name, (_, off) in fields.resolve(first.target, first.func).items()}
         user = provider in ("uprobe", "uretprobe") or (provider == "tracepoint" and first.target == "syscalls")
-        def generate(scratch: bool) -> tuple[ProbeCodegen, Any]:
+        events = len(trace.events)
+        for scratch in (False, True):  # a probe that outgrows the stack is generated again on scratch memory
             gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
                                field_offsets=offsets,
                                pid_filter=options.pid if provider not in ("BEGIN", "END") else 0,
                                string_space="user" if user else "kernel", scratch=scratch)
             gen.target = first
-            return gen, gen.generate()
-
-        events = len(trace.events)
-        try:
-            gen, insns = generate(False)
-        except StackTooDeep:
-            del trace.events[events:]
-            gen, insns = generate(True)
+            try:
+                insns = gen.generate()
+                break
+            except StackTooDeep:
+                if scratch:
+                    raise
+                del trace.events[events:]
         name = _program_name(first, index, number)
         special = provider if provider in ("BEGIN", "END") else ""
         programs.append(ProbeProgram(name, first.prog_type, insns, group, special, gen.stack.deepest))

@@ -27,8 +27,8 @@ from tinybpf.kernel.constants import MapFlags, MapType
 from tinybpf.trace import config
 from tinybpf.trace import types as bt
 from tinybpf.trace import values as blobs
-from tinybpf.trace.scratch import SCRATCH_MAP
 from tinybpf.trace.ir import RINGBUF_NAME, RINGBUF_SIZE, CompiledTrace, Event, MapLayout, ProbeProgram
+from tinybpf.trace.scratch import SCRATCH_MAP
 from tinybpf.trace.semantics import BLOB_KINDS, SType
 
 NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"

@@ -10,8 +10,24 @@ from __future__ import annotations
 
 from typing import Union
 
-from tinybpf.asm import FP, R0, R1, R2, R9, ALUOp, Instruction, JumpOp, Label, Size, alu64, call, jmp, ld_map_fd
-from tinybpf.asm import mov64, stx
+from tinybpf.asm import (
+    FP,
+    R0,
+    R1,
+    R2,
+    R9,
+    ALUOp,
+    Instruction,
+    JumpOp,
+    Label,
+    Size,
+    alu64,
+    call,
+    jmp,
+    ld_map_fd,
+    mov64,
+    stx,
+)
 from tinybpf.trace.semantics import MAX_FRAME_BYTES
 
 SCRATCH_MAP = "scratch"
