@@ -90,7 +90,7 @@ class Symbolizer:
                 if index.elf.header.type == ElfType.EXEC:
                     self._executables.append(index)
         for index in self._executables:
-            found = index.resolve(address)
+            found = index.resolve(address) if index.elf.vaddr_to_offset(address) is not None else None
             if found is not None:
                 return f"{found[0]}+{found[1]}" if offset else found[0]
         return ""
