@@ -251,7 +251,7 @@ class CTypes:
 
 def _c_size(t: SType) -> int:
     """Bytes a member takes in its struct: a script's ``char s[N]`` is a ``string[N+1]`` in N bytes."""
-    return t.size - 1 if t.kind == "string" else t.size
+    return t.size - 1 if t.kind == "string" and t.signed else t.size
 
 
 def align_of(t: SType, types: CTypes) -> int:
@@ -383,7 +383,9 @@ class _Parser:
             t = SType("ptr", 8, pointee=None if t.kind == "void" else t)
         for dim in reversed(dims):
             if t.kind == "int" and t.size == 1 and not pointer and dim:
-                t = string_type(dim + 1)  # a byte for the NUL: a full array is not a truncated string
+                # a plain (signed) char array gets a byte for the NUL, so a full array is not a truncated
+                # string; ``signed`` marks the byte the struct layout does not hold
+                t = SType("string", dim + 1, signed=True) if t.signed else string_type(dim)
             else:
                 t = SType("array", t.size * dim, pointee=t)
         return t
