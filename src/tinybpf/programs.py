@@ -136,8 +136,12 @@ class Program:
         line_info: bytes = b"",
         line_info_rec_size: int = 0,
         ifindex: int = 0,
+        log_size: int = 0,
     ) -> Program:
         """Load ``instructions``; ``log_level`` > 0 keeps the verifier log of a successful load too.
+
+        ``log_size`` fixes the log buffer (the load fails with ENOSPC when the log does not fit); by default
+        the buffer grows until the log fits.
 
         Raises ``VerifierError`` (with ``.log``) when the verifier rejects the program.
         """
@@ -154,7 +158,7 @@ class Program:
         )
         log = ""
         if log_level:
-            fd, err, log = _load_with_log(args, log_level)
+            fd, err, log = _load_with_log(args, log_level, log_size)
         else:
             fd, err, _ = commands.prog_load(**args)  # type: ignore[arg-type]
             if fd < 0 and err in (EACCES, EINVAL, ENOSPC):
@@ -230,12 +234,12 @@ class Program:
         return TestRunResult(retval, duration, out, ctx_out)
 
 
-def _load_with_log(args: dict[str, Any], level: int) -> tuple[int, int, str]:
-    size = LOG_START
+def _load_with_log(args: dict[str, Any], level: int, fixed_size: int = 0) -> tuple[int, int, str]:
+    size = fixed_size or LOG_START
     while True:
         buf = ctypes.create_string_buffer(size)
         fd, err, true_size = commands.prog_load(log_level=level, log_buf=buf, **args)
-        if fd < 0 and err == ENOSPC and size < LOG_MAX:
+        if fd < 0 and err == ENOSPC and size < LOG_MAX and not fixed_size:
             size = max(size * 4, true_size + 1) if true_size > size else size * 4
             continue
         return fd, err, buf.value.decode(errors="replace")

@@ -75,6 +75,20 @@ def base_type(name: str) -> Optional[SType]:
     return int_type(*found) if found else None
 
 
+def pointer_type(ctype: str, addrspace: str = "kernel") -> SType:
+    """A pointer as a tracepoint ``format`` file writes it (``const char *const *``); structs are known by
+    tag, other unknown pointees become ``void``."""
+    words = [w for w in ctype.replace("*", " ").split() if w not in _QUALIFIERS]
+    name = " ".join(words)
+    pointee: Optional[SType] = base_type(name)
+    if pointee is None and name.startswith(("struct ", "union ")):
+        pointee = SType("struct", 0, tag=name)
+    t = SType("ptr", 8, pointee=pointee, addrspace=addrspace)
+    for _ in range(ctype.count("*") - 1):
+        t = SType("ptr", 8, pointee=t, addrspace=addrspace)
+    return t
+
+
 class CTypes:
     """The script's definitions, then the kernel's BTF (opened only when a name is not in the script)."""
 
@@ -239,6 +253,11 @@ class CTypes:
         return Record(tag, t.size, self.btf().alignof(t), members)
 
 
+def _c_size(t: SType) -> int:
+    """Bytes a member takes in its struct: a script's ``char s[N]`` is a ``string[N+1]`` in N bytes."""
+    return t.size - 1 if t.kind == "string" and t.signed else t.size
+
+
 def align_of(t: SType, types: CTypes) -> int:
     """C alignment of a member type."""
     if t.kind == "struct":
@@ -368,7 +387,9 @@ class _Parser:
             t = SType("ptr", 8, pointee=None if t.kind == "void" else t)
         for dim in reversed(dims):
             if t.kind == "int" and t.size == 1 and not pointer and dim:
-                t = string_type(dim)
+                # a plain (signed) char array gets a byte for the NUL, so a full array is not a truncated
+                # string; ``signed`` marks the byte the struct layout does not hold
+                t = SType("string", dim + 1, signed=True) if t.signed else string_type(dim)
             else:
                 t = SType("array", t.size * dim, pointee=t)
         return t
@@ -436,7 +457,7 @@ def layout(tag: str, fields: list[tuple[str, SType, int]], union: bool, packed: 
         name = name or f"(anon{index})"
         if union:
             members.append(Member(name, t, 0, bits, 0))
-            bit = max(bit, bits or t.size * 8)
+            bit = max(bit, bits or _c_size(t) * 8)
             continue
         if bits:
             unit_bits = max(t.size, 1) * 8
@@ -448,7 +469,7 @@ def layout(tag: str, fields: list[tuple[str, SType, int]], union: bool, packed: 
             continue
         bit = (bit + member_align * 8 - 1) // (member_align * 8) * (member_align * 8)
         members.append(Member(name, t, bit // 8, 0, 0))
-        bit += t.size * 8
+        bit += _c_size(t) * 8
     size = (bit + 7) // 8
     size = (size + align - 1) // align * align
     return Record(tag, size, align, members)

@@ -20,6 +20,7 @@ from tinybpf.asm import (
     R2,
     R3,
     R6,
+    R9,
     ALUOp,
     Instruction,
     Instructions,
@@ -42,11 +43,12 @@ from tinybpf.asm import (
     stx,
 )
 from tinybpf.errors import CompileError
-from tinybpf.trace import ast
+from tinybpf.trace import ast, scratch
 from tinybpf.trace.codegen_loops import MapLoops
 from tinybpf.trace.codegen_memory import MemoryCodegen, is_memory_read
 from tinybpf.trace.ir import CompiledTrace, Event, MapLayout
-from tinybpf.trace.regalloc import Registers, Stack, Value
+from tinybpf.trace.regalloc import STACK_LIMIT, Registers, Stack, Value
+from tinybpf.trace.scratch import SCRATCH_LIMIT
 from tinybpf.trace.semantics import Analysis, SType
 
 # pt_regs offsets of the first six integer arguments and the return value, per machine
@@ -83,7 +85,7 @@ class ProbeCodegen:
 
     def __init__(self, analysis: Analysis, probe: ast.Probe, trace: CompiledTrace, *,
                  attach_name: str = "", func_name: str = "", field_offsets: Optional[dict[str, int]] = None,
-                 pid_filter: int = 0, string_space: str = "kernel") -> None:
+                 pid_filter: int = 0, string_space: str = "kernel", scratch: bool = False) -> None:
         from tinybpf.trace import codegen_calls, codegen_functions
 
         self.analysis = analysis
@@ -97,12 +99,13 @@ class ProbeCodegen:
         # -k: (pos, message, helper, retcode) -> the warning text a failed helper call sends
         self.helper_warning: Optional[Callable[..., str]] = None
         self.code: list[Union[Instruction, Label]] = []
-        self.stack = Stack()
+        self.scratch = scratch
+        self.stack = Stack(SCRATCH_LIMIT if scratch else STACK_LIMIT)
         self.labels = 0
         uses = analysis.uses.get(id(probe), set())
         self.uses_ctx = bool(uses & {"args", "retval"} or any(u.startswith("arg") for u in uses)
                              or codegen_functions.needs_ctx(probe))
-        self.regs = Registers(self.emit, self.stack, [R6] if self.uses_ctx else [])
+        self.regs = Registers(self.emit, self.stack, ([R6] if self.uses_ctx else []) + ([R9] if scratch else []))
         self.vars: dict[str, int] = {}
         self.loops: list[tuple] = []
         self.calls = codegen_calls.CallCodegen(self)
@@ -143,6 +146,10 @@ class ProbeCodegen:
     def generate(self) -> Instructions:
         if self.uses_ctx:
             self.emit(mov64(R6, R1))
+        if self.scratch:
+            for item in scratch.prologue("out"):
+                self.emit(item)
+        body = len(self.code)
         if self.pid_filter:
             self.emit(call("get_current_pid_tgid"))
             self.emit(alu64(ALUOp.RSH, R0, 32))
@@ -155,6 +162,8 @@ class ProbeCodegen:
         self.place("out")
         self.emit(mov64(R0, 0))
         self.emit(exit_())
+        if self.scratch:
+            scratch.rebase(self.code, body, len(self.code), self.stack.deepest)
         self.map_loops.emit_callbacks()
         from tinybpf.trace.peephole import optimise
 
@@ -454,7 +463,17 @@ class ProbeCodegen:
             return self.int_TupleAccess(ast.TupleAccess(e.pos, e.expr, record.names.index(e.field)))
         t = self.type_of(e)
         offset = self.field_offsets[e.field]
+        if t.tag == "__data_loc":
+            return self.data_loc_pointer(offset)
         return self.ctx_load(offset, t.size, t.signed)
+
+    def data_loc_pointer(self, offset: int) -> Value:
+        """A ``__data_loc`` field's data: its low 16 bits are the data's offset from the record start."""
+        value = self.ctx_load(offset, 4, False)
+        reg = self.regs.own(value)
+        self.emit(alu64(ALUOp.AND, reg, 0xFFFF))
+        self.emit(alu64(ALUOp.ADD, reg, R6))
+        return value
 
     def int_Map(self, e: ast.Map) -> Value:
         return self.calls.read_map_int(e)

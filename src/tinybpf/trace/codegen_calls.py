@@ -657,7 +657,7 @@ class CallCodegen:
             const = gen.const_of(e.args[1])
             length: Optional[Value] = None if const is not None else gen.ival(e.args[1])
             if const is not None:
-                limit = max(1, min(const + 1, size))
+                limit = max(1, min(const, size))
         else:
             length = None
         pointer = gen.ival(e.args[0])
@@ -665,7 +665,6 @@ class CallCodegen:
         if length is not None:
             reg = gen.operand_reg(length, R2)
             self.emit(mov64(R2, reg))
-            self.emit(alu64(ALUOp.ADD, R2, 1))
             self.emit(jmp(JumpOp.JLE, R2, size, 1))
             self.emit(mov64(R2, size))
             gen.release(length)
@@ -676,7 +675,23 @@ class CallCodegen:
         self.emit(alu64(ALUOp.ADD, R1, dst))
         helper = "probe_read_user_str" if gen.string_space == "user" else "probe_read_kernel_str"
         self.emit(call(helper))
+        if len(e.args) == 1 and size > 1:
+            self.mark_truncation(pointer, dst, size)
         gen.release(pointer)
+
+    def mark_truncation(self, pointer: Value, dst: int, size: int) -> None:
+        """A string that filled its buffer gets its last source byte in place of the NUL: a longer string
+        then has no NUL, which the printers show with bpftrace's truncation trailer (``..``)."""
+        gen = self.gen
+        done = gen.new_label("str_fits")
+        self.emit(jmp(JumpOp.JNE, R0, size, done))
+        self.emit(mov64(R3, gen.operand_reg(pointer, R3)))
+        self.emit(alu64(ALUOp.ADD, R3, size - 1))
+        self.emit(mov64(R1, FP))
+        self.emit(alu64(ALUOp.ADD, R1, dst + size - 1))
+        self.emit(mov64(R2, 1))
+        self.emit(call("probe_read_user" if gen.string_space == "user" else "probe_read_kernel"))
+        gen.place(done)
 
     def tuple_literal(self, e: ast.Tuple, t: SType, dst: int, size: int) -> None:
         gen = self.gen

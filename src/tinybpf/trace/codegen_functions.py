@@ -35,13 +35,13 @@ from tinybpf.trace import ast
 from tinybpf.trace.functions import PT_REGS_X86_64, clock_helper
 from tinybpf.trace.regalloc import Value
 from tinybpf.trace.semantics import SType
-from tinybpf.trace.values import KSTACK_MAP, USTACK_MAP
+from tinybpf.trace.values import BUILD_ID_MAP, KSTACK_MAP, USTACK_MAP
 
 if TYPE_CHECKING:
     from tinybpf.trace.codegen import ProbeCodegen
 
 BPF_F_USER_STACK = 1 << 8
-_CTX_NAMES = ("kstack", "ustack", "reg")
+_CTX_NAMES = ("kstack", "ustack", "reg", "uaddr")
 
 
 def needs_ctx(probe: ast.Probe) -> bool:
@@ -123,7 +123,9 @@ class FunctionCodegen:
         if name == "getopt":
             option = self.option(e)
             return Value(const=int(option) if not isinstance(option, str) else 0, signed=gen.type_of(e).signed)
-        if name in ("kaddr", "cgroupid", "uaddr"):
+        if name == "uaddr":
+            return self.user_address(e)
+        if name in ("kaddr", "cgroupid"):
             return Value(const=self.address(e), signed=False)
         raise CompileError(f"{name}() is not supported by tinybpf trace yet")
 
@@ -205,19 +207,28 @@ class FunctionCodegen:
             if address is None:
                 raise CompileError(f"Failed to resolve kernel symbol: {text}")
             return int(address)
-        return self.user_address(text)
+        raise CompileError(f"cannot generate code for {e.name}()")
 
-    def user_address(self, name: str) -> int:
-        from tinybpf.symbols.user import binary_symbols
+    def user_address(self, e: ast.Call) -> Value:
+        """``uaddr(name)``: the link address, plus on a uprobe in a PIE the load bias (``regs->ip`` minus
+        the probed instruction's link address)."""
+        from tinybpf.trace import user_symbols
 
-        parts = self.gen.attach_name.split(":")
-        if len(parts) < 3 or not parts[0].startswith("u"):
+        gen, arg = self.gen, e.args[0]
+        target = gen.target
+        if target is None or target.provider not in ("uprobe", "uretprobe", "usdt"):
             raise CompileError("uaddr can only be used with uprobes")
-        index = binary_symbols(parts[1])
-        for symbol in index.elf.symbols() + index.elf.dynamic_symbols():
-            if symbol.name == name and symbol.defined:
-                return int(symbol.value)
-        raise CompileError(f"Could not resolve symbol: {parts[1]}:{name}")
+        name = arg.text if isinstance(arg, ast.String) else ""
+        symbol = user_symbols.find(target.target, name)
+        if symbol is None:
+            raise CompileError(f"Could not resolve symbol: {target.target}:{name}")
+        probed = user_symbols.find(target.target, target.func) if target.provider == "uprobe" else None
+        if not symbol.relocated or probed is None or gen.pt_regs is None:
+            return Value(const=symbol.address, signed=False)
+        value = gen.ctx_load(int(gen.pt_regs["ip"]), 8, False)  # type: ignore[call-overload]
+        assert value.reg is not None
+        self.emit(alu64(ALUOp.ADD, value.reg, symbol.address - probed.address - target.offset))
+        return value
 
     def strcontains(self, e: ast.Call) -> Value:
         """1 when the needle occurs in the haystack, by comparing at every start (unrolled, no loops)."""
@@ -290,7 +301,7 @@ class FunctionCodegen:
         if name == "getopt" and isinstance(e, ast.Call):
             gen.write_bytes(dst, str(self.option(e)).encode() + b"\0", size)
         elif name in ("kstack", "ustack"):
-            self.stack(name == "kstack", dst)
+            self.stack(name == "kstack", dst, t.tag.startswith("build_id:"))
         elif name == "username":
             self.emit(call("get_current_uid_gid"))
             self.emit(stx(Size.W, FP, R0, dst))
@@ -317,11 +328,11 @@ class FunctionCodegen:
         self.emit(alu64(ALUOp.RSH, R0, 32))
         self.emit(stx(Size.DW, FP, R0, dst))
 
-    def stack(self, kernel: bool, dst: int) -> None:
+    def stack(self, kernel: bool, dst: int, build_id: bool = False) -> None:
         if not self.gen.uses_ctx:
             raise CompileError("stacks need the probe context")
         self.emit(mov64(R1, R6))
-        self.emit(ld_map_fd(R2, KSTACK_MAP if kernel else USTACK_MAP))
+        self.emit(ld_map_fd(R2, KSTACK_MAP if kernel else BUILD_ID_MAP if build_id else USTACK_MAP))
         self.emit(mov64(R3, 0 if kernel else BPF_F_USER_STACK))
         self.emit(call("get_stackid"))
         self.emit(stx(Size.DW, FP, R0, dst))

@@ -11,17 +11,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from tinybpf.errors import CompileError, TinyBPFError
+from tinybpf.errors import TinyBPFError
 from tinybpf.kernel import tracefs
 from tinybpf.kernel.constants import MapType
 from tinybpf.trace import ast, config
+from tinybpf.trace.c_types import pointer_type
 from tinybpf.trace.diagnostics import Diagnostic, TraceError
 from tinybpf.trace.ir import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
 from tinybpf.trace.probes import AttachRefused, Target, expand
+from tinybpf.trace.regalloc import StackTooDeep
 from tinybpf.trace.semantics import (
-    INT32,
     NONE,
-    UINT64,
     Analysis,
     MapInfo,
     SType,
@@ -170,22 +170,28 @@ class _FieldCache:
                 fmt = tracefs.event_format(category, name)
             except TinyBPFError:
                 raise LookupError(f"tracepoint not found: {category}:{name}") from None
-            self.cache[key] = {f.name: (field_type(f), f.offset) for f in fmt.fields}
+            space = "user" if category == "syscalls" else "kernel"
+            self.cache[key] = {f.name: (field_type(f, space), f.offset) for f in fmt.fields}
         return self.cache[key]
 
 
-def field_type(f: tracefs.Field) -> SType:
-    """A tracefs field as bpftrace types it: char arrays are strings, pointers 64-bit integers."""
+DATA_LOC = SType("ptr", 8, pointee=int_type(1, True), tag="__data_loc")
+"""A ``__data_loc`` field: bpftrace reads it as a pointer to the variable-length data inside the record."""
+
+
+def field_type(f: tracefs.Field, space: str = "kernel") -> SType:
+    """A tracefs field as bpftrace types it: char arrays are strings, pointers point into ``space``
+    (user memory for the ``syscalls`` tracepoints)."""
     ctype: str = f.type
     size: int = f.size
     if f.data_loc:
-        return INT32
+        return DATA_LOC
     if f.array_length is not None:
         if "char" in ctype:
             return string_type(size)
         return NONE
     if "*" in ctype:
-        return UINT64
+        return pointer_type(ctype, space)
     if size not in (1, 2, 4, 8):
         return NONE
     return int_type(size, bool(f.signed))
@@ -256,15 +262,21 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
         if provider == "tracepoint" and "args" in uses:
             offsets = {name: off for name, (_, off) in fields.resolve(first.target, first.func).items()}
         user = provider in ("uprobe", "uretprobe", "usdt") or (provider == "tracepoint" and first.target == "syscalls")
-        gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
-                           field_offsets=offsets, pid_filter=options.pid if provider not in SPECIAL_PROVIDERS else 0,
-                           string_space="user" if user else "kernel")
-        gen.target = first
-        gen.helper_warning = warn
-        try:
-            insns = gen.generate()
-        except CompileError:
-            raise
+        events = len(trace.events)
+        for scratch in (False, True):  # a probe that outgrows the stack is generated again on scratch memory
+            gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
+                               field_offsets=offsets,
+                               pid_filter=options.pid if provider not in SPECIAL_PROVIDERS else 0,
+                               string_space="user" if user else "kernel", scratch=scratch)
+            gen.target = first
+            gen.helper_warning = warn
+            try:
+                insns = gen.generate()
+                break
+            except StackTooDeep:
+                if scratch:
+                    raise
+                del trace.events[events:]
         name = _program_name(first, index, number)
         special = first.name if provider == "self" else provider if provider in SPECIAL_PROVIDERS else ""
         programs.append(ProbeProgram(name, first.prog_type, insns, group, special, gen.stack.deepest))

@@ -14,7 +14,7 @@ from tinybpf.trace.semantics import BOOL, INT64, NONE, UINT64, SType
 if TYPE_CHECKING:
     from tinybpf.trace.semantics import SemanticAnalyser
 
-STACK_MODES = ("bpftrace", "perf", "raw")
+STACK_MODES = ("bpftrace", "perf", "raw", "build_id")
 MAX_STACK_FRAMES = 127
 KSYM = SType("ksym", 8)
 USYM = SType("usym", 16)
@@ -218,7 +218,14 @@ def _address(a: SemanticAnalyser, e: ast.Call) -> SType:
     _args(a, e)
     if a.nargs(e, 1) and not isinstance(e.args[0], ast.String):
         a.error(f"{e.name}() expects a string literal", e.pos)
-    return UINT64
+    if e.name != "uaddr" or len(e.args) != 1 or not isinstance(e.args[0], ast.String) or a.probe is None:
+        return UINT64
+    from tinybpf.trace import user_symbols
+
+    points = a.probe.attach_points
+    symbol = user_symbols.find(points[0].target, e.args[0].text) if points else None
+    width = user_symbols.pointee_bytes(symbol)
+    return SType("ptr", 8, pointee=SType("int", width), addrspace="user")
 
 
 def _buf(a: SemanticAnalyser, e: ast.Call) -> SType:

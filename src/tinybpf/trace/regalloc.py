@@ -31,17 +31,22 @@ class Value:
         return self.const is not None
 
 
+class StackTooDeep(CompileError):
+    """The frame outgrew its limit (the compiler then tries a scratch-map frame, see ``scratch``)."""
+
+
 class Stack:
     """Stack offsets (negative, from r10) handed out downwards, 8-byte aligned."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = STACK_LIMIT) -> None:
         self.top = 0
         self.deepest = 0
+        self.limit = limit
 
     def alloc(self, size: int) -> int:
         self.top += (size + 7) // 8 * 8
-        if self.top > STACK_LIMIT:
-            raise CompileError(f"the probe needs more than {STACK_LIMIT} bytes of BPF stack "
+        if self.top > self.limit:
+            raise StackTooDeep(f"the probe needs more than {self.limit} bytes of BPF stack "
                                "(fewer or shorter strings and tuples, or a smaller BPFTRACE_STRLEN)")
         self.deepest = max(self.deepest, self.top)
         return -self.top

@@ -12,6 +12,7 @@ SIGINT/SIGTERM always lead to the orderly end above and nothing stays attached.
 """
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal
@@ -21,11 +22,13 @@ import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional, TextIO
 
-from tinybpf.errors import TinyBPFError
-from tinybpf.kernel.constants import MapType
+from tinybpf.errors import BPFError, TinyBPFError
+from tinybpf.kernel.constants import MapFlags, MapType
+from tinybpf.trace import config
 from tinybpf.trace import types as bt
 from tinybpf.trace import values as blobs
 from tinybpf.trace.ir import RINGBUF_NAME, RINGBUF_SIZE, CompiledTrace, Event, MapLayout, ProbeProgram
+from tinybpf.trace.scratch import SCRATCH_MAP
 from tinybpf.trace.semantics import BLOB_KINDS, SType
 
 NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
@@ -74,7 +77,8 @@ def _memory_type(t: SType) -> bt.BpfType:
 
 def decoder(t: SType) -> Callable[[bytes], Any]:
     """bytes of a value of type ``t`` -> the decoded value the printers take (ints, str, tuples)."""
-    from tinybpf.trace.output import decode_string
+    from tinybpf.trace import config
+    from tinybpf.trace.output import STR_TRUNC_TRAILER, decode_string
 
     if t.kind in BLOB_KINDS:
         return blobs.decoder(t.kind, t.tag, t.size)
@@ -85,8 +89,8 @@ def decoder(t: SType) -> Callable[[bytes], Any]:
         element, step = decoder(t.pointee), max(t.pointee.size, 1)
         return lambda raw: [element(raw[o:o + step]) for o in range(0, t.size, step)]
     if t.kind == "string":
-        size = t.size
-        return lambda raw: decode_string(bytes(raw[:size]))
+        size, trailer = t.size, config.lookup("str_trunc_trailer", STR_TRUNC_TRAILER)
+        return lambda raw: decode_string(bytes(raw[:size]), trailer)
     if t.kind in ("tuple", "struct", "record"):
         return _aggregate_decoder(t)
     return lambda raw: None
@@ -122,6 +126,16 @@ def _aggregate_decoder(t: SType) -> Callable[[bytes], tuple]:
             values[index] = element(raw[offset:offset + size])
         return tuple(values)
     return decode
+def log_trimmed(program: ProbeProgram, log_size: int) -> str:
+    """bpftrace's messages when the verifier log overflowed the ``log_size`` buffer (ENOSPC)."""
+    special = program.special or (program.targets[0].provider if program.targets else program.name)
+    index = program.name.rsplit("_", 2)[-2] if program.name.count("_") >= 2 else "0"
+    name = f"{special.lower()}_{int(index) + 1}"
+    return ("WARNING: Kernel log seems to be trimmed. This may be due to buffer not being big enough, try "
+            "increasing the BPFTRACE_LOG_SIZE environment variable beyond the current value of "
+            f"{log_size} bytes. Or, add the configuration `config = {{ log_size = N; }}` to the script.\n"
+            f"ERROR: Error loading BPF program for {name}. Error code: -{errno.ENOSPC} "
+            f"({os.strerror(errno.ENOSPC)}).\n")
 
 
 class Child:
@@ -218,10 +232,18 @@ class TraceRuntime:
             self.maps[layout.name] = Map.create(layout.map_type, layout.key_size, layout.value_size,
                                                 layout.max_entries, name=layout.bpf_name, key=bytes, value=bytes)
         referenced = {insn.reference for program in self.trace.programs for insn in program.instructions}
-        for name in (blobs.KSTACK_MAP, blobs.USTACK_MAP):
+        for name in blobs.STACK_MAPS:
             if name in referenced:
-                self.maps[name] = Map.create(MapType.STACK_TRACE, 4, blobs.MAX_FRAMES * 8,
-                                             blobs.STACK_MAP_ENTRIES, name=name, key=bytes, value=bytes)
+                build_id = name == blobs.BUILD_ID_MAP
+                self.maps[name] = Map.create(MapType.STACK_TRACE, 4, blobs.MAX_FRAMES * (32 if build_id else 8),
+                                             blobs.STACK_MAP_ENTRIES, name=name, key=bytes, value=bytes,
+                                             flags=MapFlags.STACK_BUILD_ID if build_id else 0)
+        if SCRATCH_MAP in referenced:
+            from tinybpf.kernel.sysinfo import num_possible_cpus
+
+            frame = max(program.stack_size for program in self.trace.programs)
+            self.maps[SCRATCH_MAP] = Map.create(MapType.ARRAY, 4, frame, num_possible_cpus(), name=SCRATCH_MAP,
+                                                key=bytes, value=bytes)
 
     def link_instructions(self, program: ProbeProgram) -> Any:
         """Fill in map fds, the start time and the child's pid where the code refers to them."""
@@ -229,7 +251,7 @@ class TraceRuntime:
 
         by_bpf_name = {layout.bpf_name: self.maps[layout.name] for layout in self.trace.maps.values()}
         by_bpf_name[RINGBUF_NAME] = self.maps[RINGBUF_NAME]
-        for name in (blobs.KSTACK_MAP, blobs.USTACK_MAP):
+        for name in (*blobs.STACK_MAPS, SCRATCH_MAP):
             if name in self.maps:
                 by_bpf_name[name] = self.maps[name]
         constants = {"__start_ns": time.monotonic_ns(), "__cpid": self.child.pid if self.child else 0}
@@ -244,16 +266,25 @@ class TraceRuntime:
             out.append(insn)
         return out
 
-    def load(self) -> None:
+    def load(self) -> bool:
+        """Load every program; False (after bpftrace's messages) when ``log_size`` was too small for the
+        verifier log of ``-v``."""
         from tinybpf.programs import Program
         from tinybpf.trace.subprograms import load_options
 
+        log_size = config.lookup_int("log_size", 0) if self.verbose else 0
         for program in self.trace.programs:
             insns = self.link_instructions(program)
             extra = load_options(insns)
             btf = extra.pop("_btf", None)
-            loaded = Program.load(program.prog_type, insns, name=program.name, log_level=2 if self.verbose else 0,
-                                  **extra)
+            try:
+                loaded = Program.load(program.prog_type, insns, name=program.name,
+                                      log_level=2 if self.verbose else 0, log_size=log_size, **extra)
+            except BPFError as exc:
+                if not log_size or exc.errno != errno.ENOSPC:
+                    raise
+                self.err.write(log_trimmed(program, log_size))
+                return False
             del btf  # the program holds its own reference to the BTF now
             if self.verbose:
                 self.err.write(f"{program.name}: {insns.slots} instructions\n{insns}\n")
@@ -261,6 +292,7 @@ class TraceRuntime:
                                                                                               "verification"))]
                 self.err.write("\n".join(stats) + "\n")
             self.programs.append((program, loaded))
+        return True
 
     def attach(self) -> None:
         from tinybpf.trace.probes import attach
@@ -291,10 +323,13 @@ class TraceRuntime:
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
         old_handlers = self.install_signals(wake_w)
-        blobs.activate(blobs.Symbolizer(self.maps))
+        binaries = sorted({t.target for p in self.trace.programs for t in p.targets
+                           if t.provider in ("uprobe", "uretprobe", "usdt")})
+        blobs.activate(blobs.Symbolizer(self.maps, binaries))
         try:
             self.create_maps()
-            self.load()
+            if not self.load():
+                return 1
             self.ring = RingBuffer(self.maps[RINGBUF_NAME], batch=self.on_records)
             self.run_special("BEGIN")
             if not self.finished:

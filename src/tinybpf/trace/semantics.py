@@ -20,7 +20,8 @@ from tinybpf.trace.diagnostics import Diagnostic, TraceError
 BLOB_KINDS = ("kstack", "ustack", "ksym", "usym", "buffer", "timestamp", "inet", "mac", "cgroup_path",
               "username")
 AGGREGATES = ("count", "sum", "avg", "min", "max", "stats", "hist", "lhist")
-MAX_STACK_BYTES = 512
+MAX_FRAME_BYTES = 32760
+"""The deepest probe frame (a scratch-map frame, see ``scratch.SCRATCH_LIMIT``)."""
 
 
 @dataclass(frozen=True)
@@ -124,12 +125,16 @@ def _align_of(t: SType) -> int:
     return t.size if t.size <= 2 else 4 if t.size <= 4 else 8
 
 
+MAX_STRLEN = 10000
+"""Strings up to this size fit a scratch frame (``scratch.SCRATCH_LIMIT``) a few times over."""
+
+
 def strlen() -> int:
     """bpftrace's string buffer size, from ``max_strlen`` (config block, BPFTRACE_MAX_STRLEN or
-    BPFTRACE_STRLEN; default 64, at most 200 to fit the stack)."""
+    BPFTRACE_STRLEN; default 64; strings that do not fit the stack go to scratch memory)."""
     from tinybpf.trace import config
 
-    return max(1, min(config.lookup_int("max_strlen", 64), 200))
+    return max(1, min(config.lookup_int("max_strlen", 64), MAX_STRLEN))
 
 
 @dataclass
@@ -748,7 +753,7 @@ class SemanticAnalyser:
         t = tuple_type(elements)
         if e.names:
             t = SType("record", t.size, elements=t.elements, names=tuple(e.names), offsets=t.offsets)
-        if t.size > MAX_STACK_BYTES // 2:
+        if t.size > MAX_FRAME_BYTES // 2:
             self.error("tuple is too big for the BPF stack", e.pos)
         return t
 
@@ -964,7 +969,7 @@ class SemanticAnalyser:
                 self.error(f"str() only accepts an integer as its second argument ({args[1]} provided)", e.pos)
             value = self.const_int(e.args[1])
             if value is not None:
-                size = max(1, min(value + 1, size))
+                size = max(1, min(value, size))
         return string_type(size)
 
     def call_strncmp(self, e: ast.Call, args: list[SType]) -> SType:

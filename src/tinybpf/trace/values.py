@@ -12,26 +12,34 @@ import os
 import struct
 import subprocess
 import time
+from collections.abc import Sequence
 from typing import Any, Callable, Optional, TextIO
 
 from tinybpf.trace import types as bt
 
 KSTACK_MAP = "kstacks"
 USTACK_MAP = "ustacks"
+BUILD_ID_MAP = "ustacks_bid"
+"""User stacks as ``struct bpf_stack_build_id`` frames (a map created with BPF_F_STACK_BUILD_ID)."""
+STACK_MAPS = (KSTACK_MAP, USTACK_MAP, BUILD_ID_MAP)
 STACK_MAP_ENTRIES = 4096
 MAX_FRAMES = 127
 EVENT_KINDS = ("system", "cat", "errorf", "warnf")
 _U64 = struct.Struct("=Q")
 _STACK = struct.Struct("=qQ")
+_BUILD_ID_FRAME = struct.Struct("=i20sQ")
+_BUILD_ID_VALID, _BUILD_ID_IP = 1, 2
 
 
 class Symbolizer:
     """Names addresses and reads stacks while a trace runs (the maps are the runtime's)."""
 
-    def __init__(self, maps: dict[str, Any]) -> None:
+    def __init__(self, maps: dict[str, Any], binaries: Sequence[str] = ()) -> None:
         self.maps = maps
+        self.binaries = binaries
         self._kernel: Any = None
         self._processes: dict[int, Any] = {}
+        self._executables: Optional[list[Any]] = None
 
     def kernel(self) -> Any:
         if self._kernel is None:
@@ -62,9 +70,31 @@ class Symbolizer:
         process = self.process(pid)
         frame = process.resolve(address) if process else None
         if frame is None or not frame.symbol:
-            return f"0x{address:x}"
+            return self.probed_symbol(address, offset) or f"0x{address:x}"
         text = f"{frame.symbol}+{frame.offset}" if offset else frame.symbol
         return f"{text} ({frame.module})" if module and frame.module else text
+
+    def probed_symbol(self, address: int, offset: bool) -> str:
+        """``address`` in the symbol table of a probed non-PIE executable (where addresses are fixed): the
+        way to name frames of a process that has exited or that lives in another pid namespace."""
+        if self._executables is None:
+            from tinybpf.elf import ElfType
+            from tinybpf.errors import FormatError
+            from tinybpf.symbols.user import binary_symbols
+
+            self._executables = []
+            for path in self.binaries:
+                try:
+                    index = binary_symbols(path)
+                except (OSError, FormatError):
+                    continue
+                if index.elf.header.type == ElfType.EXEC:
+                    self._executables.append(index)
+        for index in self._executables:
+            found = index.resolve(address) if index.elf.vaddr_to_offset(address) is not None else None
+            if found is not None:
+                return f"{found[0]}+{found[1]}" if offset else found[0]
+        return ""
 
     def stack(self, kernel: bool, stack_id: int, pid: int, tag: str) -> str:
         from tinybpf.trace.output import format_stack
@@ -72,6 +102,8 @@ class Symbolizer:
         mode_name, _, limit_text = tag.partition(":")
         mode = bt.StackMode(mode_name) if mode_name in ("bpftrace", "perf", "raw") else bt.StackMode.BPFTRACE
         limit = int(limit_text or MAX_FRAMES)
+        if mode_name == "build_id" and not kernel:
+            return self.build_id_stack(stack_id, limit)
         addresses = self.addresses(KSTACK_MAP if kernel else USTACK_MAP, stack_id)[:limit]
         perf = mode is bt.StackMode.PERF
         if kernel:
@@ -81,6 +113,19 @@ class Symbolizer:
             def resolve(address: int) -> list[str]:
                 return [self.usym(address, pid, offset=True, module=perf)]
         return format_stack(addresses, resolve, mode)
+
+    def build_id_stack(self, stack_id: int, limit: int) -> str:
+        """``ustack(build_id)``: a line per frame, ``<build id> 0x<file offset>`` or the bare address
+        where the kernel found no build id."""
+        stack_map = self.maps.get(BUILD_ID_MAP)
+        raw = stack_map.get(struct.pack("=I", stack_id)) if stack_map is not None and stack_id >= 0 else None
+        lines = ["\n"]
+        for status, build_id, offset in _BUILD_ID_FRAME.iter_unpack(bytes(raw or b"")[:limit * 32]):
+            if status == _BUILD_ID_VALID:
+                lines.append(f"{build_id.hex()} 0x{offset:02x}\n")
+            elif status == _BUILD_ID_IP and offset:
+                lines.append(f"{offset:x}\n")
+        return "".join(lines)
 
     def addresses(self, name: str, stack_id: int) -> list[int]:
         stack_map = self.maps.get(name)
