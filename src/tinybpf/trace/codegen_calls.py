@@ -349,7 +349,9 @@ class CallCodegen:
         elif name == "print":
             self.print(e)
         elif name == "exit":
-            self.send(self.gen.event(Event("exit")), [], 8)
+            code = [(arg, (self.gen.type_of(arg), 8)) for arg in e.args]
+            size = 8 + 8 * len(code)
+            self.send(self.gen.event(Event("exit", args=[t for _, t in code], size=size)), code, size)
             self.emit(ja("out"))
         elif name in ("clear", "zero"):
             target = e.args[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from tinybpf.trace import ast
 from tinybpf.trace.diagnostics import Diagnostic, TraceError
@@ -29,8 +29,11 @@ class MacroDefinition(ast.Node):
 
 
 class _Expander:
-    def __init__(self, macros: dict[str, MacroDefinition], source: str, filename: str) -> None:
+    def __init__(self, macros: dict[str, MacroDefinition], source: str, filename: str,
+                 library: dict[tuple[str, int], MacroDefinition]) -> None:
         self.macros = macros
+        self.library = library
+        self.probe: ast.Probe | None = None
         self.source = source
         self.filename = filename
         self.count = 0
@@ -61,6 +64,9 @@ class _Expander:
 
     def expression(self, e: ast.Expression, prelude: list[ast.Statement]) -> ast.Expression:
         """``e`` with its macro calls replaced by their values; their statements are added to ``prelude``."""
+        library = self.library_value(e, prelude)
+        if library is not None:
+            return library
         if self.is_macro_call(e):
             statements = self.expand(e)
             if not statements or not isinstance(statements[-1], ast.ExprStatement):
@@ -78,15 +84,45 @@ class _Expander:
                                     for v in value])
         return e
 
+    def library_value(self, e: ast.Expression, prelude: list[ast.Statement]) -> ast.Expression | None:
+        """What a ``__builtin_*`` name, ``config.FIELD`` or a foldable library call stands for, if anything."""
+        from tinybpf.trace import stdlib
+
+        if isinstance(e, ast.Identifier) and e.name.startswith("__builtin_"):
+            value = stdlib.builtin(e.name[len("__builtin_"):], self.probe, e.pos)
+            if value is None:
+                self.fail(f"Unknown identifier: '{e.name}'", e.pos)
+            return value
+        if isinstance(e, ast.FieldAccess) and _is_config(e.expr):
+            value = stdlib.config_field(e.field, e.pos)
+            if value is None:
+                self.fail(f"config has no field named '{e.field}'", e.pos)
+            return value
+        if isinstance(e, ast.Call) and e.name in stdlib.FOLDED and (e.name, len(e.args)) not in self.library:
+            e.args = [self.expression(arg, prelude) for arg in e.args]
+            return stdlib.fold(e)
+        return None
+
+    def definition(self, e: ast.Expression) -> MacroDefinition | None:
+        """The macro a call names: the script's own, unless only the library has one taking that many
+        arguments."""
+        name = _name(e)
+        if not name:
+            return None
+        nargs = len(e.args) if isinstance(e, ast.Call) else 0
+        user = self.macros.get(name)
+        if user is not None and (len(user.params) == nargs or (name, nargs) not in self.library):
+            return user if isinstance(e, ast.Call) or not user.params else None
+        return self.library.get((name, nargs))
+
     def is_macro_call(self, e: ast.Expression) -> bool:
-        if isinstance(e, ast.Call):
-            return e.name in self.macros
-        return isinstance(e, ast.Identifier) and e.name in self.macros and not self.macros[e.name].params
+        return self.definition(e) is not None
 
     # ----------------------------------------------------------------- one expansion
 
     def expand(self, call: ast.Expression) -> list[ast.Statement]:
-        macro = self.macros[_name(call)]
+        macro = self.definition(call)
+        assert macro is not None
         args = call.args if isinstance(call, ast.Call) else []
         if len(args) != len(macro.params):
             self.fail(f"Call to {macro.name}() has the wrong number of arguments", call.pos)
@@ -122,6 +158,12 @@ def _name(e: ast.Expression) -> str:
     return e.name if isinstance(e, (ast.Call, ast.Identifier)) else ""
 
 
+def _is_config(e: ast.Expression) -> bool:
+    if isinstance(e, ast.Call):
+        return e.name == "config" and not e.args
+    return isinstance(e, ast.Identifier) and e.name in ("__builtin_config", "config")
+
+
 def _substitute(node: ast.Node, rename: Callable[[str], str], exprs: dict[str, ast.Expression],
                 seen: set[int]) -> None:
     """Rename variables/maps and put copies of argument expressions in place of ``name`` parameters.
@@ -150,15 +192,17 @@ def _substitute(node: ast.Node, rename: Callable[[str], str], exprs: dict[str, a
         node.name = rename(node.name)
 
 
-def expand(program: ast.Program, macros: list[MacroDefinition], source: str, filename: str) -> None:
-    """Expand every macro call in ``program``'s probes, in place."""
+def expand(program: ast.Program, macros: list[MacroDefinition], source: str, filename: str,
+           library: Sequence[MacroDefinition] = ()) -> None:
+    """Expand every macro call in ``program``'s probes, in place (``library``: the stdlib's macros)."""
     table: dict[str, MacroDefinition] = {}
     for macro in macros:
         if macro.name in table:
             raise TraceError([Diagnostic(f"Redefinition of macro: {macro.name}", macro.pos)], source, filename)
         table[macro.name] = macro
-    expander = _Expander(table, source, filename)
+    expander = _Expander(table, source, filename, {(m.name, len(m.params)): m for m in library})
     for probe in program.probes:
+        expander.probe = probe
         if probe.predicate is not None:
             prelude: list[ast.Statement] = []
             probe.predicate.expr = expander.expression(probe.predicate.expr, prelude)

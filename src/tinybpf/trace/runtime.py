@@ -169,6 +169,7 @@ class TraceRuntime:
         self.links: list[Any] = []
         self.ring: Any = None
         self.finished = False
+        self.exit_code = 0
         self.stop_requested = False
         self.zeroed: set = set()
         self.formats: dict[int, Any] = {}
@@ -273,7 +274,7 @@ class TraceRuntime:
             self.run_special("END")
             self.print_all_maps()
             self.out.flush()
-            return 0
+            return self.exit_code
         finally:
             blobs.activate(None)
             self.detach()
@@ -373,6 +374,8 @@ class TraceRuntime:
             self.printer.time(format_time(event.text))
         elif kind == "exit":
             self.finished = True
+            if len(record) >= 16:
+                self.exit_code = int.from_bytes(record[8:16], "little") & 0xFF
         elif kind == "print":
             extra = event.extra
             self.print_map(event.map, extra[0] if extra else 0, extra[1] if len(extra) > 1 else 1, at_exit=False)

@@ -966,7 +966,8 @@ class SemanticAnalyser:
         return UINT64
 
     def call_exit(self, e: ast.Call, args: list[SType]) -> SType:
-        self.nargs(e, 0, 0)
+        if self.nargs(e, 0, 1) and args and not args[0].is_int:
+            self.error(f"exit() only supports int arguments ({args[0]} provided)", e.pos)
         return NONE
 
     def map_arg(self, e: ast.Call) -> Optional[ast.Map]:
