@@ -65,7 +65,7 @@ class FunctionCodegen:
         fmt = e.args[0]
         if e.name in ("errorf", "warnf") and isinstance(fmt, ast.String):
             pos, severity = e.pos, "ERROR" if e.name == "errorf" else "WARNING"
-            where = f"stdin:{pos.end_line}:{pos.lead_column}-{pos.end_column}: {severity}: "
+            where = f"{e.origin or 'stdin'}:{pos.end_line}:{pos.lead_column}-{pos.end_column}: {severity}: "
             located = ast.String(fmt.pos, where.replace("%", "%%").encode() + fmt.value.rstrip(b"\n"))
             e = ast.Call(e.pos, e.name, [located, *e.args[1:]])
         self.gen.calls.printf(e)

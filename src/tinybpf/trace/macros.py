@@ -98,6 +98,9 @@ class _Expander:
             if value is None:
                 self.fail(f"config has no field named '{e.field}'", e.pos)
             return value
+        if isinstance(e, ast.Call) and e.name == "fail" and "fail" not in self.macros:
+            first = e.args[0] if e.args else None
+            self.fail(first.text if isinstance(first, ast.String) else "fail() called", e.pos)
         if isinstance(e, ast.Call) and e.name in stdlib.FOLDED and (e.name, len(e.args)) not in self.library:
             e.args = [self.expression(arg, prelude) for arg in e.args]
             return stdlib.fold(e)
@@ -149,6 +152,8 @@ class _Expander:
         suffix = f"__{macro.name}_{self.count}"
         _substitute(body, lambda name: renames.get(name, name + suffix if name.startswith("$") else name), exprs,
                     set())
+        if macro is self.library.get((macro.name, len(macro.params))):
+            _mark_origin(body)
         self.block(body)
         self.depth -= 1
         return body.statements
@@ -156,6 +161,19 @@ class _Expander:
 
 def _name(e: ast.Expression) -> str:
     return e.name if isinstance(e, (ast.Call, ast.Identifier)) else ""
+
+
+def _mark_origin(node: ast.Node) -> None:
+    """Make the library's ``errorf``/``warnf`` report their location in the library's file."""
+    from tinybpf.trace import stdlib
+
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, ast.Node):
+                _mark_origin(item)
+    if isinstance(node, ast.Call) and node.name in ("errorf", "warnf"):
+        node.origin = stdlib.FILENAME
 
 
 def _is_config(e: ast.Expression) -> bool:

@@ -121,9 +121,9 @@ class Parser:
         macros: list[Any] = []
         self.macro_names = {self.tokens[i + 1].text for i, t in enumerate(self.tokens[:-1])
                             if t.text == "macro" and t.kind == "IDENT" and self.tokens[i + 2].kind == "("}
+        library = self.library()
         while self.tok.text == "macro" and self.tok.kind == "IDENT" and self.peek(2).kind == "(":
             macros.append(self.macro_definition())
-        library = self.library()
         probes = [self.probe()]
         while self.tok.kind != "END":
             probes.append(self.probe())
