@@ -414,6 +414,10 @@ class ProbeCodegen:
             self.emit(Instruction(0x18, R1, reference="__start_ns"))
             self.emit(alu64(ALUOp.SUB, R0, R1))
             return self.from_r0()
+        if name == "ctx":
+            value = Value(signed=False)
+            self.emit(mov64(self.regs.alloc(value), R6))
+            return value
         if name == "cpid":
             self.trace.uses_cpid = True
             value = Value(signed=False)

@@ -41,11 +41,11 @@ if TYPE_CHECKING:
     from tinybpf.trace.codegen import ProbeCodegen
 
 BPF_F_USER_STACK = 1 << 8
-_CTX_NAMES = ("kstack", "ustack")
+_CTX_NAMES = ("kstack", "ustack", "ctx")
 
 
 def needs_ctx(probe: ast.Probe) -> bool:
-    """Stacks need the probe's context register kept (``bpf_get_stackid(ctx, ...)``)."""
+    """Stacks (``bpf_get_stackid(ctx, ...)``) and the ``ctx`` builtin need the context register kept."""
     return any(isinstance(n, (ast.Call, ast.Builtin)) and n.name in _CTX_NAMES for n in ast.walk(probe))
 
 

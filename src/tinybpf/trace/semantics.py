@@ -527,6 +527,8 @@ class SemanticAnalyser:
             from tinybpf.trace import sema_memory
 
             return sema_memory.curtask(self)
+        if name == "ctx":
+            return UINT64
         if name in _INT_BUILTINS:
             if name == "cpid" and not self.has_child:
                 self.error("cpid cannot be used without child command", e.pos)
