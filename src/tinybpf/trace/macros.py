@@ -101,6 +101,11 @@ class _Expander:
         if isinstance(e, ast.Call) and e.name == "fail" and "fail" not in self.macros:
             first = e.args[0] if e.args else None
             self.fail(first.text if isinstance(first, ast.String) else "fail() called", e.pos)
+        if isinstance(e, ast.Call) and e.name in ("pid", "tid") and len(e.args) == 1:
+            value = stdlib.namespaced(e)
+            if value is None:
+                self.fail(f"{e.name}() only supports curr_ns and init as the argument", e.pos)
+            return value
         if isinstance(e, ast.Call) and e.name in stdlib.FOLDED and (e.name, len(e.args)) not in self.library:
             e.args = [self.expression(arg, prelude) for arg in e.args]
             return stdlib.fold(e)

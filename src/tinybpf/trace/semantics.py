@@ -181,7 +181,8 @@ FieldResolver = Callable[[str, str], dict[str, tuple[SType, int]]]
 _INT_BUILTINS = {
     "pid": UINT64, "tid": UINT64, "uid": UINT64, "gid": UINT64, "nsecs": UINT64, "elapsed": UINT64,
     "cpu": UINT64, "rand": UINT32, "cgroup": UINT64, "curtask": UINT64, "cpid": UINT64, "numaid": UINT32,
-    "jiffies": UINT64,
+    "jiffies": UINT64, "pid_curr_ns": UINT64, "tid_curr_ns": UINT64,
+    "pid_init": UINT64, "tid_init": UINT64,
 }
 _ARG_PROVIDERS = ("kprobe", "uprobe", "usdt", "rawtracepoint")
 _RET_PROVIDERS = ("kretprobe", "uretprobe")

@@ -97,6 +97,14 @@ def _full_provider(provider: str) -> str:
     return short.get(provider, provider)
 
 
+def namespaced(call: ast.Call) -> Optional[ast.Expression]:
+    """``pid(init)``/``tid(init)``: the builtin; ``pid(curr_ns)``: the id seen from tinybpf's pid namespace."""
+    arg = call.args[0]
+    if not isinstance(arg, ast.Identifier) or arg.name not in ("init", "curr_ns"):
+        return None
+    return ast.Builtin(pos=call.pos, name=f"{call.name}_{arg.name}")
+
+
 def config_field(field: str, pos: ast.Pos) -> Optional[ast.Expression]:
     """``config.FIELD``: the setting's value, as an integer when it reads as one."""
     from tinybpf.trace import config
