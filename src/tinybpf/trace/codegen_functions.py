@@ -97,7 +97,8 @@ class FunctionCodegen:
             t = gen.type_of(e)
             value = gen.ival(e.args[0])
             reg = gen.regs.own(value)
-            self.emit(bswap(reg, t.size * 8))
+            if t.size > 1:
+                self.emit(bswap(reg, t.size * 8))
             return Value(reg=reg, signed=False) if value.reg is None else value
         if name == "nsecs":
             self.emit(call(clock_helper(e)))

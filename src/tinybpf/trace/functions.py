@@ -23,7 +23,7 @@ INET = SType("inet", 24)
 MAC = SType("mac", 6)
 CGROUP_PATH = SType("cgroup_path", 8)
 USERNAME = SType("username", 8)
-UNSAFE = ("system", "signal", "override")
+UNSAFE = ("system", "signal", "override", "write_user")
 
 
 def stack_type(kernel: bool, mode: str = "", limit: int = MAX_STACK_FRAMES) -> SType:
@@ -133,6 +133,9 @@ def _has_key(a: SemanticAnalyser, e: ast.Call) -> SType:
     if not isinstance(arg, ast.Map) or arg.keys:
         a.error("has_key() expects a map argument", e.pos)
         return BOOL
+    info = a.result.maps.get(arg.name)
+    if info is not None and info.keyless:
+        a.error("call to has_key() expects a map with explicit keys (non-scalar map)", e.pos)
     a.set(arg, NONE)
     a.expr(e.args[1])
     return BOOL
@@ -161,8 +164,9 @@ def check_safe(program: ast.Program, source: str, filename: str) -> None:
 
     for node in ast.walk(program):
         if isinstance(node, ast.Call) and node.name in UNSAFE:
-            raise TraceError([Diagnostic(f"{node.name}() is an unsafe function being used in safe mode",
-                                         node.pos)], source, filename)
+            message = ("is unsafe. To use you need the --unsafe flag" if node.name == "write_user"
+                       else "is an unsafe function being used in safe mode")
+            raise TraceError([Diagnostic(f"{node.name}() {message}", node.pos)], source, filename)
 
 
 def _format_call() -> Callable[[SemanticAnalyser, ast.Call], SType]:
@@ -200,6 +204,12 @@ def _address(a: SemanticAnalyser, e: ast.Call) -> SType:
     _args(a, e)
     if a.nargs(e, 1) and not isinstance(e.args[0], ast.String):
         a.error(f"{e.name}() expects a string literal", e.pos)
+    elif e.name == "kaddr" and isinstance(e.args[0], ast.String):
+        from tinybpf.symbols import kernel_symbols
+
+        if kernel_symbols().address(e.args[0].text) is None:
+            a.error(f"Failed to resolve kernel symbol: {e.args[0].text}",
+                    e.pos._replace(lead_line=e.pos.line, lead_column=e.pos.column))
     return UINT64
 
 

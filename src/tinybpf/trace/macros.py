@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 from tinybpf.trace import ast
 from tinybpf.trace.diagnostics import Diagnostic, TraceError

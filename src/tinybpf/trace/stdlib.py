@@ -45,7 +45,7 @@ macro leader_comm() { leader_comm(curtask) }
 """ + "".join(f"macro {name}() {{ __builtin_{name} }}\n" for name in WRAPPED)
 
 NAMES = frozenset(["assert", "ppid", "leader_tid", "pcomm", "leader_comm", *WRAPPED])
-FOLDED = frozenset(["strerror", "signal_name", "strlen", "fail"])
+FOLDED = frozenset(["strerror", "signal_name", "strlen", "fail", "write_user"])
 
 # bpftrace's defaults, for ``config.NAME`` of a setting the script leaves alone.
 CONFIG_DEFAULTS: dict[str, Union[int, str]] = {
