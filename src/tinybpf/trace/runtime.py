@@ -382,8 +382,7 @@ class TraceRuntime:
         elif kind == "print_value":
             self.printer.value(self.args_of(number, event, record)[0])
         elif kind == "clear":
-            self.maps[event.map].clear()
-            self.zeroed.discard(event.map)
+            self.clear_map(event.map)
         elif kind == "zero":
             self.zero_map(event.map)
         elif kind == "join":
@@ -416,6 +415,16 @@ class TraceRuntime:
             ]
         raw = bytes(record)
         return [convert(decode(raw[offset:offset + size])) for decode, convert, offset, size in parts]
+
+    def clear_map(self, name: str) -> None:
+        """A keyless map lives in an array, whose elements cannot be deleted: zeroed, it prints as absent."""
+        from tinybpf.maps import ARRAY_TYPES
+
+        if self.maps[name].type in ARRAY_TYPES:
+            self.zero_map(name)
+        else:
+            self.maps[name].clear()
+        self.zeroed.discard(name)
 
     def zero_map(self, name: str) -> None:
         m = self.maps[name]
