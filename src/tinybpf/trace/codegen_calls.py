@@ -382,6 +382,19 @@ class CallCodegen:
         self.emit(alu64(ALUOp.ADD, R2, key))
         self.emit(call("map_delete_elem"))
 
+    def deleted(self, e: ast.Call) -> Value:
+        """``delete(...)`` as a value: true when the element was there."""
+        gen = self.gen
+        self.delete(e)
+        value = Value(signed=False)
+        reg = gen.regs.alloc(value)
+        done = gen.new_label("deleted")
+        self.emit(mov64(reg, 1))
+        self.emit(jmp(JumpOp.JEQ, R0, 0, done))
+        self.emit(mov64(reg, 0))
+        gen.place(done)
+        return value
+
     def printf(self, e: ast.Call) -> None:
         gen = self.gen
         fmt = e.args[0]
@@ -489,6 +502,8 @@ class CallCodegen:
             return self.strncmp(e)
         if e.name == "sizeof":
             return Value(const=gen.type_of(e.args[0]).size if e.args else 0)
+        if e.name == "delete":
+            return self.deleted(e)
         raise CompileError(f"{e.name}() has no value")
 
     def strncmp(self, e: ast.Call) -> Value:

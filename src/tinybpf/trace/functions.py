@@ -255,7 +255,7 @@ def _delete(a: SemanticAnalyser, e: ast.Call) -> SType:
     a.map_keys(keyed)
     a.set(target, NONE)
     e.args[:] = [keyed]
-    return NONE
+    return BOOL
 
 
 def _cgroup_path(a: SemanticAnalyser, e: ast.Call) -> SType:

@@ -996,7 +996,7 @@ class SemanticAnalyser:
             info = self.result.maps.get(target.name)
             if info is not None and info.key is not None and not info.keyless:
                 self.error("delete() expects a map with a key", e.pos)
-        return NONE
+        return BOOL
 
     def call_sizeof(self, e: ast.Call, args: list[SType]) -> SType:
         self.nargs(e, 1)
