@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Optional, Union
 from tinybpf.trace import ast
 
 if TYPE_CHECKING:
+    from tinybpf.trace.lexer import Token
     from tinybpf.trace.macros import MacroDefinition
 
 FILENAME = "stdlib/base.bt"
@@ -58,9 +59,16 @@ CONFIG_DEFAULTS: dict[str, Union[int, str]] = {
 _USER_PROVIDERS = ("BEGIN", "END", "begin", "end", "uprobe", "uretprobe", "usdt")
 
 
-def uses_library(tokens: list) -> bool:
+def uses_library(tokens: list[Token]) -> bool:
     """Whether a script's tokens name a library macro (else the library is not parsed at all)."""
-    return any(t.text in NAMES or t.text in FOLDED or t.text.startswith("__builtin_") for t in tokens)
+    return any(_names_library(t, after) for t, after in zip(tokens, tokens[1:]))
+
+
+def _names_library(token: Token, after: Token) -> bool:
+    """A builtin variable (``pid``) takes the library only when called (``pid()``, ``pid(init)``)."""
+    if token.kind in ("BUILTIN", "CALL_BUILTIN"):
+        return token.text in NAMES and after.kind == "("
+    return token.text in NAMES or token.text in FOLDED or token.text.startswith("__builtin_")
 
 
 def definitions() -> list[MacroDefinition]:
