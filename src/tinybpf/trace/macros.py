@@ -85,6 +85,18 @@ class _Expander:
                                     for v in value])
         return e
 
+    def note_expansion(self, body: ast.Node, pos: ast.Pos) -> None:
+        """Like bpftrace, an ``errorf``/``warnf`` from a macro also names the call the macro expanded from."""
+        from tinybpf.trace.diagnostics import source_line
+
+        where = f"{self.filename}:{pos.end_line}:{pos.lead_column}-{pos.end_column}: ERROR: expanded from\n"
+        note = "\n" + where + source_line(self.source, pos.line)
+        for node in ast.walk(body):
+            if isinstance(node, ast.Call) and node.name in ("errorf", "warnf") and node.args and \
+                    isinstance(node.args[0], ast.String):
+                text = node.args[0].value.rstrip(b"\n")
+                node.args[0].value = text + note.replace("%", "%%").encode()
+
     def library_value(self, e: ast.Expression, prelude: list[ast.Statement]) -> ast.Expression | None:
         """What a ``__builtin_*`` name, ``config.FIELD`` or a foldable library call stands for, if anything."""
         from tinybpf.trace import stdlib
@@ -160,6 +172,8 @@ class _Expander:
                     set())
         if macro is self.library.get((macro.name, len(macro.params))):
             _mark_origin(body)
+        else:
+            self.note_expansion(body, call.pos)
         self.block(body)
         self.depth -= 1
         return body.statements
@@ -169,17 +183,13 @@ def _name(e: ast.Expression) -> str:
     return e.name if isinstance(e, (ast.Call, ast.Identifier)) else ""
 
 
-def _mark_origin(node: ast.Node) -> None:
+def _mark_origin(body: ast.Node) -> None:
     """Make the library's ``errorf``/``warnf`` report their location in the library's file."""
     from tinybpf.trace import stdlib
 
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, ast.Node):
-                _mark_origin(item)
-    if isinstance(node, ast.Call) and node.name in ("errorf", "warnf"):
-        node.origin = stdlib.FILENAME
+    for node in ast.walk(body):
+        if isinstance(node, ast.Call) and node.name in ("errorf", "warnf"):
+            node.origin = stdlib.FILENAME
 
 
 def _is_config(e: ast.Expression) -> bool:
