@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from typing import TYPE_CHECKING, Optional, Union
 
 from tinybpf.trace import ast
@@ -46,7 +47,7 @@ macro leader_comm() { leader_comm(curtask) }
 """ + "".join(f"macro {name}() {{ __builtin_{name} }}\n" for name in WRAPPED)
 
 NAMES = frozenset(["assert", "ppid", "leader_tid", "pcomm", "leader_comm", *WRAPPED])
-FOLDED = frozenset(["strerror", "signal_name", "strlen", "fail", "write_user"])
+FOLDED = frozenset(["strerror", "signal_name", "strlen", "fail", "write_user", "pton", "ntop"])
 
 # bpftrace's defaults, for ``config.NAME`` of a setting the script leaves alone.
 CONFIG_DEFAULTS: dict[str, Union[int, str]] = {
@@ -131,7 +132,16 @@ def config_field(field: str, pos: ast.Pos) -> Optional[ast.Expression]:
 
 
 def fold(call: ast.Call) -> Optional[ast.Expression]:
-    """``strerror(N)``, ``signal_name(N)`` and ``strlen("...")`` of a literal, as literals."""
+    """``strerror(N)``, ``signal_name(N)``, ``strlen("...")``, ``pton("...")`` and ``ntop(pton("..."))`` of a
+    literal, as literals (an IPv4 address as the integer ``ntop`` reads)."""
+    if call.name == "ntop" and call.args:
+        address = _address(call.args[-1])
+        return None if address is None else ast.String(pos=call.pos, value=address[1].encode())
+    if call.name == "pton":
+        address = _address(call)
+        if address is None or address[0] != socket.AF_INET:
+            return None
+        return ast.Integer(pos=call.pos, value=int.from_bytes(socket.inet_pton(*address), "little"))
     if len(call.args) != 1:
         return None
     arg = call.args[0]
@@ -143,6 +153,19 @@ def fold(call: ast.Call) -> Optional[ast.Expression]:
         return ast.String(pos=call.pos, value=os.strerror(arg.value).encode())
     if call.name == "signal_name":
         return ast.String(pos=call.pos, value=signal_name(arg.value).encode())
+    return None
+
+
+def _address(e: ast.Expression) -> Optional[tuple[int, str]]:
+    """``pton("literal")``'s family and canonical text."""
+    if not isinstance(e, ast.Call) or e.name != "pton" or len(e.args) != 1 or not isinstance(e.args[0], ast.String):
+        return None
+    text = e.args[0].text
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            return family, socket.inet_ntop(family, socket.inet_pton(family, text))
+        except OSError:
+            continue
     return None
 
 
