@@ -295,6 +295,8 @@ class FunctionCodegen:
             self.store(args[1], dst)
         elif name == "ntop":
             self.ntop(args, dst)
+        elif name == "macaddr":
+            gen.mval(args[0], dst, 6)
         elif name == "buf":
             self.buf(args, t, dst)
         else:

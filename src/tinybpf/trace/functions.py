@@ -236,6 +236,13 @@ def _strftime(a: SemanticAnalyser, e: ast.Call) -> SType:
     return SType("timestamp", 16, tag=e.args[0].text)
 
 
+def _macaddr(a: SemanticAnalyser, e: ast.Call) -> SType:
+    args = _args(a, e)
+    if a.nargs(e, 1) and not (args[0].kind in ("array", "string", "none") and args[0].size >= 6):
+        a.error(f"macaddr() only supports array arguments of at least 6 bytes ({args[0]} provided)", e.pos)
+    return MAC
+
+
 def _ntop(a: SemanticAnalyser, e: ast.Call) -> SType:
     args = _args(a, e)
     if a.nargs(e, 1, 2):
@@ -307,13 +314,15 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
     "buf": _buf,
     "strftime": _strftime,
     "ntop": _ntop,
+    "macaddr": _macaddr,
     "cgroup_path": _cgroup_path,
     "cgroupid": _address,
     "getopt": _getopt,
 }
 
 # calls whose value is a memory blob written by ``codegen_functions.write``
-MEMORY_CALLS = ("getopt", "kstack", "ustack", "ksym", "usym", "buf", "strftime", "ntop", "cgroup_path")
+MEMORY_CALLS = ("getopt", "kstack", "ustack", "ksym", "usym", "buf", "strftime", "ntop", "cgroup_path",
+                "macaddr")
 # calls that only send an event
 EVENT_CALLS = ("system", "cat", "errorf", "warnf", "signal")
 
