@@ -16,8 +16,11 @@ from tinybpf.asm import (
     R2,
     R3,
     R6,
+    LD_IMM64,
     ALUOp,
+    Instruction,
     JumpOp,
+    PseudoLoad,
     Size,
     alu64,
     bswap,
@@ -122,7 +125,31 @@ class FunctionCodegen:
             return Value(const=int(option) if not isinstance(option, str) else 0, signed=gen.type_of(e).signed)
         if name in ("kaddr", "cgroupid", "uaddr"):
             return Value(const=self.address(e), signed=False)
+        if name == "percpu_kaddr":
+            return self.percpu_address(e)
         raise CompileError(f"{name}() is not supported by tinybpf trace yet")
+
+    def percpu_address(self, e: ast.Call) -> Value:
+        """``bpf_per_cpu_ptr(&var, cpu)``, or ``bpf_this_cpu_ptr(&var)`` without a cpu; the kernel fills in
+        ``&var`` from the variable's BTF id. The result may be NULL: a null check splits the verifier's state
+        so that later arithmetic on it is allowed."""
+        from tinybpf.trace.functions import percpu_variable
+
+        gen = self.gen
+        name = e.args[0]
+        assert isinstance(name, ast.String)
+        var = percpu_variable(name.text)
+        assert var is not None
+        if len(e.args) > 1:
+            cpu = gen.ival(e.args[1])
+            reg = gen.operand_reg(cpu, R2)
+            if reg != R2:
+                self.emit(mov64(R2, reg))
+            gen.release(cpu)
+        self.emit(Instruction(LD_IMM64, R1, PseudoLoad.BTF_ID, imm=var.id))
+        self.emit(call("per_cpu_ptr" if len(e.args) > 1 else "this_cpu_ptr"))
+        self.emit(jmp(JumpOp.JEQ, R0, 0, 0))
+        return gen.from_r0()
 
     def option(self, e: ast.Call) -> Union[int, bool, str]:
         from tinybpf.trace import program_options

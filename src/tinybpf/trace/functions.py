@@ -6,7 +6,7 @@ decoded in user space by ``trace.values``; the messages follow bpftrace's wordin
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from tinybpf.trace import ast
 from tinybpf.trace.semantics import BOOL, INT64, NONE, UINT64, SType
@@ -243,6 +243,37 @@ def _macaddr(a: SemanticAnalyser, e: ast.Call) -> SType:
     return MAC
 
 
+def percpu_variable(name: str) -> Optional[Any]:
+    """The kernel's BTF ``VAR`` called ``name`` (``percpu_kaddr``), or None."""
+    from tinybpf.btf import Kind, kernel_btf
+
+    try:
+        return kernel_btf().find(name, Kind.VAR)
+    except (KeyError, OSError):
+        return None
+
+
+def _percpu_kaddr(a: SemanticAnalyser, e: ast.Call) -> SType:
+    args = _args(a, e)
+    if not a.nargs(e, 1, 2):
+        return UINT64
+    if not isinstance(e.args[0], ast.String):
+        a.error("percpu_kaddr() expects a string literal as its first argument", e.pos)
+        return UINT64
+    if len(args) > 1 and not args[1].is_int:
+        a.error(f"percpu_kaddr() expects an integer cpu ({args[1]} provided)", e.pos)
+    var = percpu_variable(e.args[0].text)
+    if var is None:
+        a.error(f"Could not resolve variable \"{e.args[0].text}\" from BTF", e.pos)
+        return UINT64
+    from tinybpf.symbols import kernel_symbols
+
+    if kernel_symbols().address(var.name) is None:
+        a.error(f"percpu_kaddr(): the kernel does not list '{var.name}' in /proc/kallsyms "
+                "(CONFIG_KALLSYMS_ALL is off), so BPF cannot take its address", e.pos)
+    return SType("ptr", 8, pointee=a.ctypes().from_btf(var.type))
+
+
 def _ntop(a: SemanticAnalyser, e: ast.Call) -> SType:
     args = _args(a, e)
     if a.nargs(e, 1, 2):
@@ -315,6 +346,7 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
     "strftime": _strftime,
     "ntop": _ntop,
     "macaddr": _macaddr,
+    "percpu_kaddr": _percpu_kaddr,
     "cgroup_path": _cgroup_path,
     "cgroupid": _address,
     "getopt": _getopt,
