@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Union
 
 from tinybpf.asm import (
     FP,
+    LD_IMM64,
     R0,
     R1,
     R2,
     R3,
     R6,
-    LD_IMM64,
     ALUOp,
     Instruction,
     JumpOp,
