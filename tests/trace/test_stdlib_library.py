@@ -83,3 +83,10 @@ def test_delete_value_and_clear_of_keyless_map() -> None:
     out = lines('BEGIN { @a[1] = 1; $x = delete(@a, 2); $y = delete(@a, 1); printf("%d %d\\n", $x, $y); '
                 '@c = count(); clear(@c); exit(); }')
     assert out == ["0 1"]
+
+
+@pytest.mark.kernel
+def test_strlen_of_values_and_pton() -> None:
+    out = lines('BEGIN { $a = "hello"; $e = ""; printf("%d %d %s %s\\n", strlen($a), strlen($e), '
+                'ntop(pton("10.0.0.1")), ntop(10, pton("::1"))); exit(); }')
+    assert out == ["5 0 10.0.0.1 ::1"]

@@ -127,7 +127,24 @@ class FunctionCodegen:
             return Value(const=self.address(e), signed=False)
         if name == "percpu_kaddr":
             return self.percpu_address(e)
+        if name == "strlen":
+            return self.strlen(e.args[0])
         raise CompileError(f"{name}() is not supported by tinybpf trace yet")
+
+    def strlen(self, e: ast.Expression) -> Value:
+        """The bytes before the NUL: ``bpf_probe_read_kernel_str`` copies the string onto itself and counts
+        them (with the NUL)."""
+        gen = self.gen
+        size = gen.type_of(e).size
+        slot = gen.stack.alloc(size)
+        gen.mval(e, slot, size)
+        self.emit(mov64(R1, FP))
+        self.emit(alu64(ALUOp.ADD, R1, slot))
+        self.emit(mov64(R2, size))
+        self.emit(mov64(R3, R1))
+        self.emit(call("probe_read_kernel_str"))
+        self.emit(alu64(ALUOp.SUB, R0, 1))
+        return gen.from_r0()
 
     def percpu_address(self, e: ast.Call) -> Value:
         """``bpf_per_cpu_ptr(&var, cpu)``, or ``bpf_this_cpu_ptr(&var)`` without a cpu; the kernel fills in

@@ -236,6 +236,13 @@ def _strftime(a: SemanticAnalyser, e: ast.Call) -> SType:
     return SType("timestamp", 16, tag=e.args[0].text)
 
 
+def _strlen(a: SemanticAnalyser, e: ast.Call) -> SType:
+    args = _args(a, e)
+    if a.nargs(e, 1) and not args[0].is_string and args[0].kind not in ("array", "none"):
+        a.error(f"strlen() expects a string ({args[0]} provided)", e.pos)
+    return UINT64
+
+
 def _macaddr(a: SemanticAnalyser, e: ast.Call) -> SType:
     args = _args(a, e)
     if a.nargs(e, 1) and not (args[0].kind in ("array", "string", "none") and args[0].size >= 6):
@@ -346,6 +353,7 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
     "strftime": _strftime,
     "ntop": _ntop,
     "macaddr": _macaddr,
+    "strlen": _strlen,
     "percpu_kaddr": _percpu_kaddr,
     "cgroup_path": _cgroup_path,
     "cgroupid": _address,
