@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from tinybpf.trace.codegen import ProbeCodegen
 
 BPF_F_USER_STACK = 1 << 8
-_CTX_NAMES = ("kstack", "ustack", "ctx")
+_CTX_NAMES = ("kstack", "ustack", "ctx", "reg")
 
 
 def needs_ctx(probe: ast.Probe) -> bool:
@@ -129,6 +129,12 @@ class FunctionCodegen:
             return self.percpu_address(e)
         if name == "strlen":
             return self.strlen(e.args[0])
+        if name == "reg":
+            from tinybpf.trace.functions import X86_64_REGS
+
+            register = e.args[0]
+            assert isinstance(register, ast.String)
+            return gen.ctx_load(X86_64_REGS[register.text], 8, False)
         raise CompileError(f"{name}() is not supported by tinybpf trace yet")
 
     def strlen(self, e: ast.Expression) -> Value:

@@ -236,6 +236,25 @@ def _strftime(a: SemanticAnalyser, e: ast.Call) -> SType:
     return SType("timestamp", 16, tag=e.args[0].text)
 
 
+# struct pt_regs on x86_64, in bpftrace's register names
+X86_64_REGS = {name: 8 * i for i, name in enumerate(
+    "r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss".split())}
+
+
+def _reg(a: SemanticAnalyser, e: ast.Call) -> SType:
+    _args(a, e)
+    if not a.nargs(e, 1):
+        return UINT64
+    name = e.args[0]
+    if not isinstance(name, ast.String):
+        a.error("reg() expects a string literal", e.pos)
+    elif name.text not in X86_64_REGS:
+        a.error(f"'{name.text}' is not a valid register", e.pos)
+    elif a.provider not in ("kprobe", "kretprobe", "uprobe", "uretprobe", "usdt"):
+        a.error(f"reg can not be used with \"{a.provider}\" probes", e.pos)
+    return UINT64
+
+
 def _strlen(a: SemanticAnalyser, e: ast.Call) -> SType:
     args = _args(a, e)
     if a.nargs(e, 1) and not args[0].is_string and args[0].kind not in ("array", "none"):
@@ -354,6 +373,7 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
     "ntop": _ntop,
     "macaddr": _macaddr,
     "strlen": _strlen,
+    "reg": _reg,
     "percpu_kaddr": _percpu_kaddr,
     "cgroup_path": _cgroup_path,
     "cgroupid": _address,
