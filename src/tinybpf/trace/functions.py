@@ -237,8 +237,9 @@ def _strftime(a: SemanticAnalyser, e: ast.Call) -> SType:
 
 
 # struct pt_regs on x86_64, in bpftrace's register names
-X86_64_REGS = {name: 8 * i for i, name in enumerate(
-    "r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss".split())}
+X86_64_REGS = {name: 8 * i for i, name in enumerate((
+    "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di", "orig_ax", "ip",
+    "cs", "flags", "sp", "ss"))}
 
 
 def _reg(a: SemanticAnalyser, e: ast.Call) -> SType:
