@@ -102,9 +102,10 @@ class _Expander:
         from tinybpf.trace import stdlib
 
         if isinstance(e, ast.Identifier) and e.name.startswith("__builtin_"):
-            value = stdlib.builtin(e.name[len("__builtin_"):], self.probe, e.pos)
+            name = e.name[len("__builtin_"):]
+            value = stdlib.builtin(name, self.probe, e.pos)
             if value is None:
-                self.fail(f"Unknown identifier: '{e.name}'", e.pos)
+                self.fail(f"the {name} builtin is not supported by tinybpf trace here yet", e.pos)
             return value
         if isinstance(e, ast.FieldAccess) and _is_config(e.expr):
             value = stdlib.config_field(e.field, e.pos)

@@ -92,8 +92,8 @@ def builtin(name: str, probe: Optional[ast.Probe], pos: ast.Pos) -> Optional[ast
     if name == "probetype":
         special = provider in ("BEGIN", "END", "begin", "end", "self", "bench", "test")
         return ast.String(pos=pos, value=b"special" if special else _full_provider(provider).encode())
-    if name == "usermode" and provider in _USER_PROVIDERS:
-        return ast.Integer(pos=pos, value=1)
+    if name == "usermode":
+        return ast.Integer(pos=pos, value=1) if provider in _USER_PROVIDERS else None
     if name == "config":
         return None
     return ast.Builtin(pos=pos, name=name)
