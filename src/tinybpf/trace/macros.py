@@ -35,13 +35,15 @@ class _Expander:
         self.macros = macros
         self.library = library
         self.probe: ast.Probe | None = None
+        self.site: ast.Pos | None = None  # the script's call of the library macro being expanded
         self.source = source
         self.filename = filename
         self.count = 0
         self.depth = 0
 
     def fail(self, message: str, pos: ast.Pos) -> None:
-        raise TraceError([Diagnostic(message, pos)], self.source, self.filename)
+        """Stop with ``message``; inside the library, at the script's call (library positions are not its)."""
+        raise TraceError([Diagnostic(message, self.site or pos)], self.source, self.filename)
 
     # ----------------------------------------------------------------- blocks and statements
 
@@ -171,11 +173,14 @@ class _Expander:
         suffix = f"__{macro.name}_{self.count}"
         _substitute(body, lambda name: renames.get(name, name + suffix if name.startswith("$") else name), exprs,
                     set())
+        outer = self.site
         if macro is self.library.get((macro.name, len(macro.params))):
             _mark_origin(body)
+            self.site = outer or call.pos
         else:
             self.note_expansion(body, call.pos)
         self.block(body)
+        self.site = outer
         self.depth -= 1
         return body.statements
 
