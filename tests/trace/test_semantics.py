@@ -47,8 +47,9 @@ ERRORS = {
     'BEGIN { @ = str(1, 2, 3); }':
         "stdin:1:13-25: ERROR: str() takes up to 2 arguments (3 provided)\nBEGIN { @ = str(1, 2, 3); }\n"
         "            ~~~~~~~~~~~~\n",
-    'BEGIN { exit(1); }':
-        "stdin:1:9-16: ERROR: exit() requires no arguments (1 provided)\nBEGIN { exit(1); }\n        ~~~~~~~\n",
+    'BEGIN { exit("a"); }':
+        "stdin:1:9-18: ERROR: exit() only supports int arguments (string[2] provided)\nBEGIN { exit(\"a\"); }\n"
+        "        ~~~~~~~~~\n",
 }
 
 

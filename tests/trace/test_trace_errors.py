@@ -58,8 +58,9 @@ BPFTRACE_ERRORS = [
      'stdin:1:15-16: ERROR: syntax error, unexpected integer, expecting (\nBEGIN { while 1 { } }\n              ~\n'),
     ('BEGIN { foo(1); }',
      'stdin:1:9-12: ERROR: Unknown function: foo\nBEGIN { foo(1); }\n        ~~~\n'),
-    ('BEGIN { pid(); }',
-     'stdin:1:9-12: ERROR: Unknown function: pid\nBEGIN { pid(); }\n        ~~~\n'),
+    ('BEGIN { pid(1); }',
+     'stdin:1:9-15: ERROR: pid() only supports curr_ns and init as the argument\nBEGIN { pid(1); }\n'
+     '        ~~~~~~\n'),
     ('BEGIN { $x++; ++$x; $x--; pid++; }',
      'stdin:1:27-30: ERROR: The ++ operator must be applied to a map or variable\nBEGIN { $x++; ++$x; $x--; pid++; }\n                          ~~~\n'),
     ('BEGIN { @x = ++pid; }',

@@ -126,6 +126,7 @@ class Call(Expression):
 
     name: str
     args: list[Expression] = field(default_factory=list)
+    origin: str = ""  # the file a library macro's call comes from, when not the script
 
 
 @dataclass(eq=False)

@@ -61,6 +61,10 @@ class Record:
     members: list[Member]
 
 
+# bpftrace has no floating point values: such members keep their size and print as none (``null`` in JSON)
+_FLOATS = {"float": SType("none", 4), "double": SType("none", 8), "long double": SType("none", 16)}
+
+
 class CTypeError(Exception):
     """A definition the parser cannot read."""
 
@@ -358,7 +362,7 @@ class _Parser:
         name = " ".join(words)
         if name in self.types.typedefs:
             return self.types.typedefs[name]
-        found = base_type(name) or self.types.named_type(name)
+        found = base_type(name) or self.types.named_type(name) or _FLOATS.get(name)
         if found is None:
             raise CTypeError(f"unknown type '{name}' in C definition")
         return found

@@ -10,6 +10,7 @@ The context pointer (r1 at entry) is kept in r6 only when the probe reads it (``
 """
 from __future__ import annotations
 
+import os
 import platform
 from typing import Any, Callable, Optional, Union
 
@@ -19,6 +20,7 @@ from tinybpf.asm import (
     R1,
     R2,
     R3,
+    R4,
     R6,
     R9,
     ALUOp,
@@ -56,6 +58,7 @@ PT_REGS = {
     "x86_64": {"args": (112, 104, 96, 88, 72, 64), "ret": 80, "ip": 128},
     "aarch64": {"args": (0, 8, 16, 24, 32, 40), "ret": 0, "ip": 256},
 }
+PROC_PID_INIT_INO = 0xEFFFFFFC  # the kernel's fixed inode of the initial pid namespace
 _SIZES = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW}
 _JUMPS = {
     "==": (JumpOp.JEQ, JumpOp.JEQ), "!=": (JumpOp.JNE, JumpOp.JNE),
@@ -398,11 +401,13 @@ class ProbeCodegen:
 
     def int_Builtin(self, e: ast.Builtin) -> Value:
         name = e.name
-        if name in ("pid", "tid"):
+        if name in ("pid", "tid") and os.stat("/proc/self/ns/pid").st_ino != PROC_PID_INIT_INO:
+            return self.namespaced_id(name == "pid")
+        if name in ("pid", "tid", "pid_init", "tid_init"):
             self.emit(call("get_current_pid_tgid"))
             value = self.from_r0()
             assert value.reg is not None
-            if name == "pid":
+            if name.startswith("pid"):
                 self.emit(alu64(ALUOp.RSH, value.reg, 32))
             else:
                 self.emit(mov32(value.reg, value.reg))
@@ -425,6 +430,12 @@ class ProbeCodegen:
             self.emit(Instruction(0x18, R1, reference="__start_ns"))
             self.emit(alu64(ALUOp.SUB, R0, R1))
             return self.from_r0()
+        if name in ("pid_curr_ns", "tid_curr_ns"):
+            return self.namespaced_id(name == "pid_curr_ns")
+        if name == "ctx":
+            value = Value(signed=False)
+            self.emit(mov64(self.regs.alloc(value), R6))
+            return value
         if name == "cpid":
             self.trace.uses_cpid = True
             value = Value(signed=False)
@@ -435,6 +446,20 @@ class ProbeCodegen:
         if name == "retval" or name.startswith("arg"):
             return self.ctx_load(self.pt_offset(name), 8, False)
         raise CompileError(f"cannot generate code for builtin {name}")
+
+    def namespaced_id(self, pid: bool) -> Value:
+        """``bpf_get_ns_current_pid_tgid`` for the pid namespace tinybpf runs in: ``{u32 pid; u32 tgid}``."""
+        ns = os.stat("/proc/self/ns/pid")
+        slot = self.stack.alloc(8)
+        self.emit(ld_imm64(R1, ns.st_dev))
+        self.emit(ld_imm64(R2, ns.st_ino))
+        self.emit(mov64(R3, FP))
+        self.emit(alu64(ALUOp.ADD, R3, slot))
+        self.emit(mov64(R4, 8))
+        self.emit(call("get_ns_current_pid_tgid"))
+        value = Value(signed=False)
+        self.emit(ldx(Size.W, self.regs.alloc(value), FP, slot + (4 if pid else 0)))
+        return value
 
     def pt_offset(self, name: str) -> int:
         if self.attach_name.startswith("rawtracepoint:") and name.startswith("arg"):

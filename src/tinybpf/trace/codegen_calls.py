@@ -371,7 +371,9 @@ class CallCodegen:
         elif name == "print":
             self.print(e)
         elif name == "exit":
-            self.send(self.gen.event(Event("exit")), [], 8)
+            code = [(arg, (self.gen.type_of(arg), 8)) for arg in e.args]
+            size = 8 + 8 * len(code)
+            self.send(self.gen.event(Event("exit", args=[t for _, t in code], size=size)), code, size)
             self.emit(ja("out"))
         elif name in ("clear", "zero"):
             target = e.args[0]
@@ -401,6 +403,19 @@ class CallCodegen:
         self.emit(mov64(R2, FP))
         self.emit(alu64(ALUOp.ADD, R2, key))
         self.emit(call("map_delete_elem"))
+
+    def deleted(self, e: ast.Call) -> Value:
+        """``delete(...)`` as a value: true when the element was there."""
+        gen = self.gen
+        self.delete(e)
+        value = Value(signed=False)
+        reg = gen.regs.alloc(value)
+        done = gen.new_label("deleted")
+        self.emit(mov64(reg, 1))
+        self.emit(jmp(JumpOp.JEQ, R0, 0, done))
+        self.emit(mov64(reg, 0))
+        gen.place(done)
+        return value
 
     def printf(self, e: ast.Call) -> None:
         gen = self.gen
@@ -509,6 +524,8 @@ class CallCodegen:
             return self.strncmp(e)
         if e.name == "sizeof":
             return Value(const=gen.type_of(e.args[0]).size if e.args else 0)
+        if e.name == "delete":
+            return self.deleted(e)
         raise CompileError(f"{e.name}() has no value")
 
     def strncmp(self, e: ast.Call) -> Value:

@@ -11,13 +11,16 @@ from typing import TYPE_CHECKING, Union
 
 from tinybpf.asm import (
     FP,
+    LD_IMM64,
     R0,
     R1,
     R2,
     R3,
     R6,
     ALUOp,
+    Instruction,
     JumpOp,
+    PseudoLoad,
     Size,
     alu64,
     bswap,
@@ -41,11 +44,11 @@ if TYPE_CHECKING:
     from tinybpf.trace.codegen import ProbeCodegen
 
 BPF_F_USER_STACK = 1 << 8
-_CTX_NAMES = ("kstack", "ustack", "reg", "uaddr")
+_CTX_NAMES = ("kstack", "ustack", "ctx", "reg", "uaddr")
 
 
 def needs_ctx(probe: ast.Probe) -> bool:
-    """Stacks need the probe's context register kept (``bpf_get_stackid(ctx, ...)``)."""
+    """Stacks (``bpf_get_stackid(ctx, ...)``) and the ``ctx`` builtin need the context register kept."""
     return any(isinstance(n, (ast.Call, ast.Builtin)) and n.name in _CTX_NAMES for n in ast.walk(probe))
 
 
@@ -65,7 +68,7 @@ class FunctionCodegen:
         fmt = e.args[0]
         if e.name in ("errorf", "warnf") and isinstance(fmt, ast.String):
             pos, severity = e.pos, "ERROR" if e.name == "errorf" else "WARNING"
-            where = f"stdin:{pos.end_line}:{pos.lead_column}-{pos.end_column}: {severity}: "
+            where = f"{e.origin or 'stdin'}:{pos.end_line}:{pos.lead_column}-{pos.end_column}: {severity}: "
             located = ast.String(fmt.pos, where.replace("%", "%%").encode() + fmt.value.rstrip(b"\n"))
             e = ast.Call(e.pos, e.name, [located, *e.args[1:]])
         self.gen.calls.printf(e)
@@ -97,7 +100,8 @@ class FunctionCodegen:
             t = gen.type_of(e)
             value = gen.ival(e.args[0])
             reg = gen.regs.own(value)
-            self.emit(bswap(reg, t.size * 8))
+            if t.size > 1:
+                self.emit(bswap(reg, t.size * 8))
             return Value(reg=reg, signed=False) if value.reg is None else value
         if name == "reg":
             register = e.args[0]
@@ -127,7 +131,48 @@ class FunctionCodegen:
             return self.user_address(e)
         if name in ("kaddr", "cgroupid"):
             return Value(const=self.address(e), signed=False)
+        if name == "percpu_kaddr":
+            return self.percpu_address(e)
+        if name == "strlen":
+            return self.strlen(e.args[0])
         raise CompileError(f"{name}() is not supported by tinybpf trace yet")
+
+    def strlen(self, e: ast.Expression) -> Value:
+        """The bytes before the NUL: ``bpf_probe_read_kernel_str`` copies the string onto itself and counts
+        them (with the NUL)."""
+        gen = self.gen
+        size = gen.type_of(e).size
+        slot = gen.stack.alloc(size)
+        gen.mval(e, slot, size)
+        self.emit(mov64(R1, FP))
+        self.emit(alu64(ALUOp.ADD, R1, slot))
+        self.emit(mov64(R2, size))
+        self.emit(mov64(R3, R1))
+        self.emit(call("probe_read_kernel_str"))
+        self.emit(alu64(ALUOp.SUB, R0, 1))
+        return gen.from_r0()
+
+    def percpu_address(self, e: ast.Call) -> Value:
+        """``bpf_per_cpu_ptr(&var, cpu)``, or ``bpf_this_cpu_ptr(&var)`` without a cpu; the kernel fills in
+        ``&var`` from the variable's BTF id. The result may be NULL: a null check splits the verifier's state
+        so that later arithmetic on it is allowed."""
+        from tinybpf.trace.functions import percpu_variable
+
+        gen = self.gen
+        name = e.args[0]
+        assert isinstance(name, ast.String)
+        var = percpu_variable(name.text)
+        assert var is not None
+        if len(e.args) > 1:
+            cpu = gen.ival(e.args[1])
+            reg = gen.operand_reg(cpu, R2)
+            if reg != R2:
+                self.emit(mov64(R2, reg))
+            gen.release(cpu)
+        self.emit(Instruction(LD_IMM64, R1, PseudoLoad.BTF_ID, imm=var.id))
+        self.emit(call("per_cpu_ptr" if len(e.args) > 1 else "this_cpu_ptr"))
+        self.emit(jmp(JumpOp.JEQ, R0, 0, 0))
+        return gen.from_r0()
 
     def option(self, e: ast.Call) -> Union[int, bool, str]:
         from tinybpf.trace import program_options
@@ -313,6 +358,8 @@ class FunctionCodegen:
             self.store(args[1], dst)
         elif name == "ntop":
             self.ntop(args, dst)
+        elif name == "macaddr":
+            gen.mval(args[0], dst, 6)
         elif name == "buf":
             self.buf(args, t, dst)
         else:

@@ -6,7 +6,7 @@ decoded in user space by ``trace.values``; the messages follow bpftrace's wordin
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from tinybpf.trace import ast
 from tinybpf.trace.semantics import BOOL, INT64, NONE, UINT64, SType
@@ -23,7 +23,7 @@ INET = SType("inet", 24)
 MAC = SType("mac", 6)
 CGROUP_PATH = SType("cgroup_path", 8)
 USERNAME = SType("username", 8)
-UNSAFE = ("system", "signal", "override")
+UNSAFE = ("system", "signal", "override", "write_user")
 
 
 def stack_type(kernel: bool, mode: str = "", limit: int = MAX_STACK_FRAMES) -> SType:
@@ -133,6 +133,9 @@ def _has_key(a: SemanticAnalyser, e: ast.Call) -> SType:
     if not isinstance(arg, ast.Map) or arg.keys:
         a.error("has_key() expects a map argument", e.pos)
         return BOOL
+    info = a.result.maps.get(arg.name)
+    if info is not None and info.keyless:
+        a.error("call to has_key() expects a map with explicit keys (non-scalar map)", e.pos)
     a.set(arg, NONE)
     a.expr(e.args[1])
     return BOOL
@@ -161,8 +164,9 @@ def check_safe(program: ast.Program, source: str, filename: str) -> None:
 
     for node in ast.walk(program):
         if isinstance(node, ast.Call) and node.name in UNSAFE:
-            raise TraceError([Diagnostic(f"{node.name}() is an unsafe function being used in safe mode",
-                                         node.pos)], source, filename)
+            message = ("is unsafe. To use you need the --unsafe flag" if node.name == "write_user"
+                       else "is an unsafe function being used in safe mode")
+            raise TraceError([Diagnostic(f"{node.name}() {message}", node.pos)], source, filename)
 
 
 def _format_call() -> Callable[[SemanticAnalyser, ast.Call], SType]:
@@ -204,6 +208,7 @@ PT_REGS_X86_64["pc"] = PT_REGS_X86_64["ip"]
 
 
 def _reg(a: SemanticAnalyser, e: ast.Call) -> SType:
+    _args(a, e)
     if not a.nargs(e, 1):
         return UINT64
     arg = e.args[0]
@@ -211,6 +216,8 @@ def _reg(a: SemanticAnalyser, e: ast.Call) -> SType:
         a.error("reg() expects a string literal as its argument", arg.pos)
     elif arg.text not in PT_REGS_X86_64:
         a.error(f"'{arg.text}' is not a valid register on this architecture", e.pos)
+    elif a.provider not in ("kprobe", "kretprobe", "uprobe", "uretprobe", "usdt"):
+        a.error(f"reg can not be used with \"{a.provider}\" probes", e.pos)
     return UINT64
 
 
@@ -218,6 +225,12 @@ def _address(a: SemanticAnalyser, e: ast.Call) -> SType:
     _args(a, e)
     if a.nargs(e, 1) and not isinstance(e.args[0], ast.String):
         a.error(f"{e.name}() expects a string literal", e.pos)
+    elif e.name == "kaddr" and isinstance(e.args[0], ast.String):
+        from tinybpf.symbols import kernel_symbols
+
+        if kernel_symbols().address(e.args[0].text) is None:
+            a.error(f"Failed to resolve kernel symbol: {e.args[0].text}",
+                    e.pos._replace(lead_line=e.pos.line, lead_column=e.pos.column))
     if e.name != "uaddr" or len(e.args) != 1 or not isinstance(e.args[0], ast.String) or a.probe is None:
         return UINT64
     from tinybpf.trace import user_symbols
@@ -251,6 +264,51 @@ def _strftime(a: SemanticAnalyser, e: ast.Call) -> SType:
     return SType("timestamp", 16, tag=e.args[0].text)
 
 
+def _strlen(a: SemanticAnalyser, e: ast.Call) -> SType:
+    args = _args(a, e)
+    if a.nargs(e, 1) and not args[0].is_string and args[0].kind not in ("array", "none"):
+        a.error(f"strlen() expects a string ({args[0]} provided)", e.pos)
+    return UINT64
+
+
+def _macaddr(a: SemanticAnalyser, e: ast.Call) -> SType:
+    args = _args(a, e)
+    if a.nargs(e, 1) and not (args[0].kind in ("array", "string", "none") and args[0].size >= 6):
+        a.error(f"macaddr() only supports array arguments of at least 6 bytes ({args[0]} provided)", e.pos)
+    return MAC
+
+
+def percpu_variable(name: str) -> Optional[Any]:
+    """The kernel's BTF ``VAR`` called ``name`` (``percpu_kaddr``), or None."""
+    from tinybpf.btf import Kind, kernel_btf
+
+    try:
+        return kernel_btf().find(name, Kind.VAR)
+    except (KeyError, OSError):
+        return None
+
+
+def _percpu_kaddr(a: SemanticAnalyser, e: ast.Call) -> SType:
+    args = _args(a, e)
+    if not a.nargs(e, 1, 2):
+        return UINT64
+    if not isinstance(e.args[0], ast.String):
+        a.error("percpu_kaddr() expects a string literal as its first argument", e.pos)
+        return UINT64
+    if len(args) > 1 and not args[1].is_int:
+        a.error(f"percpu_kaddr() expects an integer cpu ({args[1]} provided)", e.pos)
+    var = percpu_variable(e.args[0].text)
+    if var is None:
+        a.error(f"Could not resolve variable \"{e.args[0].text}\" from BTF", e.pos)
+        return UINT64
+    from tinybpf.symbols import kernel_symbols
+
+    if kernel_symbols().address(var.name) is None:
+        a.error(f"percpu_kaddr(): the kernel does not list '{var.name}' in /proc/kallsyms "
+                "(CONFIG_KALLSYMS_ALL is off), so BPF cannot take its address", e.pos)
+    return SType("ptr", 8, pointee=a.ctypes().from_btf(var.type))
+
+
 def _ntop(a: SemanticAnalyser, e: ast.Call) -> SType:
     args = _args(a, e)
     if a.nargs(e, 1, 2):
@@ -270,7 +328,7 @@ def _delete(a: SemanticAnalyser, e: ast.Call) -> SType:
     a.map_keys(keyed)
     a.set(target, NONE)
     e.args[:] = [keyed]
-    return NONE
+    return BOOL
 
 
 def _cgroup_path(a: SemanticAnalyser, e: ast.Call) -> SType:
@@ -322,14 +380,18 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
     "buf": _buf,
     "strftime": _strftime,
     "ntop": _ntop,
+    "macaddr": _macaddr,
+    "strlen": _strlen,
+    "reg": _reg,
+    "percpu_kaddr": _percpu_kaddr,
     "cgroup_path": _cgroup_path,
     "cgroupid": _address,
     "getopt": _getopt,
-    "reg": _reg,
 }
 
 # calls whose value is a memory blob written by ``codegen_functions.write``
-MEMORY_CALLS = ("getopt", "kstack", "ustack", "ksym", "usym", "buf", "strftime", "ntop", "cgroup_path")
+MEMORY_CALLS = ("getopt", "kstack", "ustack", "ksym", "usym", "buf", "strftime", "ntop", "cgroup_path",
+                "macaddr")
 # calls that only send an event
 EVENT_CALLS = ("system", "cat", "errorf", "warnf", "signal")
 

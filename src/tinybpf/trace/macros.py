@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable
 
@@ -29,15 +30,20 @@ class MacroDefinition(ast.Node):
 
 
 class _Expander:
-    def __init__(self, macros: dict[str, MacroDefinition], source: str, filename: str) -> None:
+    def __init__(self, macros: dict[str, MacroDefinition], source: str, filename: str,
+                 library: dict[tuple[str, int], MacroDefinition]) -> None:
         self.macros = macros
+        self.library = library
+        self.probe: ast.Probe | None = None
+        self.site: ast.Pos | None = None  # the script's call of the library macro being expanded
         self.source = source
         self.filename = filename
         self.count = 0
         self.depth = 0
 
     def fail(self, message: str, pos: ast.Pos) -> None:
-        raise TraceError([Diagnostic(message, pos)], self.source, self.filename)
+        """Stop with ``message``; inside the library, at the script's call (library positions are not its)."""
+        raise TraceError([Diagnostic(message, self.site or pos)], self.source, self.filename)
 
     # ----------------------------------------------------------------- blocks and statements
 
@@ -61,6 +67,9 @@ class _Expander:
 
     def expression(self, e: ast.Expression, prelude: list[ast.Statement]) -> ast.Expression:
         """``e`` with its macro calls replaced by their values; their statements are added to ``prelude``."""
+        library = self.library_value(e, prelude)
+        if library is not None:
+            return library
         if self.is_macro_call(e):
             statements = self.expand(e)
             if not statements or not isinstance(statements[-1], ast.ExprStatement):
@@ -78,15 +87,66 @@ class _Expander:
                                     for v in value])
         return e
 
+    def note_expansion(self, body: ast.Node, pos: ast.Pos) -> None:
+        """Like bpftrace, an ``errorf``/``warnf`` from a macro also names the call the macro expanded from."""
+        from tinybpf.trace.diagnostics import source_line
+
+        where = f"{self.filename}:{pos.end_line}:{pos.lead_column}-{pos.end_column}: ERROR: expanded from\n"
+        note = "\n" + where + source_line(self.source, pos.line)
+        for node in ast.walk(body):
+            if isinstance(node, ast.Call) and node.name in ("errorf", "warnf") and node.args and \
+                    isinstance(node.args[0], ast.String):
+                text = node.args[0].value.rstrip(b"\n")
+                node.args[0].value = text + note.replace("%", "%%").encode()
+
+    def library_value(self, e: ast.Expression, prelude: list[ast.Statement]) -> ast.Expression | None:
+        """What a ``__builtin_*`` name, ``config.FIELD`` or a foldable library call stands for, if anything."""
+        from tinybpf.trace import stdlib
+
+        if isinstance(e, ast.Identifier) and e.name.startswith("__builtin_"):
+            name = e.name[len("__builtin_"):]
+            value = stdlib.builtin(name, self.probe, e.pos)
+            if value is None:
+                self.fail(f"the {name} builtin is not supported by tinybpf trace here yet", e.pos)
+            return value
+        if isinstance(e, ast.FieldAccess) and _is_config(e.expr):
+            value = stdlib.config_field(e.field, e.pos)
+            if value is None:
+                self.fail(f"config has no field named '{e.field}'", e.pos)
+            return value
+        if isinstance(e, ast.Call) and e.name == "fail" and "fail" not in self.macros:
+            first = e.args[0] if e.args else None
+            self.fail(first.text if isinstance(first, ast.String) else "fail() called", e.pos)
+        if isinstance(e, ast.Call) and e.name in ("pid", "tid") and len(e.args) == 1:
+            value = stdlib.namespaced(e)
+            if value is None:
+                self.fail(f"{e.name}() only supports curr_ns and init as the argument", e.pos)
+            return value
+        if isinstance(e, ast.Call) and e.name in stdlib.FOLDED and (e.name, len(e.args)) not in self.library:
+            e.args = [self.expression(arg, prelude) for arg in e.args]
+            return stdlib.fold(e)
+        return None
+
+    def definition(self, e: ast.Expression) -> MacroDefinition | None:
+        """The macro a call names: the script's own, unless only the library has one taking that many
+        arguments."""
+        name = _name(e)
+        if not name:
+            return None
+        nargs = len(e.args) if isinstance(e, ast.Call) else 0
+        user = self.macros.get(name)
+        if user is not None and (len(user.params) == nargs or (name, nargs) not in self.library):
+            return user if isinstance(e, ast.Call) or not user.params else None
+        return self.library.get((name, nargs))
+
     def is_macro_call(self, e: ast.Expression) -> bool:
-        if isinstance(e, ast.Call):
-            return e.name in self.macros
-        return isinstance(e, ast.Identifier) and e.name in self.macros and not self.macros[e.name].params
+        return self.definition(e) is not None
 
     # ----------------------------------------------------------------- one expansion
 
     def expand(self, call: ast.Expression) -> list[ast.Statement]:
-        macro = self.macros[_name(call)]
+        macro = self.definition(call)
+        assert macro is not None
         args = call.args if isinstance(call, ast.Call) else []
         if len(args) != len(macro.params):
             self.fail(f"Call to {macro.name}() has the wrong number of arguments", call.pos)
@@ -113,13 +173,35 @@ class _Expander:
         suffix = f"__{macro.name}_{self.count}"
         _substitute(body, lambda name: renames.get(name, name + suffix if name.startswith("$") else name), exprs,
                     set())
+        outer = self.site
+        if macro is self.library.get((macro.name, len(macro.params))):
+            _mark_origin(body)
+            self.site = outer or call.pos
+        else:
+            self.note_expansion(body, call.pos)
         self.block(body)
+        self.site = outer
         self.depth -= 1
         return body.statements
 
 
 def _name(e: ast.Expression) -> str:
     return e.name if isinstance(e, (ast.Call, ast.Identifier)) else ""
+
+
+def _mark_origin(body: ast.Node) -> None:
+    """Make the library's ``errorf``/``warnf`` report their location in the library's file."""
+    from tinybpf.trace import stdlib
+
+    for node in ast.walk(body):
+        if isinstance(node, ast.Call) and node.name in ("errorf", "warnf"):
+            node.origin = stdlib.FILENAME
+
+
+def _is_config(e: ast.Expression) -> bool:
+    if isinstance(e, ast.Call):
+        return e.name == "config" and not e.args
+    return isinstance(e, ast.Identifier) and e.name in ("__builtin_config", "config")
 
 
 def _substitute(node: ast.Node, rename: Callable[[str], str], exprs: dict[str, ast.Expression],
@@ -150,15 +232,17 @@ def _substitute(node: ast.Node, rename: Callable[[str], str], exprs: dict[str, a
         node.name = rename(node.name)
 
 
-def expand(program: ast.Program, macros: list[MacroDefinition], source: str, filename: str) -> None:
-    """Expand every macro call in ``program``'s probes, in place."""
+def expand(program: ast.Program, macros: list[MacroDefinition], source: str, filename: str,
+           library: Sequence[MacroDefinition] = ()) -> None:
+    """Expand every macro call in ``program``'s probes, in place (``library``: the stdlib's macros)."""
     table: dict[str, MacroDefinition] = {}
     for macro in macros:
         if macro.name in table:
             raise TraceError([Diagnostic(f"Redefinition of macro: {macro.name}", macro.pos)], source, filename)
         table[macro.name] = macro
-    expander = _Expander(table, source, filename)
+    expander = _Expander(table, source, filename, {(m.name, len(m.params)): m for m in library})
     for probe in program.probes:
+        expander.probe = probe
         if probe.predicate is not None:
             prelude: list[ast.Statement] = []
             probe.predicate.expr = expander.expression(probe.predicate.expr, prelude)

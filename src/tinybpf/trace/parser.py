@@ -123,6 +123,7 @@ class Parser:
         macros: list[Any] = []
         self.macro_names = {self.tokens[i + 1].text for i, t in enumerate(self.tokens[:-1])
                             if t.text == "macro" and t.kind == "IDENT" and self.tokens[i + 2].kind == "("}
+        library = self.library()
         while self.tok.text == "macro" and self.tok.kind == "IDENT" and self.peek(2).kind == "(":
             macros.append(self.macro_definition())
         probes = [self.probe()]
@@ -133,11 +134,20 @@ class Parser:
                 raise TraceError(errors, self.source, self.filename)
         program = ast.Program(pos=first.pos.to(self.tok.pos), c_definitions=c_definitions, config=config,
                               probes=probes)
-        if macros:
+        if macros or library:
             from tinybpf.trace.macros import expand
 
-            expand(program, macros, self.source, self.filename)
+            expand(program, macros, self.source, self.filename, library)
         return program
+
+    def library(self) -> list[Any]:
+        """The standard library's macros, when the script names one (see ``stdlib``)."""
+        from tinybpf.trace import stdlib
+
+        if self.filename == stdlib.FILENAME or not stdlib.uses_library(self.tokens):
+            return []
+        self.macro_names |= stdlib.NAMES | stdlib.FOLDED
+        return stdlib.definitions()
 
     def macro_definition(self) -> ast.Node:
         """``macro name($var, @map, ident) { ... }`` (see ``macros``)."""

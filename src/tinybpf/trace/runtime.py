@@ -214,6 +214,7 @@ class TraceRuntime:
         self.links: list[Any] = []
         self.ring: Any = None
         self.finished = False
+        self.exit_code = 0
         self.stop_requested = False
         self.pending_signals: list[str] = []
         self.bench = bench
@@ -356,7 +357,7 @@ class TraceRuntime:
             self.run_special("END")
             self.print_all_maps()
             self.out.flush()
-            return 0
+            return self.exit_code
         finally:
             blobs.activate(None)
             self.detach()
@@ -481,17 +482,15 @@ class TraceRuntime:
             self.printer.time(format_time(event.text))
         elif kind == "exit":
             self.finished = True
+            if len(record) >= 16:
+                self.exit_code = int.from_bytes(record[8:16], "little") & 0xFF
         elif kind == "print":
             extra = event.extra
             self.print_map(event.map, extra[0] if extra else 0, extra[1] if len(extra) > 1 else 1, at_exit=False)
         elif kind == "print_value":
             self.printer.value(self.args_of(number, event, record)[0])
         elif kind == "clear":
-            if self.trace.maps[event.map].is_array:
-                self.write_zeros(event.map)  # an array's elements cannot be deleted
-            else:
-                self.maps[event.map].clear()
-            self.zeroed.discard(event.map)
+            self.clear_map(event.map)
         elif kind == "zero":
             self.zero_map(event.map)
         elif kind == "join":
@@ -524,6 +523,14 @@ class TraceRuntime:
             ]
         raw = bytes(record)
         return [convert(decode(raw[offset:offset + size])) for decode, convert, offset, size in parts]
+
+    def clear_map(self, name: str) -> None:
+        """A keyless map lives in an array, whose elements cannot be deleted: zeroed, it prints as absent."""
+        if self.trace.maps[name].is_array:
+            self.write_zeros(name)
+        else:
+            self.maps[name].clear()
+        self.zeroed.discard(name)
 
     def zero_map(self, name: str) -> None:
         self.write_zeros(name)

@@ -187,7 +187,8 @@ FieldResolver = Callable[[str, str], dict[str, tuple[SType, int]]]
 _INT_BUILTINS = {
     "pid": UINT64, "tid": UINT64, "uid": UINT64, "gid": UINT64, "nsecs": UINT64, "elapsed": UINT64,
     "cpu": UINT64, "rand": UINT32, "cgroup": UINT64, "curtask": UINT64, "cpid": UINT64, "numaid": UINT32,
-    "jiffies": UINT64,
+    "jiffies": UINT64, "pid_curr_ns": UINT64, "tid_curr_ns": UINT64,
+    "pid_init": UINT64, "tid_init": UINT64,
 }
 _ARG_PROVIDERS = ("kprobe", "uprobe", "usdt", "rawtracepoint")
 _RET_PROVIDERS = ("kretprobe", "uretprobe")
@@ -529,6 +530,8 @@ class SemanticAnalyser:
             from tinybpf.trace import sema_memory
 
             return sema_memory.curtask(self)
+        if name == "ctx":
+            return UINT64
         if name in _INT_BUILTINS:
             if name == "cpid" and not self.has_child:
                 self.error("cpid cannot be used without child command", e.pos)
@@ -983,7 +986,8 @@ class SemanticAnalyser:
         return UINT64
 
     def call_exit(self, e: ast.Call, args: list[SType]) -> SType:
-        self.nargs(e, 0, 0)
+        if self.nargs(e, 0, 1) and args and not args[0].is_int:
+            self.error(f"exit() only supports int arguments ({args[0]} provided)", e.pos)
         return NONE
 
     def map_arg(self, e: ast.Call) -> Optional[ast.Map]:
@@ -1009,7 +1013,7 @@ class SemanticAnalyser:
             info = self.result.maps.get(target.name)
             if info is not None and info.key is not None and not info.keyless:
                 self.error("delete() expects a map with a key", e.pos)
-        return NONE
+        return BOOL
 
     def call_sizeof(self, e: ast.Call, args: list[SType]) -> SType:
         self.nargs(e, 1)
