@@ -374,7 +374,7 @@ class Lexer:
                 if depth == 0:
                     break
             i += 1
-        end = min(i + 1, len(src))
+        end = _after_attributes(src, min(i + 1, len(src)))
         if src.startswith(";", end):
             end += 1
         if i >= len(src):
@@ -394,6 +394,27 @@ class Lexer:
         if kind is not None:
             self.tokens.append(Token(kind, text, None, pos))
         self.i = end
+
+
+_GAP = re.compile(r"(?:\s+|/\*.*?\*/|//[^\n]*)*", re.S)
+
+
+def _after_attributes(src: str, end: int) -> int:
+    """The end of ``__attribute__((...))`` clauses (comments allowed between) after a struct body."""
+    while True:
+        at = _GAP.match(src, end).end()  # type: ignore[union-attr]
+        if not src.startswith("__attribute__", at):
+            return end
+        at = _GAP.match(src, at + len("__attribute__")).end()  # type: ignore[union-attr]
+        if not src.startswith("(", at):
+            return end
+        depth = 0
+        while at < len(src):
+            depth += {"(": 1, ")": -1}.get(src[at], 0)
+            at += 1
+            if depth == 0:
+                break
+        end = at
 
 
 def _word_kind(text: str) -> str:

@@ -573,6 +573,8 @@ class Parser:
         target = self.type_or_expr()
         self.expect(",", (",",))
         name = self.field_name()
+        while self.accept("."):
+            name += "." + self.field_name()
         self.expect(")")
         return ast.Offsetof(pos=self.span(token), target=target, field=name)
 
