@@ -391,7 +391,7 @@ class CallCodegen:
         for arg in e.args[1:]:
             t = gen.type_of(arg)
             if t.is_int:
-                t = SType("int", 8, t.signed)
+                t = SType("int", 8, t.signed, tag=t.tag, enumerators=t.enumerators)
             layout_args.append((t, offset))
             offset += (t.size + 7) // 8 * 8
         event = gen.event(Event(e.name, text=text, args=layout_args, size=offset))
@@ -406,7 +406,7 @@ class CallCodegen:
             return
         t = gen.type_of(first)
         if t.is_int and t.kind != "bool":
-            t = SType("int", 8, t.signed)
+            t = SType("int", 8, t.signed, tag=t.tag, enumerators=t.enumerators)
         size = 8 + (t.size + 7) // 8 * 8
         event = gen.event(Event("print_value", args=[(t, 8)], size=size))
         self.send(event, [(first, (t, 8))], size)

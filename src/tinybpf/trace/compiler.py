@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from tinybpf.errors import CompileError, TinyBPFError
 from tinybpf.kernel import tracefs
@@ -134,6 +134,7 @@ class _FieldCache:
 
     def __init__(self) -> None:
         self.cache: dict[tuple[str, str], dict[str, tuple[SType, int]]] = {}
+        self.kernel_types: Any = None
 
     def resolve(self, category: str, name: str) -> dict[str, tuple[SType, int]]:
         if "*" in category or "*" in name:
@@ -147,8 +148,30 @@ class _FieldCache:
                 fmt = tracefs.event_format(category, name)
             except TinyBPFError:
                 raise LookupError(f"tracepoint not found: {category}:{name}") from None
-            self.cache[key] = {f.name: (field_type(f), f.offset) for f in fmt.fields}
+            self.cache[key] = {f.name: (self.btf_type(f) or field_type(f), f.offset) for f in fmt.fields}
         return self.cache[key]
+
+    def btf_type(self, f: tracefs.Field) -> Optional[SType]:
+        """The kernel's type of a field that points to a struct (or is ``void *``) or holds an enum, as
+        bpftrace resolves the format file's C type in BTF; None for the rest (other pointers stay integers)."""
+        words = [w for w in f.type.replace("*", " * ").split() if w not in ("const", "volatile")]
+        if f.data_loc or f.array_length is not None or not words:
+            return None
+        depth = words.count("*")
+        base = " ".join(w for w in words if w != "*")
+        if not (base.startswith(("struct ", "union ")) and depth) and base != "void" and not (
+                base.startswith("enum ") and not depth):
+            return None
+        if self.kernel_types is None:
+            from tinybpf.trace.c_types import CTypes
+
+            self.kernel_types = CTypes()
+        t = self.kernel_types.named_type(base)
+        if t is None:
+            return None
+        for _ in range(depth):
+            t = SType("ptr", 8, pointee=None if t.kind == "void" else t)
+        return None if t.kind == "void" else t
 
 
 def field_type(f: tracefs.Field) -> SType:

@@ -39,6 +39,8 @@ def bpf_type(t: SType, lhist: tuple[int, int, int] = (0, 0, 1)) -> bt.BpfType:
     kind = t.kind
     if kind in BLOB_KINDS:
         return blobs.printer_type(kind, t.size)
+    if kind == "int" and t.enumerators:
+        return bt.EnumType(t.size * 8, t.signed, t.tag, t.enumerators)
     if kind == "int":
         return bt.IntType(t.size * 8, t.signed)
     if kind == "string":

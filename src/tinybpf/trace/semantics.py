@@ -10,7 +10,7 @@ Types are small frozen values (``SType``); ``tinybpf.trace.runtime`` turns them 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 from tinybpf.trace import ast
@@ -43,6 +43,8 @@ class SType:
     addrspace: str = "kernel"
     pointee: Optional[SType] = None
     tag: str = ""
+    enumerators: tuple[tuple[int, str], ...] = ()
+    """An ``enum`` integer's ``(value, name)`` pairs: its values print as their names."""
 
     @property
     def is_int(self) -> bool:
@@ -569,8 +571,9 @@ class SemanticAnalyser:
     def expr_Identifier(self, e: ast.Identifier) -> SType:
         if e.name in ("true", "false"):
             return BOOL
-        if self.ctypes().enum_value(e.name) is not None:
-            return INT64
+        enum = self.ctypes().enumerator_type(e.name)
+        if enum is not None:
+            return _value_type(enum)
         self.error(f"Unknown identifier: '{e.name}'", e.pos)
         return NONE
 
@@ -734,6 +737,10 @@ class SemanticAnalyser:
         name = e.type.name
         if e.type.pointer_depth or name == "bool" or name.startswith(("struct ", "union ")):
             return sema_memory.cast(self, e, inner)
+        if name.startswith("enum ") and self.ctypes().enum_type(name) is not None:
+            if not inner.is_int and inner.kind != "none":
+                self.error(f"Cannot cast from \"{inner}\" to \"{name}\"", e.pos)
+            return _value_type(self.ctypes().enum_type(name))
         sizes = {"int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "uint16": 2, "uint32": 4,
                  "uint64": 8}
         if e.type.pointer_depth or name not in sizes:
@@ -763,7 +770,8 @@ class SemanticAnalyser:
         if isinstance(e.target, ast.TypeName):
             sizes = {"int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "uint16": 2, "uint32": 4,
                      "uint64": 8, "char": 1, "short": 2, "int": 4, "long": 8}
-            if e.target.pointer_depth == 0 and e.target.name not in sizes:
+            enumerator = self.ctypes().enumerator_type(e.target.name)  # 64-bit, like an identifier's value
+            if e.target.pointer_depth == 0 and e.target.name not in sizes and enumerator is None:
                 self.error(f"Unknown type: {e.target}", e.pos)
         else:
             self.expr(e.target)
@@ -1023,7 +1031,7 @@ def _kind_word(t: SType) -> str:
 
 def _value_type(t: SType) -> SType:
     """Integers are stored in maps as 64-bit values, as bpftrace does."""
-    return SType("int", 8, t.signed) if t.kind == "int" else t
+    return replace(t, size=8) if t.kind == "int" else t
 
 
 def _scope_loop_variables(program: ast.Program) -> None:
