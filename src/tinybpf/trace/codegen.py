@@ -491,6 +491,8 @@ class ProbeCodegen:
         t = self.type_of(e)
         if t.kind == "bool":
             return self.materialise(ast.Binop(e.pos, "!=", e.expr, ast.Integer(e.pos, 0)))
+        if self.type_of(e.expr).in_memory:
+            return self.memory.int_value(e, e.expr)
         value = self.ival(e.expr)
         if value.const is not None:
             masked = value.const & ((1 << (t.size * 8)) - 1)
@@ -626,7 +628,8 @@ class ProbeCodegen:
             return
         if isinstance(e, ast.Binop) and e.op in _JUMPS:
             left_t, right_t = self.type_of(e.left), self.type_of(e.right)
-            if left_t.is_string and right_t.is_string:
+            if left_t.is_string and right_t.is_string or left_t.kind == right_t.kind and left_t.kind in (
+                    "array", "buffer"):
                 self.calls.string_compare(e, target, when)
                 return
             self.compare(e.op if when else _NEGATE[e.op], e.left, e.right, target)

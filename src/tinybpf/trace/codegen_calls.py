@@ -506,12 +506,14 @@ class CallCodegen:
         gen.place(done)
         return Value(slot=slot, signed=False)
 
-    def compare_bytes(self, a: int, b: int, size: int, differ: str, equal: str) -> None:
+    def compare_bytes(self, a: int, b: int, size: int, differ: str, equal: str, nul_ends: bool = True) -> None:
+        """Jump to ``differ`` at the first differing byte; strings (``nul_ends``) are equal at a common NUL."""
         for i in range(size):
             self.emit(ldx(Size.B, R1, FP, a + i))
             self.emit(ldx(Size.B, R2, FP, b + i))
             self.emit(jmp(JumpOp.JNE, R1, R2, differ))
-            self.emit(jmp(JumpOp.JEQ, R1, 0, equal))
+            if nul_ends:
+                self.emit(jmp(JumpOp.JEQ, R1, 0, equal))
 
     def string_compare(self, e: ast.Binop, target: str, when: bool) -> None:
         """Branch on ``a == b`` / ``a != b`` for strings; a literal side compares in wide chunks."""
@@ -527,8 +529,10 @@ class CallCodegen:
             self.compare_literal(a, gen.type_of(left).size, right.value, differ)
         else:
             b = gen.mval(right)
-            size = min(gen.type_of(left).size, gen.type_of(right).size)
-            self.compare_bytes(a, b, size, differ, equal)
+            left_t, right_t = gen.type_of(left), gen.type_of(right)
+            if left_t.size != right_t.size and not left_t.is_string:
+                self.emit(ja(differ))  # arrays and buffers of different sizes
+            self.compare_bytes(a, b, min(left_t.size, right_t.size), differ, equal, left_t.is_string)
         if equal_jumps:
             self.emit(ja(target))
         gen.place(differ if equal_jumps else equal)
@@ -597,6 +601,8 @@ class CallCodegen:
                 gen.zero(dst + t.size, size - t.size)
         elif isinstance(e, ast.Ternary):
             self.ternary_memory(e, dst, size)
+        elif isinstance(e, ast.Cast):
+            self.array_cast(e, t, dst, size)
         elif isinstance(e, ast.TupleAccess):
             outer = gen.type_of(e.expr)
             base = gen.mval(e.expr)
@@ -605,6 +611,19 @@ class CallCodegen:
                 gen.zero(dst + t.size, size - t.size)
         else:
             raise CompileError(f"cannot generate code for {type(e).__name__} as a {t}")
+
+    def array_cast(self, e: ast.Cast, t: SType, dst: int, size: int) -> None:
+        """``(int8[N])x``: the bytes of the integer or string ``x`` at ``fp + dst``."""
+        gen = self.gen
+        inner = gen.type_of(e.expr)
+        if inner.in_memory:
+            gen.mval(e.expr, dst, size)
+            return
+        value = gen.ival(e.expr)
+        gen.store_int(dst, value, inner.size)
+        gen.release(value)
+        if size > t.size:
+            gen.zero(dst + t.size, size - t.size)
 
     def builtin_string(self, e: ast.Builtin, dst: int, size: int) -> None:
         gen = self.gen

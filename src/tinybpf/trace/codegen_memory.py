@@ -122,11 +122,12 @@ class MemoryCodegen:
         self.emit(call("probe_read_user" if place.space == "user" else "probe_read_kernel"))
         gen.release(place.address)
 
-    def int_value(self, e: ast.Expression) -> Value:
-        """An integer, bool or pointer read from memory (sign-extended as its type says)."""
+    def int_value(self, e: ast.Expression, source: Optional[ast.Expression] = None) -> Value:
+        """An integer, bool or pointer read from memory (sign-extended as its type says); from the bytes of
+        ``source`` when given (a cast of an array to an integer)."""
         gen = self.gen
         t = gen.type_of(e)
-        place = self.place(e)
+        place = self.place(source or e)
         bits = self.bitfield(e)
         size = t.size if t.size in _SIZES else 8
         value = Value(signed=t.signed)

@@ -397,7 +397,7 @@ class Parser:
 
     def cast(self) -> ast.Expression:
         """``(type) operand``, ``(type *) operand``, or any unary expression."""
-        if self.tok.kind == "(" and self.peek().kind == "IDENT" and self.peek(2).kind in (")", "*"):
+        if self.tok.kind == "(" and self.peek().kind == "IDENT" and self.peek(2).kind in (")", "*", "["):
             first = self.advance()
             type_name = self.type_name(first)
             self.nest(first)
@@ -410,12 +410,16 @@ class Parser:
         """After ``(``: ``IDENT``, ``IDENT *`` or ``IDENT * *`` then ``)``, as bpftrace 0.17 accepts."""
         name = self.advance().text
         depth = 0
-        while self.accept("*"):
+        length = None
+        if self.accept("["):
+            length = int(self.advance().value or 0) if self.tok.kind == "INT" else 0
+            self.expect("]", ("]",))
+        while length is None and self.accept("*"):
             depth += 1
             if depth == 2:
                 break
         self.expect(")", (")", "*") if depth < 2 else (")",))
-        return ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth)
+        return ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth, array_length=length)
 
     def operand_of(self) -> ast.Expression:
         """The operand of a prefix operator or cast: another cast or unary expression."""

@@ -76,6 +76,22 @@ def cast(sema: SemanticAnalyser, e: ast.Cast, inner: SType) -> SType:
     return with_space(target, space)
 
 
+def array_cast(sema: SemanticAnalyser, e: ast.Cast, inner: SType) -> SType:
+    """``(int8[8])x``, ``(bool[])x``: the bytes of an integer, string or array seen as an integer array
+    (``[]`` takes the size of ``x``)."""
+    element = BOOL if e.type.name == "bool" else sema.ctypes().named_type(e.type.name)
+    if element is None or element.kind not in ("int", "bool") or e.type.pointer_depth:
+        sema.error(f"Cannot cast to \"{e.type}\"", e.pos)
+        return NONE
+    if inner.kind == "none":
+        return NONE
+    length = e.type.array_length or inner.size // element.size
+    if inner.kind not in ("int", "bool", "string", "array") or length * element.size != inner.size:
+        sema.error(f"Cannot cast from \"{inner}\" to \"{e.type}\"", e.pos)
+        return NONE
+    return SType("array", inner.size, pointee=element)
+
+
 def deref(sema: SemanticAnalyser, e: ast.Unop, pointer: SType) -> SType:
     if pointer.pointee is None or pointer.pointee.kind in ("void", "none"):
         sema.error(f"Can not dereference type '{pointer}'", e.pos)

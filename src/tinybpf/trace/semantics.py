@@ -617,7 +617,8 @@ class SemanticAnalyser:
             return INT64
         if left.kind == "none" or right.kind == "none":
             return INT64
-        if left.is_string and right.is_string:
+        if left.is_string and right.is_string or left.kind == right.kind and left.kind in ("array", "buffer") and (
+                left.kind == "buffer" or left == right):
             if e.op not in ("==", "!="):
                 self.error(f"The {e.op} operator can not be used on strings", e.pos)
             return INT64
@@ -735,6 +736,8 @@ class SemanticAnalyser:
 
         inner = self.expr(e.expr)
         name = e.type.name
+        if e.type.array_length is not None:
+            return sema_memory.array_cast(self, e, inner)
         if e.type.pointer_depth or name == "bool" or name.startswith(("struct ", "union ")):
             return sema_memory.cast(self, e, inner)
         if name.startswith("enum ") and self.ctypes().enum_type(name) is not None:
@@ -746,7 +749,8 @@ class SemanticAnalyser:
         if e.type.pointer_depth or name not in sizes:
             self.error(f"Cannot cast to \"{e.type}\"", e.pos)
             return NONE
-        if not inner.is_int and inner.kind != "none":
+        as_bytes = inner.kind in ("array", "string") and inner.size == sizes[name]  # an array's bytes as a number
+        if not inner.is_int and inner.kind != "none" and not as_bytes:
             self.error(f"Cannot cast from \"{inner}\" to \"{name}\"", e.pos)
         return int_type(sizes[name], not name.startswith("u"))
 
