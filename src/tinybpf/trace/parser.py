@@ -260,10 +260,17 @@ class Parser:
         if self.accept(":"):
             first = self.tok
             name = self.advance().text
-            depth = 0
-            while self.accept("*"):
-                depth += 1
-            type_name = ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth)
+            if name == "typeof" and self.accept("("):  # typeof(type): the type itself
+                named = self.type_or_expr()
+                if not isinstance(named, ast.TypeName):
+                    self.error("typeof() of an expression is not supported by tinybpf trace yet", named.pos)
+                self.expect(")")
+                type_name = named
+            else:
+                depth = 0
+                while self.accept("*"):
+                    depth += 1
+                type_name = ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth)
         if self.tok.kind == "=":
             op = self.advance()
             return ast.AssignVarStatement(pos=op.pos, var=var, expr=self.expr())

@@ -119,10 +119,12 @@ def _align_of(t: SType) -> int:
     """bpftrace's in-tuple alignment: byte arrays 1, other values by size (1, 2, 4 or 8)."""
     if t.kind == "string":
         return 1
-    if t.kind == "tuple":
+    if t.kind in ("tuple", "record") or t.kind == "struct" and t.elements:
         return max((_align_of(e) for e in t.elements), default=1)
     if t.size <= 0:
         return 1
+    if t.kind == "array" and t.size > 2 and t.pointee is not None:
+        return _align_of(t.pointee)
     return t.size if t.size <= 2 else 4 if t.size <= 4 else 8
 
 
@@ -746,6 +748,9 @@ class SemanticAnalyser:
             return _value_type(self.ctypes().enum_type(name))
         sizes = {"int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "uint16": 2, "uint32": 4,
                  "uint64": 8}
+        named = None if e.type.pointer_depth or name in sizes else self.ctypes().named_type(name)
+        if named is not None and named.kind == "int" and named.size in (1, 2, 4, 8):
+            name = str(named)  # a C or kernel integer type: char, uint64_t, u32, __u16...
         if e.type.pointer_depth or name not in sizes:
             self.error(f"Cannot cast to \"{e.type}\"", e.pos)
             return NONE
