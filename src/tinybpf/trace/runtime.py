@@ -80,6 +80,9 @@ def decoder(t: SType) -> Callable[[bytes], Any]:
 
     if t.kind in BLOB_KINDS:
         return blobs.decoder(t.kind, t.tag, t.size)
+    if t.bitfield:
+        shift, mask, size = t.bitfield[0], (1 << t.bitfield[1]) - 1, t.size
+        return lambda raw: int.from_bytes(raw[:size], "little") >> shift & mask
     if t.kind in ("int", "bool", "ptr"):
         size, signed = t.size, t.signed
         return lambda raw: int.from_bytes(raw[:size], "little", signed=signed)

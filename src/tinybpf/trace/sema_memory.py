@@ -7,7 +7,7 @@ A pointer remembers the address space its bytes live in: a cast in a uprobe/usdt
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from tinybpf.trace import ast
 from tinybpf.trace.semantics import BOOL, NONE, UINT64, SType
@@ -51,10 +51,16 @@ def with_fields(ctypes: object, t: SType, depth: int = 0) -> SType:
     record = ctypes.record(t.tag)  # type: ignore[attr-defined]
     if record is None:
         return t
-    members = [m for m in record.members if not m.bits]
+    members = record.members
     return dataclasses.replace(
         t, names=tuple(m.name for m in members), offsets=tuple(m.offset for m in members),
-        elements=tuple(with_fields(ctypes, with_space(m.type, t.addrspace), depth + 1) for m in members))
+        elements=tuple(_member_value(ctypes, m, t.addrspace, depth) for m in members))
+
+
+def _member_value(ctypes: object, member: Any, space: str, depth: int) -> SType:
+    if member.bits:
+        return dataclasses.replace(member.type, bitfield=(member.bit_shift, member.bits))
+    return with_fields(ctypes, with_space(member.type, space), depth + 1)
 
 
 def cast(sema: SemanticAnalyser, e: ast.Cast, inner: SType) -> SType:

@@ -45,6 +45,8 @@ class SType:
     tag: str = ""
     enumerators: tuple[tuple[int, str], ...] = ()
     """An ``enum`` integer's ``(value, name)`` pairs: its values print as their names."""
+    bitfield: tuple[int, int] = ()
+    """A struct member that is a bitfield: ``(shift, width)`` of its bits in the unit at its offset."""
 
     @property
     def is_int(self) -> bool:
