@@ -294,6 +294,10 @@ class FunctionCodegen:
             self.store(args[1], dst)
         elif name == "ntop":
             self.ntop(args, dst)
+        elif name == "pton" and isinstance(e, ast.Call):
+            from tinybpf.trace.functions import pton_bytes
+
+            gen.write_bytes(dst, pton_bytes(e), size)
         elif name == "buf":
             self.buf(args, t, dst)
         else:

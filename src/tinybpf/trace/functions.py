@@ -235,6 +235,32 @@ def _ntop(a: SemanticAnalyser, e: ast.Call) -> SType:
     return INET
 
 
+def pton_bytes(e: ast.Call) -> bytes:
+    """The address ``pton("127.0.0.1")`` names, in network byte order; empty when it names none."""
+    import ipaddress
+
+    arg = e.args[0] if e.args else None
+    try:
+        return ipaddress.ip_address(arg.text).packed if isinstance(arg, ast.String) else b""
+    except ValueError:
+        return b""
+
+
+def _pton(a: SemanticAnalyser, e: ast.Call) -> SType:
+    """``pton(addr)``: an IPv4 or IPv6 address literal as ``int8[4]``/``int8[16]``, computed here."""
+    _args(a, e)
+    if not a.nargs(e, 1):
+        return NONE
+    if not isinstance(e.args[0], ast.String):
+        a.error("pton() expects a string literal argument", e.pos)
+        return NONE
+    packed = pton_bytes(e)
+    if not packed:
+        a.error(f"pton() expects a valid IPv4 or IPv6 address, got {e.args[0].text}", e.pos)
+        return NONE
+    return SType("array", len(packed), pointee=SType("int", 1, True))
+
+
 def _delete(a: SemanticAnalyser, e: ast.Call) -> SType:
     """``delete(@map, key)``: the two-argument form of current bpftrace."""
     target = e.args[0]
@@ -297,6 +323,7 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
     "buf": _buf,
     "strftime": _strftime,
     "ntop": _ntop,
+    "pton": _pton,
     "cgroup_path": _cgroup_path,
     "cgroupid": _address,
     "getopt": _getopt,
