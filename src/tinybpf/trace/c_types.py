@@ -357,7 +357,8 @@ class _Parser:
             name = self.take() if self.peek() not in ("{",) else ""
             if self.peek() == "{":
                 return self.record_body(token, name)
-            return SType("struct", 0, tag=f"{token} {name}")
+            known = self.types.record(f"{token} {name}")  # sized, so arrays of it are too
+            return SType("struct", known.size if known else 0, tag=f"{token} {name}")
         if token == "enum":
             self.take()
             name = self.take() if self.peek() != "{" else ""

@@ -351,7 +351,7 @@ class Lexer:
         """``struct name`` up to ``*``/``)``/``,`` becomes an IDENT; a ``{ ... }`` body a STRUCT_DEFN."""
         src = self.source
         i = keyword_end
-        while i < len(src) and src[i] not in "*),{":
+        while i < len(src) and src[i] not in "*),{;[=":
             i += 1
         if i < len(src) and src[i] == "{":
             self.struct_definition(start, i)

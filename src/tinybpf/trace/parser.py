@@ -270,7 +270,12 @@ class Parser:
                 depth = 0
                 while self.accept("*"):
                     depth += 1
-                type_name = ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth)
+                length = None
+                if self.accept("["):
+                    length = int(self.expect("INT", ("INT",)).value or 0)
+                    self.expect("]", ("]",))
+                type_name = ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth,
+                                         array_length=length)
         if self.tok.kind == "=":
             op = self.advance()
             return ast.AssignVarStatement(pos=op.pos, var=var, expr=self.expr())

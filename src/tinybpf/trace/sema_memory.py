@@ -15,7 +15,7 @@ from tinybpf.trace.semantics import BOOL, NONE, UINT64, SType
 if TYPE_CHECKING:
     from tinybpf.trace.semantics import SemanticAnalyser
 
-_USER_PROVIDERS = ("uprobe", "uretprobe", "usdt")
+USER_PROVIDERS = ("uprobe", "uretprobe", "usdt")
 
 
 def named_type(sema: SemanticAnalyser, name: ast.TypeName) -> Optional[SType]:
@@ -26,6 +26,8 @@ def named_type(sema: SemanticAnalyser, name: ast.TypeName) -> Optional[SType]:
     t = base
     for _ in range(name.pointer_depth):
         t = SType("ptr", 8, pointee=None if t.kind == "void" else t)
+    if name.array_length:
+        t = SType("array", t.size * name.array_length, pointee=t)
     return t
 
 
@@ -78,7 +80,7 @@ def cast(sema: SemanticAnalyser, e: ast.Cast, inner: SType) -> SType:
         return NONE
     if not inner.is_int and inner.kind != "none":
         sema.error(f"Cannot cast from \"{inner}\" to \"{e.type}\"", e.pos)
-    space = "user" if sema.provider in _USER_PROVIDERS else inner.addrspace if inner.kind == "ptr" else "kernel"
+    space = "user" if sema.provider in USER_PROVIDERS else inner.addrspace if inner.kind == "ptr" else "kernel"
     return with_space(target, space)
 
 

@@ -360,6 +360,8 @@ class SemanticAnalyser:
         if t is None:
             self.error(f"Unknown type: {stmt.type}", stmt.type.pos)
             return
+        if self.provider in sema_memory.USER_PROVIDERS:  # a declared pointer reads user memory there
+            t = sema_memory.with_space(t, "user")
         self.vars[stmt.var.name] = _value_type(t)
         self.set(stmt.var, self.vars[stmt.var.name])
 
