@@ -87,7 +87,11 @@ class CTypes:
         self._btf: Any = None
         self._btf_failed = False
         self._anon = 0
+        self.macros: dict[str, int] = {}
         if c_source.strip():
+            from tinybpf.trace.c_macros import macro_constants
+
+            self.macros = macro_constants(c_source)
             _Parser(self, c_source).parse()
 
     # ----------------------------------------------------------------- queries
@@ -149,7 +153,10 @@ class CTypes:
         return self.enum_types[name]
 
     def enum_value(self, name: str) -> Optional[int]:
-        """The value of the enumerator ``name``: from the script, else from the kernel (bpftrace does both)."""
+        """The value of the enumerator ``name`` (from the script, else from the kernel, as bpftrace does) or of
+        an integer macro."""
+        if name in self.macros:
+            return self.macros[name]
         if self.enumerator_type(name) is None:
             return None
         return self.enums[name]

@@ -288,6 +288,10 @@ class SemanticAnalyser:
                 self.errors.append(Diagnostic(str(exc.args[0]) if exc.args else str(exc), ap.pos))
                 return context
             context.tracepoint_fields = {name: t for name, (t, _) in fields.items()}
+            if ap.target == "syscalls":  # as bpftrace: syscall arguments point to user memory
+                from tinybpf.trace.sema_memory import with_space
+
+                context.tracepoint_fields = {n: with_space(t, "user") for n, t in context.tracepoint_fields.items()}
             context.tracepoint_offsets = {name: off for name, (_, off) in fields.items()}
             context.tracepoint_name = f"{ap.target}_{ap.func}".replace("*", "")
         return context
@@ -577,9 +581,11 @@ class SemanticAnalyser:
     def expr_Identifier(self, e: ast.Identifier) -> SType:
         if e.name in ("true", "false"):
             return BOOL
-        enum = self.ctypes().enumerator_type(e.name)
+        enum = self.ctypes().enumerator_type(e.name) if e.name not in self.ctypes().macros else None
         if enum is not None:
             return _value_type(enum)
+        if self.ctypes().enum_value(e.name) is not None:
+            return INT64
         self.error(f"Unknown identifier: '{e.name}'", e.pos)
         return NONE
 
