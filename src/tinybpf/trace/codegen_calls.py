@@ -669,7 +669,8 @@ class CallCodegen:
         self.emit(mov64(R3, gen.operand_reg(pointer, R3)))
         self.emit(mov64(R1, FP))
         self.emit(alu64(ALUOp.ADD, R1, dst))
-        helper = "probe_read_user_str" if gen.string_space == "user" else "probe_read_kernel_str"
+        user = source_t.addrspace == "user" if source_t.kind == "ptr" else gen.string_space == "user"
+        helper = "probe_read_user_str" if user else "probe_read_kernel_str"
         self.emit(call(helper))
         gen.release(pointer)
 

@@ -116,6 +116,8 @@ class FunctionCodegen:
             return value
         if name == "len":
             return self.map_length(e)
+        if name in ("uptr", "kptr"):
+            return gen.ival(e.args[0])
         if name == "getopt":
             option = self.option(e)
             return Value(const=int(option) if not isinstance(option, str) else 0, signed=gen.type_of(e).signed)

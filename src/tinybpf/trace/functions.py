@@ -261,6 +261,20 @@ def _pton(a: SemanticAnalyser, e: ast.Call) -> SType:
     return SType("array", len(packed), pointee=SType("int", 1, True))
 
 
+def _address_space(a: SemanticAnalyser, e: ast.Call) -> SType:
+    """``uptr(p)``/``kptr(p)``: ``p`` read from user/kernel memory from now on (an integer stays as is)."""
+    from tinybpf.trace.sema_memory import with_space
+
+    args = _args(a, e)
+    if not a.nargs(e, 1):
+        return NONE
+    t = args[0]
+    if not t.is_int and t.kind != "none":
+        a.error(f"{e.name}() expects an integer or a pointer, got {t}", e.pos)
+        return NONE
+    return with_space(t, "user" if e.name == "uptr" else "kernel")
+
+
 def _delete(a: SemanticAnalyser, e: ast.Call) -> SType:
     """``delete(@map, key)``: the two-argument form of current bpftrace."""
     target = e.args[0]
@@ -324,6 +338,8 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
     "strftime": _strftime,
     "ntop": _ntop,
     "pton": _pton,
+    "uptr": _address_space,
+    "kptr": _address_space,
     "cgroup_path": _cgroup_path,
     "cgroupid": _address,
     "getopt": _getopt,
