@@ -47,7 +47,7 @@ from tinybpf.trace.codegen_loops import MapLoops
 from tinybpf.trace.codegen_memory import MemoryCodegen, is_memory_read
 from tinybpf.trace.ir import CompiledTrace, Event, MapLayout
 from tinybpf.trace.regalloc import Registers, Stack, Value
-from tinybpf.trace.semantics import Analysis, SType
+from tinybpf.trace.semantics import Analysis, SType, compared_as_bytes
 
 # pt_regs offsets of the first six integer arguments and the return value, per machine
 PT_REGS = {
@@ -628,8 +628,7 @@ class ProbeCodegen:
             return
         if isinstance(e, ast.Binop) and e.op in _JUMPS:
             left_t, right_t = self.type_of(e.left), self.type_of(e.right)
-            if left_t.is_string and right_t.is_string or left_t.kind == right_t.kind and left_t.kind in (
-                    "array", "buffer"):
+            if compared_as_bytes(left_t, right_t):
                 self.calls.string_compare(e, target, when)
                 return
             self.compare(e.op if when else _NEGATE[e.op], e.left, e.right, target)

@@ -45,7 +45,7 @@ class SType:
     tag: str = ""
     enumerators: tuple[tuple[int, str], ...] = ()
     """An ``enum`` integer's ``(value, name)`` pairs: its values print as their names."""
-    bitfield: tuple[int, int] = ()
+    bitfield: tuple[int, ...] = ()
     """A struct member that is a bitfield: ``(shift, width)`` of its bits in the unit at its offset."""
 
     @property
@@ -117,11 +117,18 @@ def tuple_type(elements: list[SType]) -> SType:
     return SType("tuple", size, elements=tuple(elements), offsets=tuple(offsets))
 
 
+def compared_as_bytes(left: SType, right: SType) -> bool:
+    """``==``/``!=`` compare the bytes of two strings, two buffers or two arrays of one type."""
+    if left.is_string and right.is_string:
+        return True
+    return left.kind == right.kind == "buffer" or (left.kind == "array" and left == right)
+
+
 def _align_of(t: SType) -> int:
     """bpftrace's in-tuple alignment: byte arrays 1, other values by size (1, 2, 4 or 8)."""
     if t.kind == "string":
         return 1
-    if t.kind in ("tuple", "record") or t.kind == "struct" and t.elements:
+    if t.kind in ("tuple", "record") or (t.kind == "struct" and t.elements):
         return max((_align_of(e) for e in t.elements), default=1)
     if t.size <= 0:
         return 1
@@ -629,8 +636,7 @@ class SemanticAnalyser:
             return INT64
         if left.kind == "none" or right.kind == "none":
             return INT64
-        if left.is_string and right.is_string or left.kind == right.kind and left.kind in ("array", "buffer") and (
-                left.kind == "buffer" or left == right):
+        if compared_as_bytes(left, right):
             if e.op not in ("==", "!="):
                 self.error(f"The {e.op} operator can not be used on strings", e.pos)
             return INT64
