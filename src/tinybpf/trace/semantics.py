@@ -457,6 +457,8 @@ class SemanticAnalyser:
             info.value = value
         elif old.kind == "tuple" and value != old:
             info.value = _widen_tuple(old, value)
+        elif old.kind == "int" and old.enumerators != value.enumerators:
+            info.value = replace(old, tag="", enumerators=())  # enum and plain values mixed: numbers
 
     def map_keys(self, target: ast.Map) -> SType:
         keys = [self.expr(k) for k in target.keys]
@@ -480,6 +482,8 @@ class SemanticAnalyser:
             info.key = key
         elif info.key.kind == "tuple" and key != info.key:
             info.key = _widen_tuple(info.key, key)
+        elif info.key.kind == "int" and info.key.enumerators != key.enumerators:
+            info.key = replace(info.key, tag="", enumerators=())  # enum and plain keys mixed: numbers
         return key
 
     def assign_var(self, stmt: ast.AssignVarStatement) -> None:
