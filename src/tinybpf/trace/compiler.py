@@ -6,9 +6,9 @@ them), and nothing here touches BPF.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from tinybpf.errors import CompileError, TinyBPFError
 from tinybpf.kernel import tracefs
@@ -133,10 +133,10 @@ class _FieldCache:
     """Tracepoint record fields as bpftrace types, read from tracefs once per tracepoint."""
 
     def __init__(self) -> None:
-        self.cache: dict[tuple[str, str], dict[str, tuple[SType, int]]] = {}
+        self.cache: dict[tuple[str, str], _TracepointFields] = {}
         self.kernel_types: Any = None
 
-    def resolve(self, category: str, name: str) -> dict[str, tuple[SType, int]]:
+    def resolve(self, category: str, name: str) -> _TracepointFields:
         if "*" in category or "*" in name:
             matches = tracefs.list_events(f"{category}:{name}")
             if not matches:
@@ -148,7 +148,7 @@ class _FieldCache:
                 fmt = tracefs.event_format(category, name)
             except TinyBPFError:
                 raise LookupError(f"tracepoint not found: {category}:{name}") from None
-            self.cache[key] = {f.name: (self.btf_type(f) or field_type(f), f.offset) for f in fmt.fields}
+            self.cache[key] = _TracepointFields(fmt.fields, self.btf_type)
         return self.cache[key]
 
     def btf_type(self, f: tracefs.Field) -> Optional[SType]:
@@ -172,6 +172,30 @@ class _FieldCache:
         for _ in range(depth):
             t = SType("ptr", 8, pointee=None if t.kind == "void" else t)
         return None if t.kind == "void" else t
+
+
+class _TracepointFields(Mapping[str, tuple[SType, int]]):
+    """One tracepoint's fields -> (type, offset); BTF is opened only for the fields a script uses."""
+
+    def __init__(self, fields: Sequence[tracefs.Field], btf_type: Callable[[tracefs.Field], Optional[SType]]):
+        self.fields = {f.name: f for f in fields}
+        self.types: dict[str, SType] = {}
+        self.btf_type = btf_type
+
+    def __getitem__(self, name: str) -> tuple[SType, int]:
+        f = self.fields[name]
+        if name not in self.types:
+            self.types[name] = self.btf_type(f) or field_type(f)
+        return self.types[name], f.offset
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def offsets(self) -> dict[str, int]:
+        return {name: f.offset for name, f in self.fields.items()}
 
 
 def field_type(f: tracefs.Field) -> SType:
@@ -244,7 +268,7 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
         first = group[0]
         offsets: dict[str, int] = {}
         if provider == "tracepoint" and "args" in uses:
-            offsets = {name: off for name, (_, off) in fields.resolve(first.target, first.func).items()}
+            offsets = fields.resolve(first.target, first.func).offsets()
         user = provider in ("uprobe", "uretprobe") or (provider == "tracepoint" and first.target == "syscalls")
         gen = ProbeCodegen(analysis, probe, trace, attach_name=first.name, func_name=first.func,
                            field_offsets=offsets, pid_filter=options.pid if provider not in ("BEGIN", "END") else 0,

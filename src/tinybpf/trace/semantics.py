@@ -10,6 +10,7 @@ Types are small frozen values (``SType``); ``tinybpf.trace.runtime`` turns them 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
@@ -165,9 +166,10 @@ class ProbeContext:
     """The expanded attach points of one probe: what builtins and ``args`` mean there."""
 
     provider: str
-    tracepoint_fields: Optional[dict[str, SType]] = None
-    tracepoint_offsets: Optional[dict[str, int]] = None
+    tracepoint_fields: Optional[Mapping[str, tuple[SType, int]]] = None
+    """A tracepoint's fields -> (type, offset); types from BTF are looked up as fields are used."""
     tracepoint_name: str = ""
+    tracepoint_space: str = "kernel"
 
 
 @dataclass
@@ -188,7 +190,7 @@ class Analysis:
         return self.types.get(id(node), NONE)
 
 
-FieldResolver = Callable[[str, str], dict[str, tuple[SType, int]]]
+FieldResolver = Callable[[str, str], Mapping[str, tuple[SType, int]]]
 """(category, name) -> field name -> (type, offset): the fields of a tracepoint's record."""
 
 _INT_BUILTINS = {
@@ -294,12 +296,9 @@ class SemanticAnalyser:
             except LookupError as exc:
                 self.errors.append(Diagnostic(str(exc.args[0]) if exc.args else str(exc), ap.pos))
                 return context
-            context.tracepoint_fields = {name: t for name, (t, _) in fields.items()}
+            context.tracepoint_fields = fields
             if ap.target == "syscalls":  # as bpftrace: syscall arguments point to user memory
-                from tinybpf.trace.sema_memory import with_space
-
-                context.tracepoint_fields = {n: with_space(t, "user") for n, t in context.tracepoint_fields.items()}
-            context.tracepoint_offsets = {name: off for name, (_, off) in fields.items()}
+                context.tracepoint_space = "user"
             context.tracepoint_name = f"{ap.target}_{ap.func}".replace("*", "")
         return context
 
@@ -733,14 +732,16 @@ class SemanticAnalyser:
         fields = self.context.tracepoint_fields
         if fields is None:
             return NONE
-        t = fields.get(e.field)
-        if t is None:
+        found = fields.get(e.field)
+        if found is None:
             name = self.context.tracepoint_name
             self.error(f"Struct/union of type 'struct _tracepoint_{name}' does not contain a field named "
                        f"'{e.field}'", e.pos)
             return NONE
         self.used.add("args")
-        return t
+        from tinybpf.trace.sema_memory import with_space
+
+        return with_space(found[0], self.context.tracepoint_space)
 
     def expr_TupleAccess(self, e: ast.TupleAccess) -> SType:
         inner = self.expr(e.expr)
