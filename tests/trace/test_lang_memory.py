@@ -99,7 +99,7 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="loading BPF programs 
     ("begin { @ = (curtask || 0) ? 1 : 2; exit(); }", "@: 1"),
     ("begin { $a = (1, \"hello\", 2); print(*(&$a)); exit(); }", "(1, hello, 2)"),
     ("begin { $a = \"hello\"; $b = (int8 *)&$a; printf(\"%c %c\\n\", *$b, *++$b); exit(); }", "h e"),
-    ("enum E { ONE = 1, TWO }; begin { print((ONE, TWO)); exit(); }", "(1, 2)"),
+    ("enum E { ONE = 1, TWO }; begin { print((ONE, TWO)); exit(); }", "(ONE, TWO)"),
     ("begin { for ($i : 0..5) { print($i); } exit(); }", "0\n1\n2\n3\n4"),
     ("begin { for ($i : 1..4) { if ($i == 2) { continue; } print($i); } exit(); }", "1\n3"),
     ("macro inc($x) { $x += 1; $x } begin { $a = 1; $b = inc($a); print(($a, $b)); exit(); }", "(2, 2)"),

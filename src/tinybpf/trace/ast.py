@@ -135,9 +135,12 @@ class TypeName(Node):
 
     name: str
     pointer_depth: int = 0
+    array_length: Optional[int] = None
+    """``int8[4]`` -> 4, ``int8[]`` -> 0 (the size of what is cast), None when not an array."""
 
     def __str__(self) -> str:
-        return self.name + "*" * self.pointer_depth
+        suffix = "" if self.array_length is None else f"[{self.array_length or ''}]"
+        return self.name + "*" * self.pointer_depth + suffix
 
 
 @dataclass(eq=False)

@@ -1,4 +1,8 @@
-"""The integer ``#define``s of a script's C lines, which scripts use as constants (``TASK_RUNNING``).
+"""The integer ``#define``s of a script's C lines, which scripts use as constants (``TASK_RUNNING``), and the
+syscall numbers (``__NR_openat``) that ``#include <syscall.h>`` brings in.
+
+bpftrace runs clang's preprocessor over the definitions; without one, the syscall headers are answered from
+this machine's ``asm/unistd_64.h``, the one file the x86_64 headers end up including for them.
 
 Only what bpftrace scripts rely on is evaluated: ``#define NAME INTEGER`` (also parenthesised or negative),
 ``#undef``, and the conditionals ``#ifdef``/``#ifndef``/``#if``/``#elif``/``#else``/``#endif``, in which
@@ -8,6 +12,7 @@ anything else counts as false. Headers are not read.
 """
 from __future__ import annotations
 
+import os
 import re
 from typing import Optional
 
@@ -16,6 +21,17 @@ from tinybpf.trace.lexer import parse_int
 _DIRECTIVE = re.compile(r"\s*#\s*(\w+)\s*(.*?)\s*$")
 _DEFINED = re.compile(r"!?\s*defined\s*\(?\s*(\w+)\s*\)?")
 PREDEFINED = {"BPFTRACE_HAVE_BTF": 1}
+_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"]", re.M)
+_SYSCALL_HEADERS = ("syscall.h", "sys/syscall.h", "unistd.h", "asm/unistd.h", "linux/unistd.h")
+
+
+def macro_constants(c_source: str) -> dict[str, int]:
+    """NAME -> value for the integer macros ``c_source`` defines or includes."""
+    constants: dict[str, int] = {}
+    if any(header in _SYSCALL_HEADERS for header in _INCLUDE.findall(c_source)):
+        constants.update(defined_constants(_read(_syscall_header())))
+    constants.update(defined_constants(c_source))
+    return constants
 
 
 def defined_constants(c_source: str) -> dict[str, int]:
@@ -75,3 +91,22 @@ def _integer(body: str) -> Optional[int]:
     except (ValueError, IndexError):
         return None
     return -value if negative else value
+
+
+def _syscall_header() -> str:
+    machine = os.uname().machine
+    for folder in (f"/usr/include/{machine}-linux-gnu/asm", "/usr/include/asm"):
+        path = os.path.join(folder, "unistd_64.h")
+        if os.path.exists(path):
+            return path
+    return ""
+
+
+def _read(path: str) -> str:
+    if not path:
+        return ""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""

@@ -100,14 +100,17 @@ class CTypes:
         self.records: dict[str, Record] = {}
         self.debug = debug  # the traced binaries' types (``uprobe_args.DebugTypes``): after the script's
         self.enums: dict[str, int] = {}
+        self.enum_types: dict[str, SType] = {}  # "enum Foo" (or an anonymous tag) -> its type
+        self._enumerator_types: dict[str, SType] = {}  # enumerator name -> its enum's type
         self.typedefs: dict[str, SType] = {}
         self._btf: Any = None
         self._btf_failed = False
         self._anon = 0
+        self.macros: dict[str, int] = {}
         if c_source.strip():
-            from tinybpf.trace.c_macros import defined_constants
+            from tinybpf.trace.c_macros import macro_constants
 
-            self.enums.update(defined_constants(c_source))
+            self.macros = macro_constants(c_source)
             _Parser(self, c_source).parse()
 
     # ----------------------------------------------------------------- queries
@@ -146,7 +149,7 @@ class CTypes:
         if name.startswith(("struct ", "union ")):
             return self.struct_type(name)
         if name.startswith("enum "):
-            return int_type(4, False) if self.enum_known(name) else None
+            return self.enum_type(name)
         if name in ("void",):
             return SType("void", 0)
         found = base_type(name)
@@ -157,13 +160,51 @@ class CTypes:
         return self._btf_named(name)
 
     def enum_known(self, name: str) -> bool:
-        return name in self.typedefs or self._btf_lookup(name.split()[-1], "ENUM") is not None
+        return self.enum_type(name) is not None
+
+    def enum_type(self, name: str) -> Optional[SType]:
+        """``enum Foo`` from the script, else from the kernel."""
+        if name not in self.enum_types:
+            found = self._btf_lookup(name.split()[-1], "ENUM") or self._btf_lookup(name.split()[-1], "ENUM64")
+            if found is None:
+                return None
+            self.enum_types[name] = self.from_btf(found.id)
+        return self.enum_types[name]
 
     def enum_value(self, name: str) -> Optional[int]:
-        """The value of the enumerator ``name``: from the script, else from the kernel (bpftrace does both)."""
-        if name in self.enums:
-            return self.enums[name]
-        return None
+        """The value of the enumerator ``name`` (from the script, else from the kernel, as bpftrace does) or of
+        an integer macro."""
+        if name in self.macros:
+            return self.macros[name]
+        if self.enumerator_type(name) is None:
+            return None
+        return self.enums[name]
+
+    def enumerator_type(self, name: str) -> Optional[SType]:
+        """The type of the enum that defines the enumerator ``name`` (a kernel enum is searched once)."""
+        if name not in self._enumerator_types and name not in self.enums:
+            self._btf_enumerator(name)
+        return self._enumerator_types.get(name)
+
+    def add_enum(self, tag: str, size: int, signed: bool, values: list[tuple[str, int]]) -> SType:
+        """Record an enum and its enumerators; returns its integer type that prints values as names."""
+        t = SType("int", size, signed, tag=tag, enumerators=tuple((v, n) for n, v in values))
+        self.enum_types[tag] = t
+        for enumerator, value in values:
+            self.enums.setdefault(enumerator, value)
+            self._enumerator_types.setdefault(enumerator, t)
+        return t
+
+    def _btf_enumerator(self, name: str) -> None:
+        from tinybpf.btf import Enum, Enum64
+
+        btf = self.btf()
+        if btf is None:
+            return
+        for t in btf.types():
+            if isinstance(t, (Enum, Enum64)) and any(v.name == name for v in t.values):
+                self.from_btf(t.id)
+                return
 
     # ----------------------------------------------------------------- BTF
 
@@ -220,7 +261,10 @@ class CTypes:
                 return SType("bool", 1)
             return int_type(t.size, bool(t.encoding & 1)) if t.size in (1, 2, 4, 8) else SType("none", t.size)
         if isinstance(t, (Enum, Enum64)):
-            return int_type(t.size, bool(t.signed))
+            tag = f"enum {t.name}" if t.name else f"enum (anon btf {t.id})"
+            if tag in self.enum_types:
+                return self.enum_types[tag]
+            return self.add_enum(tag, t.size, bool(t.signed), [(v.name, v.value) for v in t.values])
         if isinstance(t, Ptr):
             if depth > 8:
                 return SType("ptr", 8, pointee=None)
@@ -344,14 +388,14 @@ class _Parser:
             name = self.take() if self.peek() not in ("{",) else ""
             if self.peek() == "{":
                 return self.record_body(token, name)
-            return SType("struct", 0, tag=f"{token} {name}")
+            known = self.types.record(f"{token} {name}")  # sized, so arrays of it are too
+            return SType("struct", known.size if known else 0, tag=f"{token} {name}")
         if token == "enum":
             self.take()
-            if self.peek() != "{":
-                self.take()
+            name = self.take() if self.peek() != "{" else ""
             if self.peek() == "{":
-                self.enum_body()
-            return int_type(4, False)
+                return self.enum_body(name)
+            return self.types.enum_types.get(f"enum {name}", int_type(4, False))
         while self.peek() and (re.match(r"[A-Za-z_]\w*$", self.peek()) and (
                 not words or self.peek() in ("int", "long", "short", "char", "unsigned", "signed", "double"))):
             word = self.take()
@@ -424,11 +468,15 @@ class _Parser:
         self.types.records[tag] = record = layout(tag, fields, keyword == "union", packed, self.types)
         return SType("struct", record.size, tag=tag)
 
-    def enum_body(self) -> None:
+    def enum_body(self, name: str) -> SType:
+        if not name:
+            self.types._anon += 1
+            name = f"(anon{self.types._anon})"
         self.take("{")
+        values: list[tuple[str, int]] = []
         value = 0
         while self.peek() and self.peek() != "}":
-            name = self.take()
+            enumerator = self.take()
             if self.peek() == "=":
                 self.take()
                 text = ""
@@ -437,12 +485,13 @@ class _Parser:
                 try:
                     value = int(text, 0)
                 except ValueError:
-                    value = self.types.enums.get(text, 0)
-            self.types.enums[name] = value
+                    value = dict(values).get(text, self.types.enums.get(text, 0))
+            values.append((enumerator, value))
             value += 1
             if self.peek() == ",":
                 self.take()
         self.take("}")
+        return self.types.add_enum(f"enum {name}", 4, False, values)
 
 
 def layout(tag: str, fields: list[tuple[str, SType, int]], union: bool, packed: bool, types: CTypes) -> Record:

@@ -51,7 +51,7 @@ from tinybpf.trace.codegen_memory import MemoryCodegen, is_memory_read
 from tinybpf.trace.ir import CompiledTrace, Event, MapLayout
 from tinybpf.trace.regalloc import STACK_LIMIT, Registers, Stack, Value
 from tinybpf.trace.scratch import SCRATCH_LIMIT
-from tinybpf.trace.semantics import Analysis, SType
+from tinybpf.trace.semantics import Analysis, SType, compared_as_bytes
 
 # pt_regs offsets of the first six integer arguments and the return value, per machine
 PT_REGS = {
@@ -537,6 +537,8 @@ class ProbeCodegen:
         t = self.type_of(e)
         if t.kind == "bool":
             return self.materialise(ast.Binop(e.pos, "!=", e.expr, ast.Integer(e.pos, 0)))
+        if self.type_of(e.expr).in_memory:
+            return self.memory.int_value(e, e.expr)
         value = self.ival(e.expr)
         if value.const is not None:
             masked = value.const & ((1 << (t.size * 8)) - 1)
@@ -672,7 +674,7 @@ class ProbeCodegen:
             return
         if isinstance(e, ast.Binop) and e.op in _JUMPS:
             left_t, right_t = self.type_of(e.left), self.type_of(e.right)
-            if left_t.is_string and right_t.is_string:
+            if compared_as_bytes(left_t, right_t):
                 self.calls.string_compare(e, target, when)
                 return
             self.compare(e.op if when else _NEGATE[e.op], e.left, e.right, target)

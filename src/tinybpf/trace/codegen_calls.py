@@ -428,7 +428,7 @@ class CallCodegen:
         for arg in e.args[1:]:
             t = gen.type_of(arg)
             if t.is_int:
-                t = SType("int", 8, t.signed)
+                t = SType("int", 8, t.signed, tag=t.tag, enumerators=t.enumerators)
             layout_args.append((t, offset))
             offset += (t.size + 7) // 8 * 8
         event = gen.event(Event(e.name, text=text, args=layout_args, size=offset))
@@ -443,7 +443,7 @@ class CallCodegen:
             return
         t = gen.type_of(first)
         if t.is_int and t.kind != "bool":
-            t = SType("int", 8, t.signed)
+            t = SType("int", 8, t.signed, tag=t.tag, enumerators=t.enumerators)
         size = 8 + (t.size + 7) // 8 * 8
         event = gen.event(Event("print_value", args=[(t, 8)], size=size))
         self.send(event, [(first, (t, 8))], size)
@@ -545,12 +545,14 @@ class CallCodegen:
         gen.place(done)
         return Value(slot=slot, signed=False)
 
-    def compare_bytes(self, a: int, b: int, size: int, differ: str, equal: str) -> None:
+    def compare_bytes(self, a: int, b: int, size: int, differ: str, equal: str, nul_ends: bool = True) -> None:
+        """Jump to ``differ`` at the first differing byte; strings (``nul_ends``) are equal at a common NUL."""
         for i in range(size):
             self.emit(ldx(Size.B, R1, FP, a + i))
             self.emit(ldx(Size.B, R2, FP, b + i))
             self.emit(jmp(JumpOp.JNE, R1, R2, differ))
-            self.emit(jmp(JumpOp.JEQ, R1, 0, equal))
+            if nul_ends:
+                self.emit(jmp(JumpOp.JEQ, R1, 0, equal))
 
     def string_compare(self, e: ast.Binop, target: str, when: bool) -> None:
         """Branch on ``a == b`` / ``a != b`` for strings; a literal side compares in wide chunks."""
@@ -566,8 +568,10 @@ class CallCodegen:
             self.compare_literal(a, gen.type_of(left).size, right.value, differ)
         else:
             b = gen.mval(right)
-            size = min(gen.type_of(left).size, gen.type_of(right).size)
-            self.compare_bytes(a, b, size, differ, equal)
+            left_t, right_t = gen.type_of(left), gen.type_of(right)
+            if left_t.size != right_t.size and not left_t.is_string:
+                self.emit(ja(differ))  # arrays and buffers of different sizes
+            self.compare_bytes(a, b, min(left_t.size, right_t.size), differ, equal, left_t.is_string)
         if equal_jumps:
             self.emit(ja(target))
         gen.place(differ if equal_jumps else equal)
@@ -608,7 +612,7 @@ class CallCodegen:
             params = gen.analysis.params
             text = params[e.index - 1] if 0 < e.index <= len(params) else ""
             gen.write_bytes(dst, text.encode() + b"\0", size)
-        elif isinstance(e, (ast.Call, ast.Builtin)) and (t.kind in BLOB_KINDS or e.name == "getopt"):
+        elif isinstance(e, (ast.Call, ast.Builtin)) and (t.kind in BLOB_KINDS or e.name in ("getopt", "pton")):
             gen.functions.write(e, t, dst, size)
         elif isinstance(e, ast.Builtin):
             self.builtin_string(e, dst, size)
@@ -636,6 +640,8 @@ class CallCodegen:
                 gen.zero(dst + t.size, size - t.size)
         elif isinstance(e, ast.Ternary):
             self.ternary_memory(e, dst, size)
+        elif isinstance(e, ast.Cast):
+            self.array_cast(e, t, dst, size)
         elif isinstance(e, ast.TupleAccess):
             outer = gen.type_of(e.expr)
             base = gen.mval(e.expr)
@@ -644,6 +650,19 @@ class CallCodegen:
                 gen.zero(dst + t.size, size - t.size)
         else:
             raise CompileError(f"cannot generate code for {type(e).__name__} as a {t}")
+
+    def array_cast(self, e: ast.Cast, t: SType, dst: int, size: int) -> None:
+        """``(int8[N])x``: the bytes of the integer or string ``x`` at ``fp + dst``."""
+        gen = self.gen
+        inner = gen.type_of(e.expr)
+        if inner.in_memory:
+            gen.mval(e.expr, dst, size)
+            return
+        value = gen.ival(e.expr)
+        gen.store_int(dst, value, inner.size)
+        gen.release(value)
+        if size > t.size:
+            gen.zero(dst + t.size, size - t.size)
 
     def builtin_string(self, e: ast.Builtin, dst: int, size: int) -> None:
         gen = self.gen
@@ -690,7 +709,8 @@ class CallCodegen:
         self.emit(mov64(R3, gen.operand_reg(pointer, R3)))
         self.emit(mov64(R1, FP))
         self.emit(alu64(ALUOp.ADD, R1, dst))
-        helper = "probe_read_user_str" if gen.string_space == "user" else "probe_read_kernel_str"
+        user = source_t.addrspace == "user" if source_t.kind == "ptr" else gen.string_space == "user"
+        helper = "probe_read_user_str" if user else "probe_read_kernel_str"
         self.emit(call(helper))
         if len(e.args) == 1 and size > 1:
             self.mark_truncation(pointer, dst, size)

@@ -124,6 +124,8 @@ class FunctionCodegen:
             return value
         if name == "len":
             return self.map_length(e)
+        if name in ("uptr", "kptr"):
+            return gen.ival(e.args[0])
         if name == "getopt":
             option = self.option(e)
             return Value(const=int(option) if not isinstance(option, str) else 0, signed=gen.type_of(e).signed)
@@ -360,6 +362,10 @@ class FunctionCodegen:
             self.ntop(args, dst)
         elif name == "macaddr":
             gen.mval(args[0], dst, 6)
+        elif name == "pton" and isinstance(e, ast.Call):
+            from tinybpf.trace.functions import pton_bytes
+
+            gen.write_bytes(dst, pton_bytes(e), size)
         elif name == "buf":
             self.buf(args, t, dst)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from tinybpf.asm import FP, R1, R2, R3, ALUOp, Size, alu64, call, ldx, mov64
+from tinybpf.asm import FP, R1, R2, R3, ALUOp, JumpOp, Size, alu64, call, jmp, ldx, mov64
 from tinybpf.errors import CompileError
 from tinybpf.trace import ast
 from tinybpf.trace.regalloc import Value
@@ -98,6 +98,8 @@ class MemoryCodegen:
             self.emit(alu64(ALUOp.ADD, reg, base.stack))
             base = Place(address=address, space="kernel")
         index = gen.ival(e.index)
+        if inner_t.kind == "array" and step and inner_t.size // step:
+            self.bounds_warning(e, index, inner_t.size // step)
         assert base.address is not None
         reg = gen.regs.own(index)
         if step != 1:
@@ -106,6 +108,16 @@ class MemoryCodegen:
         self.emit(alu64(ALUOp.ADD, target, reg))
         gen.release(index)
         return base
+
+    def bounds_warning(self, e: ast.ArrayAccess, index: Value, count: int) -> None:
+        """bpftrace's run-time warning for an array index past the end (the access itself still happens)."""
+        gen = self.gen
+        gen.regs.spill_all()
+        inside = gen.new_label("in_bounds")
+        self.emit(jmp(JumpOp.JLT, gen.operand_reg(index, R1), count, inside))
+        message = b"Array access out of bounds. This can lead to unexpected results."
+        gen.functions.statement(ast.Call(e.pos, "warnf", [ast.String(e.pos, message)]))
+        gen.place(inside)
 
     # ----------------------------------------------------------------- reads
 
@@ -122,11 +134,12 @@ class MemoryCodegen:
         self.emit(call("probe_read_user" if place.space == "user" else "probe_read_kernel"))
         gen.release(place.address)
 
-    def int_value(self, e: ast.Expression) -> Value:
-        """An integer, bool or pointer read from memory (sign-extended as its type says)."""
+    def int_value(self, e: ast.Expression, source: Optional[ast.Expression] = None) -> Value:
+        """An integer, bool or pointer read from memory (sign-extended as its type says); from the bytes of
+        ``source`` when given (a cast of an array to an integer)."""
         gen = self.gen
         t = gen.type_of(e)
-        place = self.place(e)
+        place = self.place(source or e)
         bits = self.bitfield(e)
         size = t.size if t.size in _SIZES else 8
         value = Value(signed=t.signed)

@@ -7,9 +7,9 @@ them), and nothing here touches BPF.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from tinybpf.errors import TinyBPFError
 from tinybpf.kernel import tracefs
@@ -156,9 +156,10 @@ class _FieldCache:
     """Tracepoint record fields as bpftrace types, read from tracefs once per tracepoint."""
 
     def __init__(self) -> None:
-        self.cache: dict[tuple[str, str], dict[str, tuple[SType, int]]] = {}
+        self.cache: dict[tuple[str, str], _TracepointFields] = {}
+        self.kernel_types: Any = None
 
-    def resolve(self, category: str, name: str) -> dict[str, tuple[SType, int]]:
+    def resolve(self, category: str, name: str) -> _TracepointFields:
         if "*" in category or "*" in name:
             matches = tracefs.list_events(f"{category}:{name}")
             if not matches:
@@ -171,8 +172,56 @@ class _FieldCache:
             except TinyBPFError:
                 raise LookupError(f"tracepoint not found: {category}:{name}") from None
             space = "user" if category == "syscalls" else "kernel"
-            self.cache[key] = {f.name: (field_type(f, space), f.offset) for f in fmt.fields}
+            self.cache[key] = _TracepointFields(fmt.fields, self.btf_type, space)
         return self.cache[key]
+
+    def btf_type(self, f: tracefs.Field, space: str) -> Optional[SType]:
+        """The kernel's type of a field that points to a struct (or is ``void *``) or holds an enum, as
+        bpftrace resolves the format file's C type in BTF; None for the rest (other pointers stay integers)."""
+        words = [w for w in f.type.replace("*", " * ").split() if w not in ("const", "volatile")]
+        if f.data_loc or f.array_length is not None or not words:
+            return None
+        depth = words.count("*")
+        base = " ".join(w for w in words if w != "*")
+        if not (base.startswith(("struct ", "union ")) and depth) and base != "void" and not (
+                base.startswith("enum ") and not depth):
+            return None
+        if self.kernel_types is None:
+            from tinybpf.trace.c_types import CTypes
+
+            self.kernel_types = CTypes()
+        t = self.kernel_types.named_type(base)
+        if t is None:
+            return None
+        for _ in range(depth):
+            t = SType("ptr", 8, pointee=None if t.kind == "void" else t, addrspace=space)
+        return None if t.kind == "void" else t
+
+
+class _TracepointFields(Mapping[str, tuple[SType, int]]):
+    """One tracepoint's fields -> (type, offset); BTF is opened only for the fields a script uses."""
+
+    def __init__(self, fields: Sequence[tracefs.Field], btf_type: Callable[[tracefs.Field, str], Optional[SType]],
+                 space: str):
+        self.fields = {f.name: f for f in fields}
+        self.types: dict[str, SType] = {}
+        self.btf_type = btf_type
+        self.space = space  # where pointer fields point: user memory for the syscalls tracepoints
+
+    def __getitem__(self, name: str) -> tuple[SType, int]:
+        f = self.fields[name]
+        if name not in self.types:
+            self.types[name] = self.btf_type(f, self.space) or field_type(f, self.space)
+        return self.types[name], f.offset
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def offsets(self) -> dict[str, int]:
+        return {name: f.offset for name, f in self.fields.items()}
 
 
 DATA_LOC = SType("ptr", 8, pointee=int_type(1, True), tag="__data_loc")
@@ -260,7 +309,7 @@ def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: l
         provider = first.provider
         offsets: dict[str, int] = {}
         if provider == "tracepoint" and "args" in uses:
-            offsets = {name: off for name, (_, off) in fields.resolve(first.target, first.func).items()}
+            offsets = fields.resolve(first.target, first.func).offsets()
         user = provider in ("uprobe", "uretprobe", "usdt") or (provider == "tracepoint" and first.target == "syscalls")
         events = len(trace.events)
         for scratch in (False, True):  # a probe that outgrows the stack is generated again on scratch memory

@@ -318,6 +318,46 @@ def _ntop(a: SemanticAnalyser, e: ast.Call) -> SType:
     return INET
 
 
+def pton_bytes(e: ast.Call) -> bytes:
+    """The address ``pton("127.0.0.1")`` names, in network byte order; empty when it names none."""
+    import ipaddress
+
+    arg = e.args[0] if e.args else None
+    try:
+        return ipaddress.ip_address(arg.text).packed if isinstance(arg, ast.String) else b""
+    except ValueError:
+        return b""
+
+
+def _pton(a: SemanticAnalyser, e: ast.Call) -> SType:
+    """``pton(addr)``: an IPv4 or IPv6 address literal as ``int8[4]``/``int8[16]``, computed here."""
+    _args(a, e)
+    if not a.nargs(e, 1):
+        return NONE
+    if not isinstance(e.args[0], ast.String):
+        a.error("pton() expects a string literal argument", e.pos)
+        return NONE
+    packed = pton_bytes(e)
+    if not packed:
+        a.error(f"pton() expects a valid IPv4 or IPv6 address, got {e.args[0].text}", e.pos)
+        return NONE
+    return SType("array", len(packed), pointee=SType("int", 1, True))
+
+
+def _address_space(a: SemanticAnalyser, e: ast.Call) -> SType:
+    """``uptr(p)``/``kptr(p)``: ``p`` read from user/kernel memory from now on (an integer stays as is)."""
+    from tinybpf.trace.sema_memory import with_space
+
+    args = _args(a, e)
+    if not a.nargs(e, 1):
+        return NONE
+    t = args[0]
+    if not t.is_int and t.kind != "none":
+        a.error(f"{e.name}() expects an integer or a pointer, got {t}", e.pos)
+        return NONE
+    return with_space(t, "user" if e.name == "uptr" else "kernel")
+
+
 def _delete(a: SemanticAnalyser, e: ast.Call) -> SType:
     """``delete(@map, key)``: the two-argument form of current bpftrace."""
     target = e.args[0]
@@ -384,6 +424,9 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
     "strlen": _strlen,
     "reg": _reg,
     "percpu_kaddr": _percpu_kaddr,
+    "pton": _pton,
+    "uptr": _address_space,
+    "kptr": _address_space,
     "cgroup_path": _cgroup_path,
     "cgroupid": _address,
     "getopt": _getopt,

@@ -352,7 +352,7 @@ class Lexer:
         """``struct name`` up to ``*``/``)``/``,`` becomes an IDENT; a ``{ ... }`` body a STRUCT_DEFN."""
         src = self.source
         i = keyword_end
-        while i < len(src) and src[i] not in "*),{":
+        while i < len(src) and src[i] not in "*),{;[=":
             i += 1
         if i < len(src) and src[i] == "{":
             self.struct_definition(start, i)
@@ -375,7 +375,7 @@ class Lexer:
                 if depth == 0:
                     break
             i += 1
-        end = min(i + 1, len(src))
+        end = _after_attributes(src, min(i + 1, len(src)))
         if src.startswith(";", end):
             end += 1
         if i >= len(src):
@@ -395,6 +395,27 @@ class Lexer:
         if kind is not None:
             self.tokens.append(Token(kind, text, None, pos))
         self.i = end
+
+
+_GAP = re.compile(r"(?:\s+|/\*.*?\*/|//[^\n]*)*", re.S)
+
+
+def _after_attributes(src: str, end: int) -> int:
+    """The end of ``__attribute__((...))`` clauses (comments allowed between) after a struct body."""
+    while True:
+        at = _GAP.match(src, end).end()  # type: ignore[union-attr]
+        if not src.startswith("__attribute__", at):
+            return end
+        at = _GAP.match(src, at + len("__attribute__")).end()  # type: ignore[union-attr]
+        if not src.startswith("(", at):
+            return end
+        depth = 0
+        while at < len(src):
+            depth += {"(": 1, ")": -1}.get(src[at], 0)
+            at += 1
+            if depth == 0:
+                break
+        end = at
 
 
 def _word_kind(text: str) -> str:

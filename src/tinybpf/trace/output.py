@@ -46,6 +46,7 @@ from tinybpf.trace.types import (
     BpfType,
     BufferType,
     CountType,
+    EnumType,
     HistType,
     IntType,
     LhistType,
@@ -332,6 +333,9 @@ def primitive_converter(t: BpfType) -> Converter:
         return lambda v: Symbolic(f"0x{v & _U64:x}", v & _U64)
     if isinstance(t, BoolType):
         return bool
+    if isinstance(t, EnumType):
+        names = dict(t.enumerators)
+        return lambda v: Symbolic(names[v], v) if v in names else v
     if isinstance(t, BufferType):
         return Buffer
     if isinstance(t, TupleType):
@@ -450,6 +454,9 @@ def _value_formatter(t: BpfType, div: int) -> Callable[[Any], Primitive]:
     """How a map's decoded value prints (``div`` as in ``print(@m, top, div)``)."""
     if isinstance(t, CountType):
         return lambda v: (v & _U64) // div
+    if isinstance(t, EnumType):
+        name_of = primitive_converter(t)
+        return lambda v: name_of(_wrap(v, t.bits, t.signed))
     if isinstance(t, (IntType, SumType)):
         bits = t.bits if isinstance(t, IntType) else 64
         signed = t.is_signed

@@ -272,13 +272,22 @@ class Parser:
         if self.accept(":"):
             first = self.tok
             name = self.advance().text
-            depth = 0
-            while self.accept("*"):
-                depth += 1
-            while self.accept("["):  # an array type (``struct Foo *[2]``): only an assignment may follow
-                name += f"[{self.advance().text}]"
-                self.expect("]")
-            type_name = ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth)
+            if name == "typeof" and self.accept("("):  # typeof(type): the type itself
+                named = self.type_or_expr()
+                if not isinstance(named, ast.TypeName):
+                    self.error("typeof() of an expression is not supported by tinybpf trace yet", named.pos)
+                self.expect(")")
+                type_name = named
+            else:
+                depth = 0
+                while self.accept("*"):
+                    depth += 1
+                length = None
+                if self.accept("["):
+                    length = int(self.expect("INT", ("INT",)).value or 0)
+                    self.expect("]", ("]",))
+                type_name = ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth,
+                                         array_length=length)
         if self.tok.kind == "=":
             op = self.advance()
             return ast.AssignVarStatement(pos=op.pos, var=var, expr=self.expr())
@@ -410,7 +419,7 @@ class Parser:
 
     def cast(self) -> ast.Expression:
         """``(type) operand``, ``(type *) operand``, or any unary expression."""
-        if self.tok.kind == "(" and self.peek().kind == "IDENT" and self.peek(2).kind in (")", "*"):
+        if self.tok.kind == "(" and self.peek().kind == "IDENT" and self.peek(2).kind in (")", "*", "["):
             first = self.advance()
             type_name = self.type_name(first)
             self.nest(first)
@@ -423,12 +432,16 @@ class Parser:
         """After ``(``: ``IDENT``, ``IDENT *`` or ``IDENT * *`` then ``)``, as bpftrace 0.17 accepts."""
         name = self.advance().text
         depth = 0
-        while self.accept("*"):
+        length = None
+        if self.accept("["):
+            length = int(self.advance().value or 0) if self.tok.kind == "INT" else 0
+            self.expect("]", ("]",))
+        while length is None and self.accept("*"):
             depth += 1
             if depth == 2:
                 break
         self.expect(")", (")", "*") if depth < 2 else (")",))
-        return ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth)
+        return ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth, array_length=length)
 
     def operand_of(self) -> ast.Expression:
         """The operand of a prefix operator or cast: another cast or unary expression."""
@@ -586,6 +599,8 @@ class Parser:
         target = self.type_or_expr()
         self.expect(",", (",",))
         name = self.field_name()
+        while self.accept("."):
+            name += "." + self.field_name()
         self.expect(")")
         return ast.Offsetof(pos=self.span(token), target=target, field=name)
 

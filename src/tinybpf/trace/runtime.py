@@ -42,6 +42,8 @@ def bpf_type(t: SType, lhist: tuple[int, int, int] = (0, 0, 1), hist_bits: int =
     kind = t.kind
     if kind in BLOB_KINDS:
         return blobs.printer_type(kind, t.size)
+    if kind == "int" and t.enumerators:
+        return bt.EnumType(t.size * 8, t.signed, t.tag, t.enumerators)
     if kind == "int":
         return bt.IntType(t.size * 8, t.signed)
     if kind == "string":
@@ -82,6 +84,9 @@ def decoder(t: SType) -> Callable[[bytes], Any]:
 
     if t.kind in BLOB_KINDS:
         return blobs.decoder(t.kind, t.tag, t.size)
+    if t.bitfield:
+        shift, mask, size = t.bitfield[0], (1 << t.bitfield[1]) - 1, t.size
+        return lambda raw: int.from_bytes(raw[:size], "little") >> shift & mask
     if t.kind in ("int", "bool", "ptr"):
         size, signed = t.size, t.signed
         return lambda raw: int.from_bytes(raw[:size], "little", signed=signed)

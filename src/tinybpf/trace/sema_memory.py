@@ -7,7 +7,7 @@ A pointer remembers the address space its bytes live in: a cast in a uprobe/usdt
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from tinybpf.trace import ast
 from tinybpf.trace.semantics import BOOL, NONE, UINT64, SType
@@ -15,7 +15,7 @@ from tinybpf.trace.semantics import BOOL, NONE, UINT64, SType
 if TYPE_CHECKING:
     from tinybpf.trace.semantics import SemanticAnalyser
 
-_USER_PROVIDERS = ("uprobe", "uretprobe", "usdt")
+USER_PROVIDERS = ("uprobe", "uretprobe", "usdt")
 
 
 def named_type(sema: SemanticAnalyser, name: ast.TypeName) -> Optional[SType]:
@@ -26,6 +26,8 @@ def named_type(sema: SemanticAnalyser, name: ast.TypeName) -> Optional[SType]:
     t = base
     for _ in range(name.pointer_depth):
         t = SType("ptr", 8, pointee=None if t.kind == "void" else t)
+    if name.array_length:
+        t = SType("array", t.size * name.array_length, pointee=t)
     return t
 
 
@@ -51,10 +53,16 @@ def with_fields(ctypes: object, t: SType, depth: int = 0) -> SType:
     record = ctypes.record(t.tag)  # type: ignore[attr-defined]
     if record is None:
         return t
-    members = [m for m in record.members if not m.bits]
+    members = record.members
     return dataclasses.replace(
         t, names=tuple(m.name for m in members), offsets=tuple(m.offset for m in members),
-        elements=tuple(with_fields(ctypes, with_space(m.type, t.addrspace), depth + 1) for m in members))
+        elements=tuple(_member_value(ctypes, m, t.addrspace, depth) for m in members))
+
+
+def _member_value(ctypes: object, member: Any, space: str, depth: int) -> SType:
+    if member.bits:
+        return dataclasses.replace(member.type, bitfield=(member.bit_shift, member.bits))
+    return with_fields(ctypes, with_space(member.type, space), depth + 1)
 
 
 def cast(sema: SemanticAnalyser, e: ast.Cast, inner: SType) -> SType:
@@ -72,8 +80,24 @@ def cast(sema: SemanticAnalyser, e: ast.Cast, inner: SType) -> SType:
         return NONE
     if not inner.is_int and inner.kind != "none":
         sema.error(f"Cannot cast from \"{inner}\" to \"{e.type}\"", e.pos)
-    space = "user" if sema.provider in _USER_PROVIDERS else inner.addrspace if inner.kind == "ptr" else "kernel"
+    space = "user" if sema.provider in USER_PROVIDERS else inner.addrspace if inner.kind == "ptr" else "kernel"
     return with_space(target, space)
+
+
+def array_cast(sema: SemanticAnalyser, e: ast.Cast, inner: SType) -> SType:
+    """``(int8[8])x``, ``(bool[])x``: the bytes of an integer, string or array seen as an integer array
+    (``[]`` takes the size of ``x``)."""
+    element = BOOL if e.type.name == "bool" else sema.ctypes().named_type(e.type.name)
+    if element is None or element.kind not in ("int", "bool") or e.type.pointer_depth:
+        sema.error(f"Cannot cast to \"{e.type}\"", e.pos)
+        return NONE
+    if inner.kind == "none":
+        return NONE
+    length = e.type.array_length or inner.size // element.size
+    if inner.kind not in ("int", "bool", "string", "array") or length * element.size != inner.size:
+        sema.error(f"Cannot cast from \"{inner}\" to \"{e.type}\"", e.pos)
+        return NONE
+    return SType("array", inner.size, pointee=element)
 
 
 def deref(sema: SemanticAnalyser, e: ast.Unop, pointer: SType) -> SType:

@@ -10,7 +10,8 @@ Types are small frozen values (``SType``); ``tinybpf.trace.runtime`` turns them 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 from tinybpf.trace import ast
@@ -44,6 +45,10 @@ class SType:
     addrspace: str = "kernel"
     pointee: Optional[SType] = None
     tag: str = ""
+    enumerators: tuple[tuple[int, str], ...] = ()
+    """An ``enum`` integer's ``(value, name)`` pairs: its values print as their names."""
+    bitfield: tuple[int, ...] = ()
+    """A struct member that is a bitfield: ``(shift, width)`` of its bits in the unit at its offset."""
 
     @property
     def is_int(self) -> bool:
@@ -114,14 +119,23 @@ def tuple_type(elements: list[SType]) -> SType:
     return SType("tuple", size, elements=tuple(elements), offsets=tuple(offsets))
 
 
+def compared_as_bytes(left: SType, right: SType) -> bool:
+    """``==``/``!=`` compare the bytes of two strings, two buffers or two arrays of one type."""
+    if left.is_string and right.is_string:
+        return True
+    return left.kind == right.kind == "buffer" or (left.kind == "array" and left == right)
+
+
 def _align_of(t: SType) -> int:
     """bpftrace's in-tuple alignment: byte arrays 1, other values by size (1, 2, 4 or 8)."""
     if t.kind == "string":
         return 1
-    if t.kind == "tuple":
+    if t.kind in ("tuple", "record") or (t.kind == "struct" and t.elements):
         return max((_align_of(e) for e in t.elements), default=1)
     if t.size <= 0:
         return 1
+    if t.kind == "array" and t.size > 2 and t.pointee is not None:
+        return _align_of(t.pointee)
     return t.size if t.size <= 2 else 4 if t.size <= 4 else 8
 
 
@@ -158,9 +172,10 @@ class ProbeContext:
     """The expanded attach points of one probe: what builtins and ``args`` mean there."""
 
     provider: str
-    tracepoint_fields: Optional[dict[str, SType]] = None
-    tracepoint_offsets: Optional[dict[str, int]] = None
+    tracepoint_fields: Optional[Mapping[str, tuple[SType, int]]] = None
+    """A tracepoint's fields -> (type, offset); types from BTF are looked up as fields are used."""
     tracepoint_name: str = ""
+    tracepoint_space: str = "kernel"
 
 
 @dataclass
@@ -181,7 +196,7 @@ class Analysis:
         return self.types.get(id(node), NONE)
 
 
-FieldResolver = Callable[[str, str], dict[str, tuple[SType, int]]]
+FieldResolver = Callable[[str, str], Mapping[str, tuple[SType, int]]]
 """(category, name) -> field name -> (type, offset): the fields of a tracepoint's record."""
 
 _INT_BUILTINS = {
@@ -284,8 +299,9 @@ class SemanticAnalyser:
             except LookupError as exc:
                 self.errors.append(Diagnostic(str(exc.args[0]) if exc.args else str(exc), ap.pos))
                 return context
-            context.tracepoint_fields = {name: t for name, (t, _) in fields.items()}
-            context.tracepoint_offsets = {name: off for name, (_, off) in fields.items()}
+            context.tracepoint_fields = fields
+            if ap.target == "syscalls":  # as bpftrace: syscall arguments point to user memory
+                context.tracepoint_space = "user"
             context.tracepoint_name = f"{ap.target}_{ap.func}".replace("*", "")
         return context
 
@@ -357,6 +373,8 @@ class SemanticAnalyser:
         if t is None:
             self.error(f"Unknown type: {stmt.type}", stmt.type.pos)
             return
+        if self.provider in sema_memory.USER_PROVIDERS:  # a declared pointer reads user memory there
+            t = sema_memory.with_space(t, "user")
         self.vars[stmt.var.name] = _value_type(t)
         self.set(stmt.var, self.vars[stmt.var.name])
 
@@ -441,6 +459,8 @@ class SemanticAnalyser:
             info.value = value
         elif old.kind == "tuple" and value != old:
             info.value = _widen_tuple(old, value)
+        elif old.kind == "int" and old.enumerators != value.enumerators:
+            info.value = replace(old, tag="", enumerators=())  # enum and plain values mixed: numbers
 
     def map_keys(self, target: ast.Map) -> SType:
         keys = [self.expr(k) for k in target.keys]
@@ -464,6 +484,8 @@ class SemanticAnalyser:
             info.key = key
         elif info.key.kind == "tuple" and key != info.key:
             info.key = _widen_tuple(info.key, key)
+        elif info.key.kind == "int" and info.key.enumerators != key.enumerators:
+            info.key = replace(info.key, tag="", enumerators=())  # enum and plain keys mixed: numbers
         return key
 
     def assign_var(self, stmt: ast.AssignVarStatement) -> None:
@@ -574,6 +596,9 @@ class SemanticAnalyser:
     def expr_Identifier(self, e: ast.Identifier) -> SType:
         if e.name in ("true", "false"):
             return BOOL
+        enum = self.ctypes().enumerator_type(e.name) if e.name not in self.ctypes().macros else None
+        if enum is not None:
+            return _value_type(enum)
         if self.ctypes().enum_value(e.name) is not None:
             return INT64
         self.error(f"Unknown identifier: '{e.name}'", e.pos)
@@ -619,7 +644,7 @@ class SemanticAnalyser:
             return INT64
         if left.kind == "none" or right.kind == "none":
             return INT64
-        if left.is_string and right.is_string:
+        if compared_as_bytes(left, right):
             if e.op not in ("==", "!="):
                 self.error(f"The {e.op} operator can not be used on strings", e.pos)
             return INT64
@@ -712,14 +737,16 @@ class SemanticAnalyser:
         fields = self.context.tracepoint_fields
         if fields is None:
             return NONE
-        t = fields.get(e.field)
-        if t is None:
+        found = fields.get(e.field)
+        if found is None:
             name = self.context.tracepoint_name
             self.error(f"Struct/union of type 'struct _tracepoint_{name}' does not contain a field named "
                        f"'{e.field}'", e.pos)
             return NONE
         self.used.add("args")
-        return t
+        from tinybpf.trace.sema_memory import with_space
+
+        return with_space(found[0], self.context.tracepoint_space)
 
     def expr_TupleAccess(self, e: ast.TupleAccess) -> SType:
         inner = self.expr(e.expr)
@@ -737,14 +764,24 @@ class SemanticAnalyser:
 
         inner = self.expr(e.expr)
         name = e.type.name
+        if e.type.array_length is not None:
+            return sema_memory.array_cast(self, e, inner)
         if e.type.pointer_depth or name == "bool" or name.startswith(("struct ", "union ")):
             return sema_memory.cast(self, e, inner)
+        if name.startswith("enum ") and self.ctypes().enum_type(name) is not None:
+            if not inner.is_int and inner.kind != "none":
+                self.error(f"Cannot cast from \"{inner}\" to \"{name}\"", e.pos)
+            return _value_type(self.ctypes().enum_type(name))
         sizes = {"int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "uint16": 2, "uint32": 4,
                  "uint64": 8}
+        named = None if e.type.pointer_depth or name in sizes else self.ctypes().named_type(name)
+        if named is not None and named.kind == "int" and named.size in (1, 2, 4, 8):
+            name = str(named)  # a C or kernel integer type: char, uint64_t, u32, __u16...
         if e.type.pointer_depth or name not in sizes:
             self.error(f"Cannot cast to \"{e.type}\"", e.pos)
             return NONE
-        if not inner.is_int and inner.kind != "none":
+        as_bytes = inner.kind in ("array", "string") and inner.size == sizes[name]  # an array's bytes as a number
+        if not inner.is_int and inner.kind != "none" and not as_bytes:
             self.error(f"Cannot cast from \"{inner}\" to \"{name}\"", e.pos)
         return int_type(sizes[name], not name.startswith("u"))
 
@@ -768,7 +805,8 @@ class SemanticAnalyser:
         if isinstance(e.target, ast.TypeName):
             sizes = {"int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "uint16": 2, "uint32": 4,
                      "uint64": 8, "char": 1, "short": 2, "int": 4, "long": 8}
-            if e.target.pointer_depth == 0 and e.target.name not in sizes:
+            enumerator = self.ctypes().enumerator_type(e.target.name)  # 64-bit, like an identifier's value
+            if e.target.pointer_depth == 0 and e.target.name not in sizes and enumerator is None:
                 self.error(f"Unknown type: {e.target}", e.pos)
         else:
             self.expr(e.target)
@@ -1044,7 +1082,7 @@ def _kind_word(t: SType) -> str:
 
 def _value_type(t: SType) -> SType:
     """Integers are stored in maps as 64-bit values, as bpftrace does."""
-    return SType("int", 8, t.signed) if t.kind == "int" else t
+    return replace(t, size=8) if t.kind == "int" else t
 
 
 def _scope_loop_variables(program: ast.Program) -> None:

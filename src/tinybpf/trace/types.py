@@ -82,6 +82,17 @@ class IntType(BpfType):
 
 
 @dataclass(frozen=True)
+class EnumType(IntType):
+    """An integer of a C ``enum``: values print as their enumerator's name, others as the number."""
+
+    name: str = ""
+    enumerators: tuple[tuple[int, str], ...] = ()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
 class BoolType(BpfType):
     @property
     def size(self) -> int:
