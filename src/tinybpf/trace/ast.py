@@ -234,6 +234,14 @@ class Statement(Node):
 
 
 @dataclass(eq=False)
+class BlockExpr(Expression):
+    """``{ statement; ...; value }`` used as an expression: the parser's form, lowered by ``macros`` into
+    statements run before the enclosing statement and the value left in place."""
+
+    block: Block
+
+
+@dataclass(eq=False)
 class Block(Node):
     """``{ statement; ... }``."""
 

@@ -34,7 +34,8 @@ _COMPOUND_ASSIGN = {"+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="
 _NAME_KINDS = ("IDENT", "BUILTIN", "CALL", "CALL_BUILTIN", "STACK_MODE")
 _FIELD_KINDS = frozenset((*_NAME_KINDS, "if", "else", "unroll", "while", "for", "return", "continue", "break"))
 _EXPR_START = frozenset(
-    (*_NAME_KINDS, "INT", "STRING", "MAP", "VAR", "PARAM", "PARAMCOUNT", "(", "-", "!", "~", "*", "&", "++", "--")
+    (*_NAME_KINDS, "INT", "STRING", "MAP", "VAR", "PARAM", "PARAMCOUNT", "(", "-", "!", "~", "*", "&", "++", "--",
+     "{", "if")
 )
 _ATTACH_POINT_KINDS = frozenset((*_NAME_KINDS, "STRING", "PATH", "INT", ":", ".", "+", "*", "[", "]", "PARAM", "PARAMCOUNT"))
 
@@ -58,6 +59,7 @@ class Parser:
         self.k = 0
         self.depth = 0
         self.deferred: list[Diagnostic] = []
+        self.block_exprs = False
 
     # ----------------------------------------------------------------- cursor and errors
 
@@ -131,7 +133,7 @@ class Parser:
                 raise TraceError(errors, self.source, self.filename)
         program = ast.Program(pos=first.pos.to(self.tok.pos), c_definitions=c_definitions, config=config,
                               probes=probes)
-        if macros:
+        if macros or self.block_exprs:
             from tinybpf.trace.macros import expand
 
             expand(program, macros, self.source, self.filename)
@@ -285,9 +287,7 @@ class Parser:
 
     def if_statement(self) -> ast.If:
         first = self.advance()
-        self.expect("(")
         cond = self.expr()
-        self.expect(")")
         then = self.block()
         otherwise = None
         if self.accept("else"):
@@ -320,7 +320,7 @@ class Parser:
 
     def for_loop(self) -> ast.For:
         first = self.advance()
-        self.expect("(")
+        paren = self.accept("(")
         var_token = self.expect("VAR")
         var = ast.Variable(pos=var_token.pos, name=var_token.text)
         self.expect(":")
@@ -331,7 +331,8 @@ class Parser:
             self.advance()
             end = self.expr()
             iterable = ast.Range(pos=self.span(start), start=iterable, end=end)
-        self.expect(")")
+        if paren:
+            self.expect(")")
         return ast.For(pos=first.pos, var=var, iterable=iterable, body=self.block())
 
     def simple_statement(self) -> ast.Statement:
@@ -343,6 +344,10 @@ class Parser:
             self.advance()
             value = self.expr() if self.tok.kind in _EXPR_START else None
             return ast.Jump(pos=self.span(first), kind="return", value=value)
+        if first.kind == "IDENT" and first.text == "_" and self.peek().kind == "=":
+            self.advance()
+            self.advance()
+            return ast.ExprStatement(pos=self.span(first), expr=self.expr())
         expr = self.expr()
         op = self.tok
         if op.kind == "=" and isinstance(expr, ast.TupleAccess):
@@ -373,7 +378,7 @@ class Parser:
         cond = self.binary(0)
         if self.tok.kind == "?":
             self.advance()
-            then = self.expr()
+            then = cond if self.tok.kind == ":" else self.expr()
             self.expect(":")
             otherwise = self.expr()
             cond = ast.Ternary(pos=self.span(first), cond=cond, then=then, otherwise=otherwise)
@@ -576,6 +581,36 @@ class Parser:
         self.expect(")")
         return ast.Offsetof(pos=self.span(token), target=target, field=name)
 
+    def block_expr(self, token: Token) -> ast.Expression:
+        """``{ statements; value }`` as a value; a block of only a value is that value."""
+        self.k -= 1
+        block = self.block()
+        return self.unwrap(ast.BlockExpr(pos=block.pos, block=block))
+
+    def if_expr(self, token: Token) -> ast.Expression:
+        """``if cond { a } else { b }`` as a value: a ternary over the two blocks' values."""
+        self.k -= 1
+        stmt = self.if_statement()
+        if stmt.otherwise is None:
+            self.error("if expression requires an else branch", stmt.pos)
+        return self.if_value(stmt)
+
+    def if_value(self, stmt: ast.If) -> ast.Ternary:
+        assert stmt.otherwise is not None
+        then, otherwise = (self.unwrap(ast.BlockExpr(pos=b.pos, block=b)) for b in (stmt.then, stmt.otherwise))
+        return ast.Ternary(pos=stmt.pos, cond=stmt.cond, then=then, otherwise=otherwise)
+
+    def unwrap(self, e: ast.BlockExpr) -> ast.Expression:
+        """A block's value: its last expression, or its last ``if``/``else`` taken as a value."""
+        statements = e.block.statements
+        last = statements[-1] if statements else None
+        if isinstance(last, ast.If) and last.otherwise is not None:
+            statements[-1] = ast.ExprStatement(pos=last.pos, expr=self.if_value(last))
+        if len(statements) == 1 and isinstance(statements[0], ast.ExprStatement):
+            return statements[0].expr
+        self.block_exprs = True
+        return e
+
     def record(self, token: Token) -> ast.Tuple:
         names: list[str] = []
         elements: list[ast.Expression] = []
@@ -621,6 +656,8 @@ _PRIMARY: dict[str, _PrimaryHandler] = {
     "MAP": Parser.map,
     "VAR": lambda p, t: ast.Variable(pos=t.pos, name=t.text),
     "(": Parser.paren,
+    "{": Parser.block_expr,
+    "if": Parser.if_expr,
 }
 
 
