@@ -464,8 +464,9 @@ class SemanticAnalyser:
         return key
 
     def assign_var(self, stmt: ast.AssignVarStatement) -> None:
-        value = self.expr(stmt.expr)
         name = stmt.var.name
+        _order_record_fields(stmt.expr, self.vars.get(name))
+        value = self.expr(stmt.expr)
         if value.is_aggregate:
             self.error(f"Value '{value}' cannot be assigned to a scratch variable.", stmt.pos)
         elif value.kind == "none" and self.final:
@@ -1064,6 +1065,17 @@ def _key_compatible(a: SType, b: SType) -> bool:
         return len(a.elements) == len(b.elements) and all(
             _key_compatible(x, y) for x, y in zip(a.elements, b.elements))
     return True
+
+
+def _order_record_fields(e: ast.Expression, target: Optional[SType]) -> None:
+    """A record literal assigned to a record variable takes the variable's field order (values by name)."""
+    if not isinstance(e, ast.Tuple) or target is None or target.kind != "record":
+        return
+    if e.names == list(target.names) or sorted(e.names) != sorted(target.names):
+        return
+    by_name = dict(zip(e.names, e.elements))
+    e.elements = [by_name[n] for n in target.names]
+    e.names = list(target.names)
 
 
 def _widen_tuple(a: SType, b: SType) -> SType:
