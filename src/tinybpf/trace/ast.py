@@ -413,12 +413,23 @@ class Config(Node):
 
 
 @dataclass(eq=False)
+class MapDecl(Node):
+    """``let @name = kind(max_entries);`` before the probes: the BPF map type (``hash``, ``lruhash``,
+    ``percpuhash``, ``percpulruhash``) and size of one map."""
+
+    name: str
+    kind: str
+    max_entries: int
+
+
+@dataclass(eq=False)
 class Program(Node):
     """A whole script."""
 
     c_definitions: list[CDefinition]
     config: Optional[Config]
     probes: list[Probe]
+    map_decls: list[MapDecl] = field(default_factory=list)
 
     @property
     def c_source(self) -> str:

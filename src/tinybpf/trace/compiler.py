@@ -75,6 +75,10 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
         trace = CompiledTrace(maps=build_layouts(analysis.maps), events=[], programs=[], analysis=analysis,
                           warnings=warnings)
         _check_maps(analysis, source, filename)
+        if program.map_decls:
+            from tinybpf.trace import map_decls
+
+            map_decls.apply(program, trace.maps, warnings, source, filename)
         for index, probe in enumerate(program.probes):
             trace.programs.extend(_probe_programs(analysis, probe, index, targets[id(probe)], trace, fields,
                                                   options))

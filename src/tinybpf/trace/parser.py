@@ -123,8 +123,14 @@ class Parser:
         macros: list[Any] = []
         self.macro_names = {self.tokens[i + 1].text for i, t in enumerate(self.tokens[:-1])
                             if t.text == "macro" and t.kind == "IDENT" and self.tokens[i + 2].kind == "("}
-        while self.tok.text == "macro" and self.tok.kind == "IDENT" and self.peek(2).kind == "(":
-            macros.append(self.macro_definition())
+        map_decls: list[ast.MapDecl] = []
+        while self.tok.kind == "IDENT":
+            if self.tok.text == "let" and self.peek().kind == "MAP":
+                map_decls.append(self.map_decl())
+            elif self.tok.text == "macro" and self.peek(2).kind == "(":
+                macros.append(self.macro_definition())
+            else:
+                break
         probes = [self.probe()]
         while self.tok.kind != "END":
             probes.append(self.probe())
@@ -132,7 +138,7 @@ class Parser:
             if errors:
                 raise TraceError(errors, self.source, self.filename)
         program = ast.Program(pos=first.pos.to(self.tok.pos), c_definitions=c_definitions, config=config,
-                              probes=probes)
+                              probes=probes, map_decls=map_decls)
         if macros or self.block_exprs:
             from tinybpf.trace.macros import expand
 
@@ -155,6 +161,19 @@ class Parser:
         body = self.block()
         self.accept(";")
         return MacroDefinition(pos=first.pos.to(name.pos), name=name.text, params=params, body=body)
+
+    def map_decl(self) -> ast.MapDecl:
+        """``let @name = kind(max_entries);``; the kind is checked against the map types later."""
+        first = self.advance()
+        name = self.advance()
+        self.expect("=")
+        kind = self.expect("IDENT")
+        self.expect("(")
+        size = self.expect("INT")
+        self.expect(")")
+        decl = ast.MapDecl(pos=self.span(first), name=name.text, kind=kind.text, max_entries=int(size.value or 0))
+        self.expect(";")
+        return decl
 
     def config(self) -> ast.Config:
         first = self.advance()
