@@ -37,6 +37,7 @@ class MapLayout:
     key: SType
     value: SType
     lhist: tuple[int, int, int] = (0, 0, 0)
+    declared: bool = False  # sized by a map declaration: a full map is reported at run time
 
     @property
     def is_array(self) -> bool:

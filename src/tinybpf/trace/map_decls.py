@@ -13,6 +13,9 @@ from tinybpf.trace import ast
 from tinybpf.trace.diagnostics import Diagnostic, TraceError
 from tinybpf.trace.ir import MapLayout
 
+MAP_FULL = ("WARNING: Map full; can't update element. Try increasing max_map_keys config or manually setting "
+            "the max entries in a map declaration e.g. `let @a = hash(5000)`")
+
 # declared kind -> (map type for plain values, map type for per-CPU aggregations)
 _KINDS: dict[str, tuple[MapType, MapType]] = {
     "hash": (MapType.HASH, MapType.PERCPU_HASH),
@@ -42,7 +45,8 @@ def apply(program: ast.Program, layouts: dict[str, MapLayout], warnings: list[st
         if layout.is_array and layout.key.kind == "none":
             continue
         map_type = percpu if layout.value.is_aggregate else plain
-        layouts[decl.name] = dataclasses.replace(layout, map_type=map_type, max_entries=decl.max_entries)
+        layouts[decl.name] = dataclasses.replace(layout, map_type=map_type, max_entries=decl.max_entries,
+                                                   declared=True)
 
 
 def _fail(message: str, decl: ast.MapDecl, source: str, filename: str) -> NoReturn:
