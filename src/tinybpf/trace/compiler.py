@@ -61,7 +61,9 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
         from tinybpf.trace.functions import check_safe
 
         check_safe(program, source, filename)
-    warnings: list[str] = []
+    from tinybpf.trace.control_flow import unreachable_warnings
+
+    warnings: list[str] = unreachable_warnings(program, source, filename)
     targets = _expand_all(program, source, filename, options, warnings)
     if options.probe_filter is not None:
         from tinybpf.trace.probe_filter import filter_probes

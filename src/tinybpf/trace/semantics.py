@@ -170,6 +170,8 @@ class Analysis:
     uses: dict[int, set] = field(default_factory=dict)
     string_size: int = 64
     ctypes: Any = None
+    source: str = ""  # the script and its name, for warnings the program reports at run time
+    filename: str = "stdin"
 
     def type_of(self, node: ast.Node) -> SType:
         return self.types.get(id(node), NONE)
@@ -207,7 +209,8 @@ class SemanticAnalyser:
         self.has_child = has_child
         self.source = source
         self.filename = filename
-        self.result = Analysis(program, params=list(params or []), string_size=strlen())
+        self.result = Analysis(program, params=list(params or []), string_size=strlen(), source=source,
+                               filename=filename)
         self.fields = fields
         self.final = False
         self.errors: list[Diagnostic] = []
@@ -686,6 +689,8 @@ class SemanticAnalyser:
             return then
         if then.is_string:
             return string_type(max(then.size, otherwise.size))
+        if then.kind == "bool" and otherwise.kind == "bool":
+            return BOOL
         if then.is_int and otherwise.is_int:
             return INT64 if then.signed and otherwise.signed else UINT64
         return then if then.kind != "none" else otherwise
