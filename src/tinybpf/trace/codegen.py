@@ -205,6 +205,9 @@ class ProbeCodegen:
         end_slot = self.stack.alloc(8)
         self.store_int(end_slot, end, 8)
         self.release(end)
+        if self.const_of(bounds.start) is None or self.const_of(bounds.end) is None:
+            self.map_loops.range_loop(stmt, slot, end_slot)
+            return
         self.regs.spill_all()
         top, step, done = self.new_label("for"), self.new_label("fornext"), self.new_label("forend")
         self.place(top)
