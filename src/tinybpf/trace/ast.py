@@ -134,6 +134,7 @@ class TypeName(Node):
 
     name: str
     pointer_depth: int = 0
+    of: Optional[Expression] = None  # ``typeof(expr)``: the type of an expression, never evaluated
 
     def __str__(self) -> str:
         return self.name + "*" * self.pointer_depth

@@ -278,7 +278,13 @@ class Parser:
         token = self.advance()
         var = ast.Variable(pos=token.pos, name=token.text)
         type_name = None
-        if self.accept(":"):
+        if self.accept(":") and self.tok.text == "typeof" and self.peek().kind == "(":
+            first = self.advance()
+            self.advance()
+            of = self.expr()
+            self.expect(")")
+            type_name = ast.TypeName(pos=self.span(first), name="typeof", of=of)
+        elif self.prev.kind == ":":
             first = self.tok
             name = self.advance().text
             depth = 0
@@ -421,7 +427,9 @@ class Parser:
 
     def cast(self) -> ast.Expression:
         """``(type) operand``, ``(type *) operand``, or any unary expression."""
-        if self.tok.kind == "(" and self.peek().kind == "IDENT" and self.peek(2).kind in (")", "*"):
+        after = self.peek(2).kind
+        if (self.tok.kind == "(" and self.peek().kind == "IDENT" and after in (")", "*")
+                and not (after == ")" and self.peek(3).kind == "{")):  # `if (cond) {`, not a cast
             first = self.advance()
             type_name = self.type_name(first)
             self.nest(first)

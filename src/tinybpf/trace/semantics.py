@@ -353,7 +353,7 @@ class SemanticAnalyser:
             return
         from tinybpf.trace import sema_memory
 
-        t = sema_memory.named_type(self, stmt.type)
+        t = self.expr(stmt.type.of) if stmt.type.of is not None else sema_memory.named_type(self, stmt.type)
         if t is None:
             self.error(f"Unknown type: {stmt.type}", stmt.type.pos)
             return
