@@ -137,6 +137,7 @@ class TypeName(Node):
     pointer_depth: int = 0
     array_length: Optional[int] = None
     """``int8[4]`` -> 4, ``int8[]`` -> 0 (the size of what is cast), None when not an array."""
+    of: Optional[Expression] = None  # ``typeof(expr)``: the type of an expression, never evaluated
 
     def __str__(self) -> str:
         suffix = "" if self.array_length is None else f"[{self.array_length or ''}]"
@@ -235,6 +236,14 @@ class Range(Expression):
 
 class Statement(Node):
     """Anything that can stand in a block."""
+
+
+@dataclass(eq=False)
+class BlockExpr(Expression):
+    """``{ statement; ...; value }`` used as an expression: the parser's form, lowered by ``macros`` into
+    statements run before the enclosing statement and the value left in place."""
+
+    block: Block
 
 
 @dataclass(eq=False)
@@ -410,6 +419,16 @@ class Config(Node):
 
 
 @dataclass(eq=False)
+class MapDecl(Node):
+    """``let @name = kind(max_entries);`` before the probes: the BPF map type (``hash``, ``lruhash``,
+    ``percpuhash``, ``percpulruhash``) and size of one map."""
+
+    name: str
+    kind: str
+    max_entries: int
+
+
+@dataclass(eq=False)
 class Program(Node):
     """A whole script."""
 
@@ -417,6 +436,7 @@ class Program(Node):
     config: Optional[Config]
     probes: list[Probe]
     debug_types: Any = None  # the traced binaries' C types (``uprobe_args.DebugTypes``), set after expansion
+    map_decls: list[MapDecl] = field(default_factory=list)
 
     @property
     def c_source(self) -> str:

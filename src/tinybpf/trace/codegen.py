@@ -48,6 +48,7 @@ from tinybpf.errors import CompileError
 from tinybpf.trace import ast, scratch
 from tinybpf.trace.codegen_loops import MapLoops
 from tinybpf.trace.codegen_memory import MemoryCodegen, is_memory_read
+from tinybpf.trace.diagnostics import Diagnostic
 from tinybpf.trace.ir import CompiledTrace, Event, MapLayout
 from tinybpf.trace.regalloc import STACK_LIMIT, Registers, Stack, Value
 from tinybpf.trace.scratch import SCRATCH_LIMIT
@@ -218,6 +219,9 @@ class ProbeCodegen:
         end_slot = self.stack.alloc(8)
         self.store_int(end_slot, end, 8)
         self.release(end)
+        if self.const_of(bounds.start) is None or self.const_of(bounds.end) is None:
+            self.map_loops.range_loop(stmt, slot, end_slot)
+            return
         self.regs.spill_all()
         top, step, done = self.new_label("for"), self.new_label("fornext"), self.new_label("forend")
         self.place(top)
@@ -240,6 +244,14 @@ class ProbeCodegen:
             self.calls.call_statement(e)
         elif isinstance(e, ast.Unop) and e.op in ("++", "--"):
             self.release(self.increment(e))
+        elif isinstance(e, ast.Ternary):
+            otherwise, done = self.new_label("else"), self.new_label("endif")
+            self.branch(e.cond, otherwise, when=False)
+            self.expr_statement(e.then)
+            self.emit(ja(done))
+            self.place(otherwise)
+            self.expr_statement(e.otherwise)
+            self.place(done)
         else:
             t = self.type_of(e)
             if t.is_int:
@@ -617,12 +629,32 @@ class ProbeCodegen:
         if e.op in ("/", "%"):
             if isinstance(src, int) and src == 0:
                 src = self.operand_reg(Value(const=0), R1)
+            done = self.new_label("divided")
+            if right.const is None:
+                self.divide_by_zero(e, reg, Register(src), done)
             self.emit(alu64(op, reg, src, signed=signed))
+            self.place(done)
         else:
             self.emit(alu64(op, reg, src))
         self.release(right)
         left.signed = signed
         return left
+
+    def runtime_warning(self, message: str, pos: ast.Pos) -> None:
+        """Send a warning about ``pos`` for user space to print when this point is reached."""
+        analysis = self.analysis
+        text = Diagnostic(message, pos, "WARNING").render(analysis.source, analysis.filename)
+        self.calls.send(self.event(Event("warning", text=text)), [], 8)
+
+    def divide_by_zero(self, e: ast.Binop, reg: Register, divisor: Register, done: str) -> None:
+        """bpftrace's rule for a zero divisor: the result is 1, with a warning at run time."""
+        divide = self.new_label("divide")
+        self.emit(jmp(JumpOp.JNE, divisor, 0, divide))
+        self.emit(mov64(reg, 1))
+        self.runtime_warning("Divide or modulo by 0 detected. This can lead to unexpected results. 1 is being used "
+                             "as the result.", e.pos)
+        self.emit(ja(done))
+        self.place(divide)
 
     def materialise(self, e: ast.Expression) -> Value:
         """A condition as a 0/1 value (kept in a stack slot: both branches must agree on registers)."""

@@ -9,6 +9,7 @@ with ``bpf_ringbuf_output``; ``ir.Event`` tells user space how to decode each id
 """
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING, Optional
 
 from tinybpf.asm import (
@@ -129,6 +130,18 @@ class CallCodegen:
         self.emit(alu64(ALUOp.ADD, R3, value))
         self.emit(mov64(R4, 0))
         self.emit(call("map_update_elem"))
+        if layout.declared:
+            self.report_full(layout)
+
+    def report_full(self, layout: MapLayout) -> None:
+        """A declared map's update failing with E2BIG becomes bpftrace's "Map full" warning."""
+        from tinybpf.trace.map_decls import MAP_FULL
+
+        gen = self.gen
+        stored = gen.new_label("stored")
+        self.emit(jmp(JumpOp.JNE, R0, -errno.E2BIG, stored))
+        self.send(gen.event(Event("warning", text=MAP_FULL, map=layout.name)), [], 8)
+        gen.place(stored)
 
     # ----------------------------------------------------------------- plain maps
 

@@ -69,7 +69,9 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
         from tinybpf.trace.functions import check_safe
 
         check_safe(program, source, filename)
-    warnings: list[str] = []
+    from tinybpf.trace.control_flow import unreachable_warnings
+
+    warnings: list[str] = unreachable_warnings(program, source, filename)
     targets = _expand_all(program, source, filename, options, warnings)
     if options.probe_filter is not None:
         from tinybpf.trace.probe_filter import filter_probes
@@ -88,6 +90,10 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
                           warnings=warnings)
         _check_maps(analysis, source, filename)
         warn = functools.partial(_helper_warning, source, filename) if options.helper_warnings else None
+        if program.map_decls:
+            from tinybpf.trace import map_decls
+
+            map_decls.apply(program, trace.maps, warnings, source, filename)
         for index, probe in enumerate(program.probes):
             trace.programs.extend(_probe_programs(analysis, probe, index, targets[id(probe)], trace, fields,
                                                   options, warn))

@@ -38,6 +38,7 @@ class MapLayout:
     value: SType
     lhist: tuple[int, int, int] = (0, 0, 0)
     hist_bits: int = 0
+    declared: bool = False  # sized by a map declaration: a full map is reported at run time
 
     @property
     def is_array(self) -> bool:

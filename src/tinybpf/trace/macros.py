@@ -73,7 +73,8 @@ class _Expander:
         if self.is_macro_call(e):
             statements = self.expand(e)
             if not statements or not isinstance(statements[-1], ast.ExprStatement):
-                self.fail(f"Macro '{_name(e)}' does not return a value", e.pos)
+                what = "Block expression" if isinstance(e, ast.BlockExpr) else f"Macro '{_name(e)}'"
+                self.fail(f"{what} does not return a value", e.pos)
             last = statements.pop()
             assert isinstance(last, ast.ExprStatement)
             prelude.extend(statements)
@@ -140,11 +141,17 @@ class _Expander:
         return self.library.get((name, nargs))
 
     def is_macro_call(self, e: ast.Expression) -> bool:
+        """A macro call or a block expression: both stand for statements and a final value."""
+        if isinstance(e, ast.BlockExpr):
+            return True
         return self.definition(e) is not None
 
     # ----------------------------------------------------------------- one expansion
 
     def expand(self, call: ast.Expression) -> list[ast.Statement]:
+        if isinstance(call, ast.BlockExpr):
+            self.block(call.block)
+            return call.block.statements
         macro = self.definition(call)
         assert macro is not None
         args = call.args if isinstance(call, ast.Call) else []

@@ -35,7 +35,8 @@ _COMPOUND_ASSIGN = {"+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="
 _NAME_KINDS = ("IDENT", "BUILTIN", "CALL", "CALL_BUILTIN", "STACK_MODE")
 _FIELD_KINDS = frozenset((*_NAME_KINDS, "if", "else", "unroll", "while", "for", "return", "continue", "break"))
 _EXPR_START = frozenset(
-    (*_NAME_KINDS, "INT", "STRING", "MAP", "VAR", "PARAM", "PARAMCOUNT", "(", "-", "!", "~", "*", "&", "++", "--")
+    (*_NAME_KINDS, "INT", "STRING", "MAP", "VAR", "PARAM", "PARAMCOUNT", "(", "-", "!", "~", "*", "&", "++", "--",
+     "{", "if")
 )
 _ATTACH_POINT_KINDS = frozenset((*_NAME_KINDS, "STRING", "PATH", "INT", ":", ".", "+", "*", "[", "]", "PARAM", "PARAMCOUNT",
                                  "MAP"))
@@ -60,6 +61,7 @@ class Parser:
         self.k = 0
         self.depth = 0
         self.deferred: list[Diagnostic] = []
+        self.block_exprs = False
 
     # ----------------------------------------------------------------- cursor and errors
 
@@ -124,8 +126,14 @@ class Parser:
         self.macro_names = {self.tokens[i + 1].text for i, t in enumerate(self.tokens[:-1])
                             if t.text == "macro" and t.kind == "IDENT" and self.tokens[i + 2].kind == "("}
         library = self.library()
-        while self.tok.text == "macro" and self.tok.kind == "IDENT" and self.peek(2).kind == "(":
-            macros.append(self.macro_definition())
+        map_decls: list[ast.MapDecl] = []
+        while self.tok.kind == "IDENT":
+            if self.tok.text == "let" and self.peek().kind == "MAP":
+                map_decls.append(self.map_decl())
+            elif self.tok.text == "macro" and self.peek(2).kind == "(":
+                macros.append(self.macro_definition())
+            else:
+                break
         probes = [self.probe()]
         while self.tok.kind != "END":
             probes.append(self.probe())
@@ -133,8 +141,8 @@ class Parser:
             if errors:
                 raise TraceError(errors, self.source, self.filename)
         program = ast.Program(pos=first.pos.to(self.tok.pos), c_definitions=c_definitions, config=config,
-                              probes=probes)
-        if macros or library:
+                              probes=probes, map_decls=map_decls)
+        if macros or library or self.block_exprs:
             from tinybpf.trace.macros import expand
 
             expand(program, macros, self.source, self.filename, library)
@@ -165,6 +173,19 @@ class Parser:
         body = self.block()
         self.accept(";")
         return MacroDefinition(pos=first.pos.to(name.pos), name=name.text, params=params, body=body)
+
+    def map_decl(self) -> ast.MapDecl:
+        """``let @name = kind(max_entries);``; the kind is checked against the map types later."""
+        first = self.advance()
+        name = self.advance()
+        self.expect("=")
+        kind = self.expect("IDENT")
+        self.expect("(")
+        size = self.expect("INT")
+        self.expect(")")
+        decl = ast.MapDecl(pos=self.span(first), name=name.text, kind=kind.text, max_entries=int(size.value or 0))
+        self.expect(";")
+        return decl
 
     def config(self) -> ast.Config:
         first = self.advance()
@@ -269,25 +290,24 @@ class Parser:
         token = self.advance()
         var = ast.Variable(pos=token.pos, name=token.text)
         type_name = None
-        if self.accept(":"):
+        if self.accept(":") and self.tok.text == "typeof" and self.peek().kind == "(":
+            first = self.advance()
+            self.advance()
+            of = self.type_or_expr()  # typeof(struct Foo) is the type itself, typeof(expr) the expression's
+            self.expect(")")
+            type_name = of if isinstance(of, ast.TypeName) else ast.TypeName(pos=self.span(first), name="typeof",
+                                                                               of=of)
+        elif self.prev.kind == ":":
             first = self.tok
             name = self.advance().text
-            if name == "typeof" and self.accept("("):  # typeof(type): the type itself
-                named = self.type_or_expr()
-                if not isinstance(named, ast.TypeName):
-                    self.error("typeof() of an expression is not supported by tinybpf trace yet", named.pos)
-                self.expect(")")
-                type_name = named
-            else:
-                depth = 0
-                while self.accept("*"):
-                    depth += 1
-                length = None
-                if self.accept("["):
-                    length = int(self.expect("INT", ("INT",)).value or 0)
-                    self.expect("]", ("]",))
-                type_name = ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth,
-                                         array_length=length)
+            depth = 0
+            while self.accept("*"):
+                depth += 1
+            length = None
+            if self.accept("["):
+                length = int(self.expect("INT", ("INT",)).value or 0)
+                self.expect("]", ("]",))
+            type_name = ast.TypeName(pos=self.span(first), name=name, pointer_depth=depth, array_length=length)
         if self.tok.kind == "=":
             op = self.advance()
             return ast.AssignVarStatement(pos=op.pos, var=var, expr=self.expr())
@@ -342,7 +362,7 @@ class Parser:
 
     def for_loop(self) -> ast.For:
         first = self.advance()
-        self.expect("(")
+        paren = self.accept("(")
         var_token = self.expect("VAR")
         var = ast.Variable(pos=var_token.pos, name=var_token.text)
         self.expect(":")
@@ -353,7 +373,8 @@ class Parser:
             self.advance()
             end = self.expr()
             iterable = ast.Range(pos=self.span(start), start=iterable, end=end)
-        self.expect(")")
+        if paren:
+            self.expect(")")
         return ast.For(pos=first.pos, var=var, iterable=iterable, body=self.block())
 
     def simple_statement(self) -> ast.Statement:
@@ -365,6 +386,10 @@ class Parser:
             self.advance()
             value = self.expr() if self.tok.kind in _EXPR_START else None
             return ast.Jump(pos=self.span(first), kind="return", value=value)
+        if first.kind == "IDENT" and first.text == "_" and self.peek().kind == "=":
+            self.advance()
+            self.advance()
+            return ast.ExprStatement(pos=self.span(first), expr=self.expr())
         expr = self.expr()
         op = self.tok
         if op.kind == "=" and isinstance(expr, ast.TupleAccess):
@@ -395,7 +420,7 @@ class Parser:
         cond = self.binary(0)
         if self.tok.kind == "?":
             self.advance()
-            then = self.expr()
+            then = cond if self.tok.kind == ":" else self.expr()
             self.expect(":")
             otherwise = self.expr()
             cond = ast.Ternary(pos=self.span(first), cond=cond, then=then, otherwise=otherwise)
@@ -419,7 +444,9 @@ class Parser:
 
     def cast(self) -> ast.Expression:
         """``(type) operand``, ``(type *) operand``, or any unary expression."""
-        if self.tok.kind == "(" and self.peek().kind == "IDENT" and self.peek(2).kind in (")", "*", "["):
+        after = self.peek(2).kind
+        if (self.tok.kind == "(" and self.peek().kind == "IDENT" and after in (")", "*", "[")
+                and not (after == ")" and self.peek(3).kind == "{")):  # `if (cond) {`, not a cast
             first = self.advance()
             type_name = self.type_name(first)
             self.nest(first)
@@ -604,6 +631,36 @@ class Parser:
         self.expect(")")
         return ast.Offsetof(pos=self.span(token), target=target, field=name)
 
+    def block_expr(self, token: Token) -> ast.Expression:
+        """``{ statements; value }`` as a value; a block of only a value is that value."""
+        self.k -= 1
+        block = self.block()
+        return self.unwrap(ast.BlockExpr(pos=block.pos, block=block))
+
+    def if_expr(self, token: Token) -> ast.Expression:
+        """``if cond { a } else { b }`` as a value: a ternary over the two blocks' values."""
+        self.k -= 1
+        stmt = self.if_statement()
+        if stmt.otherwise is None:
+            self.error("if expression requires an else branch", stmt.pos)
+        return self.if_value(stmt)
+
+    def if_value(self, stmt: ast.If) -> ast.Ternary:
+        assert stmt.otherwise is not None
+        then, otherwise = (self.unwrap(ast.BlockExpr(pos=b.pos, block=b)) for b in (stmt.then, stmt.otherwise))
+        return ast.Ternary(pos=stmt.pos, cond=stmt.cond, then=then, otherwise=otherwise)
+
+    def unwrap(self, e: ast.BlockExpr) -> ast.Expression:
+        """A block's value: its last expression, or its last ``if``/``else`` taken as a value."""
+        statements = e.block.statements
+        last = statements[-1] if statements else None
+        if isinstance(last, ast.If) and last.otherwise is not None:
+            statements[-1] = ast.ExprStatement(pos=last.pos, expr=self.if_value(last))
+        if len(statements) == 1 and isinstance(statements[0], ast.ExprStatement):
+            return statements[0].expr
+        self.block_exprs = True
+        return e
+
     def record(self, token: Token) -> ast.Tuple:
         names: list[str] = []
         elements: list[ast.Expression] = []
@@ -649,6 +706,8 @@ _PRIMARY: dict[str, _PrimaryHandler] = {
     "MAP": Parser.map,
     "VAR": lambda p, t: ast.Variable(pos=t.pos, name=t.text),
     "(": Parser.paren,
+    "{": Parser.block_expr,
+    "if": Parser.if_expr,
 }
 
 

@@ -498,6 +498,10 @@ class TraceRuntime:
             self.clear_map(event.map)
         elif kind == "zero":
             self.zero_map(event.map)
+        elif kind == "warning":
+            if self.warnings:
+                self.out.flush()
+                self.err.write(event.text + "\n")
         elif kind == "join":
             from tinybpf.trace.output import join
 

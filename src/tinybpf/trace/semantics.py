@@ -191,6 +191,8 @@ class Analysis:
     uses: dict[int, set] = field(default_factory=dict)
     string_size: int = 64
     ctypes: Any = None
+    source: str = ""  # the script and its name, for warnings the program reports at run time
+    filename: str = "stdin"
 
     def type_of(self, node: ast.Node) -> SType:
         return self.types.get(id(node), NONE)
@@ -229,7 +231,8 @@ class SemanticAnalyser:
         self.has_child = has_child
         self.source = source
         self.filename = filename
-        self.result = Analysis(program, params=list(params or []), string_size=strlen())
+        self.result = Analysis(program, params=list(params or []), string_size=strlen(), source=source,
+                               filename=filename)
         self.fields = fields
         self.final = False
         self.errors: list[Diagnostic] = []
@@ -369,7 +372,7 @@ class SemanticAnalyser:
             return
         from tinybpf.trace import sema_memory
 
-        t = sema_memory.named_type(self, stmt.type)
+        t = self.expr(stmt.type.of) if stmt.type.of is not None else sema_memory.named_type(self, stmt.type)
         if t is None:
             self.error(f"Unknown type: {stmt.type}", stmt.type.pos)
             return
@@ -489,8 +492,9 @@ class SemanticAnalyser:
         return key
 
     def assign_var(self, stmt: ast.AssignVarStatement) -> None:
-        value = self.expr(stmt.expr)
         name = stmt.var.name
+        _order_record_fields(stmt.expr, self.vars.get(name))
+        value = self.expr(stmt.expr)
         if value.is_aggregate:
             self.error(f"Value '{value}' cannot be assigned to a scratch variable.", stmt.pos)
         elif value.kind == "none" and self.final:
@@ -715,6 +719,8 @@ class SemanticAnalyser:
             return then
         if then.is_string:
             return string_type(max(then.size, otherwise.size))
+        if then.kind == "bool" and otherwise.kind == "bool":
+            return BOOL
         if then.is_int and otherwise.is_int:
             return INT64 if then.signed and otherwise.signed else UINT64
         return then if then.kind != "none" else otherwise
@@ -1123,6 +1129,17 @@ def _key_compatible(a: SType, b: SType) -> bool:
         return len(a.elements) == len(b.elements) and all(
             _key_compatible(x, y) for x, y in zip(a.elements, b.elements))
     return True
+
+
+def _order_record_fields(e: ast.Expression, target: Optional[SType]) -> None:
+    """A record literal assigned to a record variable takes the variable's field order (values by name)."""
+    if not isinstance(e, ast.Tuple) or target is None or target.kind != "record":
+        return
+    if e.names == list(target.names) or sorted(e.names) != sorted(target.names):
+        return
+    by_name = dict(zip(e.names, e.elements))
+    e.elements = [by_name[n] for n in target.names]
+    e.names = list(target.names)
 
 
 def _widen_tuple(a: SType, b: SType) -> SType:
