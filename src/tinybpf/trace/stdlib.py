@@ -47,7 +47,7 @@ macro leader_comm() { leader_comm(curtask) }
 """ + "".join(f"macro {name}() {{ __builtin_{name} }}\n" for name in WRAPPED)
 
 NAMES = frozenset(["assert", "ppid", "leader_tid", "pcomm", "leader_comm", *WRAPPED])
-FOLDED = frozenset(["strerror", "signal_name", "strlen", "fail", "write_user", "pton", "ntop"])
+FOLDED = frozenset(["strerror", "signal_name", "strlen", "fail", "write_user", "ntop"])
 
 # bpftrace's defaults, for ``config.NAME`` of a setting the script leaves alone.
 CONFIG_DEFAULTS: dict[str, Union[int, str]] = {
@@ -132,16 +132,11 @@ def config_field(field: str, pos: ast.Pos) -> Optional[ast.Expression]:
 
 
 def fold(call: ast.Call) -> Optional[ast.Expression]:
-    """``strerror(N)``, ``signal_name(N)``, ``strlen("...")``, ``pton("...")`` and ``ntop(pton("..."))`` of a
-    literal, as literals (an IPv4 address as the integer ``ntop`` reads)."""
+    """``strerror(N)``, ``signal_name(N)``, ``strlen("...")`` and ``ntop(pton("..."))`` of a literal, as
+    literals (``pton`` alone is an ``int8[4]``/``int8[16]`` array, typed by ``functions``)."""
     if call.name == "ntop" and call.args:
         address = _address(call.args[-1])
         return None if address is None else ast.String(pos=call.pos, value=address[1].encode())
-    if call.name == "pton":
-        address = _address(call)
-        if address is None or address[0] != socket.AF_INET:
-            return None
-        return ast.Integer(pos=call.pos, value=int.from_bytes(socket.inet_pton(*address), "little"))
     if len(call.args) != 1:
         return None
     arg = call.args[0]
