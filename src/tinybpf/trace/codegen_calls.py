@@ -363,7 +363,7 @@ class CallCodegen:
             self.print(e)
         elif name == "exit":
             self.send(self.gen.event(Event("exit")), [], 8)
-            self.emit(ja("out"))
+            self.emit(ja(self.gen.return_label))
         elif name in ("clear", "zero"):
             target = e.args[0]
             assert isinstance(target, ast.Map)
