@@ -621,12 +621,12 @@ class SemanticAnalyser:
         if left.is_string and right.is_string:
             if e.op not in ("==", "!="):
                 self.error(f"The {e.op} operator can not be used on strings", e.pos)
-            return BOOL
+            return INT64
         if not left.is_int or not right.is_int:
             self.error(f"Type mismatch for '{e.op}': comparing '{left}' with '{right}'", e.pos)
             return INT64
         if e.op in ("==", "!=", "<", "<=", ">", ">="):
-            return BOOL
+            return INT64
         return INT64 if left.signed and right.signed else UINT64
 
     def expr_Unop(self, e: ast.Unop) -> SType:
