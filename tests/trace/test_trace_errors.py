@@ -163,8 +163,6 @@ BPFTRACE_ERRORS = [
      'stdin:1:31-35: ERROR: syntax error, unexpected ;\nBEGIN { $x = 1; } BEGIN { @ = $#+; }\n                              ~~~~\n'),
     ('BEGIN { @x[1,2 }',
      'stdin:1:16-17: ERROR: syntax error, unexpected }, expecting ] or ","\nBEGIN { @x[1,2 }\n               ~\n'),
-    ('BEGIN { @x = 1 ?: 2; }',
-     'stdin:1:16-18: ERROR: syntax error, unexpected :\nBEGIN { @x = 1 ?: 2; }\n               ~~\n'),
     ('BEGIN { @x = (int8 ***)1; }',
      'stdin:1:20-23: ERROR: syntax error, unexpected *, expecting )\nBEGIN { @x = (int8 ***)1; }\n                   ~~~\n'),
     ('BEGIN { @x = ++1; }',

@@ -387,7 +387,7 @@ class CallCodegen:
             code = [(arg, (self.gen.type_of(arg), 8)) for arg in e.args]
             size = 8 + 8 * len(code)
             self.send(self.gen.event(Event("exit", args=[t for _, t in code], size=size)), code, size)
-            self.emit(ja("out"))
+            self.emit(ja(self.gen.return_label))
         elif name in ("clear", "zero"):
             target = e.args[0]
             assert isinstance(target, ast.Map)
