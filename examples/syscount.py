@@ -89,8 +89,8 @@ def run(seconds: float, n: int) -> list[tuple[int, int]]:
     with Map.create(MapType.HASH, 4, 8, MAX_PROCESSES, key=int, value=int, name="syscalls") as counts, \
          Program.load(ProgType.TRACEPOINT, count_by_pid(counts), name="syscount") as prog, \
          attach_tracepoint(prog, "raw_syscalls:sys_enter"):
-        print(f"Tracing syscalls for {seconds:g} s... Ctrl-C to end early.", flush=True)
-        try:
+        try:  # a signal may come as soon as the banner is out
+            print(f"Tracing syscalls for {seconds:g} s... Ctrl-C to end early.", flush=True)
             time.sleep(seconds)
         except (KeyboardInterrupt, Stop):
             pass
