@@ -295,8 +295,12 @@ class Parser:
             self.advance()
             of = self.type_or_expr()  # typeof(struct Foo) is the type itself, typeof(expr) the expression's
             self.expect(")")
-            type_name = of if isinstance(of, ast.TypeName) else ast.TypeName(pos=self.span(first), name="typeof",
-                                                                               of=of)
+            if isinstance(of, ast.TypeName) and (of.pointer_depth or " " in of.name):
+                type_name = of
+            else:  # a bare name may be a type (size_t) or a macro's parameter: semantics decides
+                if isinstance(of, ast.TypeName):
+                    of = ast.Identifier(pos=of.pos, name=of.name)
+                type_name = ast.TypeName(pos=self.span(first), name="typeof", of=of)
         elif self.prev.kind == ":":
             first = self.tok
             name = self.advance().text

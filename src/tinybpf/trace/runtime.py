@@ -112,7 +112,7 @@ def _aggregate_decoder(t: SType) -> Callable[[bytes], tuple]:
     others: list[tuple[int, Callable[[bytes], Any], int, int]] = []
     for index, (e, offset) in enumerate(zip(t.elements, t.offsets)):
         code = _INT_CODES.get(e.size)
-        if e.kind in ("int", "bool", "ptr") and code is not None and offset >= end:
+        if e.kind in ("int", "bool", "ptr") and not e.bitfield and code is not None and offset >= end:
             layout.append(f"{offset - end}x{code if e.signed else code.upper()}")
             end = offset + e.size
             ints.append(index)
@@ -131,6 +131,8 @@ def _aggregate_decoder(t: SType) -> Callable[[bytes], tuple]:
             values[index] = element(raw[offset:offset + size])
         return tuple(values)
     return decode
+
+
 def log_trimmed(program: ProbeProgram, log_size: int) -> str:
     """bpftrace's messages when the verifier log overflowed the ``log_size`` buffer (ENOSPC)."""
     special = program.special or (program.targets[0].provider if program.targets else program.name)

@@ -372,7 +372,12 @@ class SemanticAnalyser:
             return
         from tinybpf.trace import sema_memory
 
-        t = self.expr(stmt.type.of) if stmt.type.of is not None else sema_memory.named_type(self, stmt.type)
+        of = stmt.type.of
+        t: Optional[SType]
+        if isinstance(of, ast.Identifier) and self.ctypes().named_type(of.name) is not None:
+            t = self.ctypes().named_type(of.name)  # typeof(size_t)
+        else:
+            t = self.expr(of) if of is not None else sema_memory.named_type(self, stmt.type)
         if t is None:
             self.error(f"Unknown type: {stmt.type}", stmt.type.pos)
             return
