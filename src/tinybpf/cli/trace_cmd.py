@@ -127,6 +127,8 @@ def _late_flags(rest: list[str], args: argparse.Namespace) -> list[str]:
             params.extend(words)
         elif word in ("-p", "--pid"):
             args.pid = _pid(next(words, ""))
+        elif word in ("-c", "--cmd"):
+            args.command = next(words, "")
         elif word in _LATE_FLAGS:
             setattr(args, _LATE_FLAGS[word], True)
         else:

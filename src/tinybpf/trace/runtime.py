@@ -584,8 +584,8 @@ class TraceRuntime:
         raw: list[tuple[bytes, Any]] = []
         for keys, values in m.lookup_batches():
             raw.extend(zip(keys, values))
-        if not layout.is_array and len(raw) >= layout.max_entries:
-            self.warn_full(layout)
+        if not layout.is_array and not layout.declared and len(raw) >= layout.max_entries:
+            self.warn_full(layout)  # a declared map reports refused updates itself (``map_decls``)
         kind = layout.value.kind
         key_decode = decoder(layout.key)
         if kind in ("hist", "lhist"):
