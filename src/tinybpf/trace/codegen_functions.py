@@ -352,7 +352,7 @@ class FunctionCodegen:
         elif name == "username":
             self.emit(call("get_current_uid_gid"))
             self.emit(stx(Size.W, FP, R0, dst))
-        elif name in ("ksym", "usym", "cgroup_path"):
+        elif name in ("ksym", "usym", "cgroup_path", "strerror", "syscall_name"):
             self.store(args[0], dst)
             if name == "usym":
                 self.pid(dst + 8)

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 STACK_MODES = ("bpftrace", "perf", "raw", "build_id")
 MAX_STACK_FRAMES = 127
 KSYM = SType("ksym", 8)
+STRERROR = SType("strerror", 8)
+SYSCALL_NAME = SType("syscall_name", 8)
 USYM = SType("usym", 16)
 TIMESTAMP = SType("timestamp", 16)
 INET = SType("inet", 24)
@@ -414,6 +416,8 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
     "warnf": _errorf,
     "signal": _signal,
     "ksym": _symbol(KSYM),
+    "strerror": _symbol(STRERROR),
+    "syscall_name": _symbol(SYSCALL_NAME),
     "usym": _symbol(USYM),
     "kaddr": _address,
     "uaddr": _address,
@@ -434,7 +438,7 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
 
 # calls whose value is a memory blob written by ``codegen_functions.write``
 MEMORY_CALLS = ("getopt", "kstack", "ustack", "ksym", "usym", "buf", "strftime", "ntop", "cgroup_path",
-                "macaddr")
+                "macaddr", "strerror", "syscall_name")
 # calls that only send an event
 EVENT_CALLS = ("system", "cat", "errorf", "warnf", "signal")
 

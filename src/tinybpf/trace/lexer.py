@@ -31,7 +31,7 @@ CALLS = frozenset([
     "ksym", "len", "lhist", "macaddr", "max", "min", "ntop", "override", "print", "printf", "cgroup_path",
     "reg", "signal", "sizeof", "offsetof", "stats", "str", "strerror", "strftime", "strncmp", "strcontains",
     "sum", "system", "time", "uaddr", "uptr", "usym", "zero", "path", "unwatch", "bswap", "skboutput", "pton",
-    "debugf", "has_key", "percpu_kaddr", "errorf", "warnf", "getopt",
+    "debugf", "has_key", "percpu_kaddr", "errorf", "warnf", "getopt", "syscall_name",
 ])
 _NUMBERED_ARG = re.compile(r"s?arg[0-9]+")  # arg10 and up exist for usdt probes
 CALL_BUILTINS = frozenset(["kstack", "ustack", "nsecs"])

@@ -127,16 +127,14 @@ class Parser:
                             if t.text == "macro" and t.kind == "IDENT" and self.tokens[i + 2].kind == "("}
         library = self.library()
         map_decls: list[ast.MapDecl] = []
-        while self.tok.kind == "IDENT":
-            if self.tok.text == "let" and self.peek().kind == "MAP":
+        probes: list[ast.Probe] = []
+        while self.tok.kind != "END" or not probes:  # macros may follow the probes that use them
+            if self.tok.kind == "IDENT" and self.tok.text == "let" and self.peek().kind == "MAP":
                 map_decls.append(self.map_decl())
-            elif self.tok.text == "macro" and self.peek(2).kind == "(":
+            elif self.tok.kind == "IDENT" and self.tok.text == "macro" and self.peek(2).kind == "(":
                 macros.append(self.macro_definition())
             else:
-                break
-        probes = [self.probe()]
-        while self.tok.kind != "END":
-            probes.append(self.probe())
+                probes.append(self.probe())
         for errors in (self.lex_errors, self.deferred):
             if errors:
                 raise TraceError(errors, self.source, self.filename)

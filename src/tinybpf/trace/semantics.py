@@ -19,7 +19,7 @@ from tinybpf.trace.diagnostics import Diagnostic, TraceError
 
 # values kept as bytes and decoded to text in user space (see trace.functions and trace.values)
 BLOB_KINDS = ("kstack", "ustack", "ksym", "usym", "buffer", "timestamp", "inet", "mac", "cgroup_path",
-              "username")
+              "username", "strerror", "syscall_name")
 AGGREGATES = ("count", "sum", "avg", "min", "max", "stats", "hist", "lhist")
 MAX_FRAME_BYTES = 32760
 """The deepest probe frame (a scratch-map frame, see ``scratch.SCRATCH_LIMIT``)."""

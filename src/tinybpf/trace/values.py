@@ -172,6 +172,10 @@ def decoder(kind: str, tag: str, size: int) -> Callable[[bytes], Any]:
         return stack
     if kind == "ksym":
         return lambda raw: _symbolizer().ksym(_U64.unpack_from(raw)[0])
+    if kind == "strerror":
+        return lambda raw: os.strerror(int.from_bytes(raw[:8], "little", signed=True))
+    if kind == "syscall_name":
+        return lambda raw: syscall_name(_U64.unpack_from(raw)[0])
     if kind == "usym":
         return lambda raw: _symbolizer().usym(*struct.unpack_from("=QQ", raw))
     if kind == "buffer":
@@ -207,6 +211,19 @@ def printer_type(kind: str, size: int) -> bt.BpfType:
     if kind == "buffer":
         return bt.BufferType(size - 8)
     return bt.StringType(size)
+
+
+def syscall_name(number: int) -> str:
+    """The name of syscall ``number`` on this machine (from its ``asm/unistd_64.h``), else the number."""
+    return _syscall_names().get(number, str(number))
+
+
+@functools.cache
+def _syscall_names() -> dict[int, str]:
+    from tinybpf.trace.c_macros import macro_constants
+
+    numbers = macro_constants("#include <syscall.h>\n")
+    return {value: name[len("__NR_"):] for name, value in numbers.items() if name.startswith("__NR_")}
 
 
 def username(uid: int) -> str:
