@@ -212,6 +212,11 @@ class CallCodegen:
     def aggregate(self, layout: MapLayout, target: ast.Map, e: ast.Call) -> None:
         gen = self.gen
         kind = e.name
+        if kind == "tseries":
+            from tinybpf.trace.codegen_tseries import emit_tseries
+
+            emit_tseries(self, layout, target, e)
+            return
         argument = gen.ival(e.args[0]) if e.args and kind != "count" else None
         bucket: Optional[Value] = None
         if kind == "hist":

@@ -38,6 +38,7 @@ class MapLayout:
     value: SType
     lhist: tuple[int, int, int] = (0, 0, 0)
     hist_bits: int = 0
+    tseries: tuple[int, int, str] = (0, 0, "")
 
     @property
     def is_array(self) -> bool:

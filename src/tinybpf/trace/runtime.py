@@ -486,11 +486,32 @@ class TraceRuntime:
         layout = self.trace.maps.get(name)
         if layout is None:
             return
+        if layout.value.kind == "tseries":
+            self.print_tseries(layout)
+            return
         key_type = None if layout.key.kind == "none" else bpf_type(layout.key)
         value_type = bpf_type(layout.value, layout.lhist, layout.hist_bits)
         entries = self.entries(layout)
         formatter = format_map if at_exit else format_print_map
         self.printer.map(name, formatter(key_type, value_type, entries, top, div))
+
+    def print_tseries(self, layout: MapLayout) -> None:
+        from tinybpf.trace import tseries
+        from tinybpf.trace.output import OrderedMap, primitive_converter
+
+        raw: list[tuple[bytes, Any]] = []
+        for keys, values in self.maps[layout.name].lookup_batches():
+            raw.extend(zip(keys, values))
+        interval, count, agg = layout.tseries
+        groups = tseries.collect(raw, agg, layout.value.signed)
+        if layout.key.kind == "none":
+            series = tseries.build(groups, interval, count, layout.value.signed)
+            self.printer.map(layout.name, series[0][1] if series else OrderedMap(()))
+            return
+        key_decode, key_of = decoder(layout.key), primitive_converter(bpf_type(layout.key))
+        decoded = [(key_of(key_decode(prefix)), epochs) for prefix, epochs in groups]
+        self.printer.map(layout.name, OrderedMap(tuple(tseries.build(decoded, interval, count,
+                                                                     layout.value.signed))))
 
     def entries(self, layout: MapLayout) -> list[tuple[Any, Any]]:
         """The map's (key, value) pairs decoded for ``output.format_map`` (per-CPU values combined)."""

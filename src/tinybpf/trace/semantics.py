@@ -19,7 +19,7 @@ from tinybpf.trace.diagnostics import Diagnostic, TraceError
 # values kept as bytes and decoded to text in user space (see trace.functions and trace.values)
 BLOB_KINDS = ("kstack", "ustack", "ksym", "usym", "buffer", "timestamp", "inet", "mac", "cgroup_path",
               "username")
-AGGREGATES = ("count", "sum", "avg", "min", "max", "stats", "hist", "lhist")
+AGGREGATES = ("count", "sum", "avg", "min", "max", "stats", "hist", "lhist", "tseries")
 MAX_STACK_BYTES = 512
 
 
@@ -142,6 +142,7 @@ class MapInfo:
     lhist: tuple[int, int, int] = (0, 0, 0)
     pos: Optional[ast.Pos] = None
     hist_bits: int = 0
+    tseries: tuple[int, int, str] = (0, 0, "")
 
     @property
     def keyless(self) -> bool:
@@ -830,7 +831,7 @@ class SemanticAnalyser:
 
     def aggregate(self, e: ast.Call, statement: bool) -> SType:
         name = e.name
-        counts = {"count": (0, 0), "hist": (1, 2), "lhist": (4, 4)}
+        counts = {"count": (0, 0), "hist": (1, 2), "lhist": (4, 4), "tseries": (3, 4)}
         low, high = counts.get(name, (1, 1))
         if not e.args:
             high = low  # bpftrace's wording for a missing value: "requires one argument"
@@ -846,9 +847,16 @@ class SemanticAnalyser:
         lhist = (0, 0, 0)
         if name == "lhist" and len(e.args) == 4:
             lhist = self.lhist_params(e)
-        signed = bool(args and args[0].signed) if name in ("sum", "min", "max", "avg", "stats") else False
+        signed = bool(args and args[0].signed) if name in ("sum", "min", "max", "avg", "stats", "tseries") else False
         value = SType(name, 8, signed)
         info = self.result.maps.setdefault(target.name, MapInfo(target.name, pos=target.pos))
+        if name == "tseries" and len(e.args) >= 3:
+            from tinybpf.trace.tseries import tseries_params
+
+            params = tseries_params(e, self.const_int, self.error)
+            if info.tseries != (0, 0, "") and info.tseries != params:
+                self.error("Different tseries parameters in a single map unsupported", e.pos)
+            info.tseries = params
         if name == "hist" and len(e.args) == 2:
             info.hist_bits = self.hist_bits(e.args[1])
         if name == "lhist":
