@@ -376,7 +376,12 @@ class CallCodegen:
         elif name == "print":
             self.print(e)
         elif name == "exit":
+            from tinybpf.trace.exit_flag import emit_set
+
             self.send(self.gen.event(Event("exit")), [], 8)
+            skip = self.gen.new_label("exit_flag")
+            emit_set(self.emit, self.gen.stack.alloc(8), skip)
+            self.gen.place(skip)
             self.emit(ja("out"))
         elif name in ("clear", "zero"):
             target = e.args[0]

@@ -25,6 +25,7 @@ from tinybpf.errors import TinyBPFError
 from tinybpf.kernel.constants import MapType
 from tinybpf.trace import types as bt
 from tinybpf.trace import values as blobs
+from tinybpf.trace.exit_flag import EXIT_FLAG_MAP
 from tinybpf.trace.ir import RINGBUF_NAME, RINGBUF_SIZE, CompiledTrace, Event, MapLayout, ProbeProgram
 from tinybpf.trace.semantics import BLOB_KINDS, SType
 
@@ -217,6 +218,8 @@ class TraceRuntime:
             self.maps[layout.name] = Map.create(layout.map_type, layout.key_size, layout.value_size,
                                                 layout.max_entries, name=layout.bpf_name, key=bytes, value=bytes)
         referenced = {insn.reference for program in self.trace.programs for insn in program.instructions}
+        if EXIT_FLAG_MAP in referenced:
+            self.maps[EXIT_FLAG_MAP] = Map.create(MapType.ARRAY, 4, 8, 1, name=EXIT_FLAG_MAP, key=bytes, value=bytes)
         for name in (blobs.KSTACK_MAP, blobs.USTACK_MAP):
             if name in referenced:
                 self.maps[name] = Map.create(MapType.STACK_TRACE, 4, blobs.MAX_FRAMES * 8,
@@ -228,7 +231,7 @@ class TraceRuntime:
 
         by_bpf_name = {layout.bpf_name: self.maps[layout.name] for layout in self.trace.maps.values()}
         by_bpf_name[RINGBUF_NAME] = self.maps[RINGBUF_NAME]
-        for name in (blobs.KSTACK_MAP, blobs.USTACK_MAP):
+        for name in (blobs.KSTACK_MAP, blobs.USTACK_MAP, EXIT_FLAG_MAP):
             if name in self.maps:
                 by_bpf_name[name] = self.maps[name]
         constants = {"__start_ns": time.monotonic_ns(), "__cpid": self.child.pid if self.child else 0}

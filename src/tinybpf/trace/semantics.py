@@ -991,6 +991,7 @@ class SemanticAnalyser:
 
     def call_exit(self, e: ast.Call, args: list[SType]) -> SType:
         self.nargs(e, 0, 0)
+        self.used.add("exit")
         return NONE
 
     def map_arg(self, e: ast.Call) -> Optional[ast.Map]:
