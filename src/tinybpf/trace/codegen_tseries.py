@@ -12,7 +12,25 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from tinybpf.asm import FP, R0, R1, R2, ALUOp, JumpOp, Register, Size, alu64, call, ja, jmp, ld_imm64, ldx, mov64, st, stx
+from tinybpf.asm import (
+    FP,
+    R0,
+    R1,
+    R2,
+    ALUOp,
+    JumpOp,
+    Register,
+    Size,
+    alu64,
+    call,
+    ja,
+    jmp,
+    ld_imm64,
+    ldx,
+    mov64,
+    st,
+    stx,
+)
 from tinybpf.trace import ast
 from tinybpf.trace.ir import MapLayout
 from tinybpf.trace.regalloc import Value
