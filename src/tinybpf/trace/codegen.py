@@ -160,6 +160,11 @@ class ProbeCodegen:
             self.emit(jmp(JumpOp.JNE, R0, self.pid_filter, "out"))
         for name, t in sorted(self.analysis.variables.get(id(self.probe), {}).items()):
             self.vars[name] = self.stack.alloc(max(t.size, 8))
+        if "exit" in self.analysis.uses.get(id(self.probe), ()) and self.target is not None \
+                and self.target.provider not in ("BEGIN", "END", "bench"):
+            from tinybpf.trace.exit_flag import emit_check
+
+            emit_check(self.emit, self.stack.alloc(8), "out")
         if self.probe.predicate is not None:
             self.branch(self.probe.predicate.expr, "out", when=False)
         self.block(self.probe.block)

@@ -225,6 +225,11 @@ class CallCodegen:
     def aggregate(self, layout: MapLayout, target: ast.Map, e: ast.Call) -> None:
         gen = self.gen
         kind = e.name
+        if kind == "tseries":
+            from tinybpf.trace.codegen_tseries import emit_tseries
+
+            emit_tseries(self, layout, target, e)
+            return
         argument = gen.ival(e.args[0]) if e.args and kind != "count" else None
         bucket: Optional[Value] = None
         if kind == "hist":
@@ -384,9 +389,14 @@ class CallCodegen:
         elif name == "print":
             self.print(e)
         elif name == "exit":
+            from tinybpf.trace.exit_flag import emit_set
+
             code = [(arg, (self.gen.type_of(arg), 8)) for arg in e.args]
             size = 8 + 8 * len(code)
             self.send(self.gen.event(Event("exit", args=[t for _, t in code], size=size)), code, size)
+            skip = self.gen.new_label("exit_flag")
+            emit_set(self.emit, self.gen.stack.alloc(8), skip)
+            self.gen.place(skip)
             self.emit(ja(self.gen.return_label))
         elif name in ("clear", "zero"):
             target = e.args[0]

@@ -32,7 +32,8 @@ from tinybpf.trace.semantics import (
 
 # aggregations kept in a per-CPU array when the map has no keys (lookups cannot fail)
 _ARRAY_AGGREGATES = ("count", "min", "max", "avg", "stats", "hist", "lhist")
-_VALUE_SIZES = {"count": 8, "sum": 8, "min": 16, "max": 16, "avg": 16, "stats": 16, "hist": 8, "lhist": 8}
+_VALUE_SIZES = {"count": 8, "sum": 8, "min": 16, "max": 16, "avg": 16, "stats": 16, "hist": 8, "lhist": 8,
+                "tseries": 24}
 
 
 @dataclass
@@ -277,10 +278,10 @@ def _layout(name: str, info: MapInfo, number: int) -> MapLayout:
             entries = buckets if value.kind in ("hist", "lhist") else 1
             return MapLayout(name, bpf_name, MapType.PERCPU_ARRAY, 4, value_size, entries, key, value, info.lhist,
                              info.hist_bits)
-        if value.kind in ("hist", "lhist"):
+        if value.kind in ("hist", "lhist", "tseries"):
             key_size += 8
         return MapLayout(name, bpf_name, MapType.PERCPU_HASH, max(key_size, 8), value_size, _keys_max(), key,
-                         value, info.lhist, info.hist_bits)
+                         value, info.lhist, info.hist_bits, tseries=info.tseries)
     return MapLayout(name, bpf_name, MapType.HASH, max(key_size, 8), value.size, _keys_max(), key, value)
 
 

@@ -39,6 +39,7 @@ class MapLayout:
     lhist: tuple[int, int, int] = (0, 0, 0)
     hist_bits: int = 0
     declared: bool = False  # sized by a map declaration: a full map is reported at run time
+    tseries: tuple[int, int, str] = (0, 0, "")
 
     @property
     def is_array(self) -> bool:

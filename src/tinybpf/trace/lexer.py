@@ -31,7 +31,7 @@ CALLS = frozenset([
     "ksym", "len", "lhist", "macaddr", "max", "min", "ntop", "override", "print", "printf", "cgroup_path",
     "reg", "signal", "sizeof", "offsetof", "stats", "str", "strerror", "strftime", "strncmp", "strcontains",
     "sum", "system", "time", "uaddr", "uptr", "usym", "zero", "path", "unwatch", "bswap", "skboutput", "pton",
-    "debugf", "has_key", "percpu_kaddr", "errorf", "warnf", "getopt", "syscall_name",
+    "debugf", "has_key", "percpu_kaddr", "errorf", "warnf", "getopt", "syscall_name", "tseries",
 ])
 _NUMBERED_ARG = re.compile(r"s?arg[0-9]+")  # arg10 and up exist for usdt probes
 CALL_BUILTINS = frozenset(["kstack", "ustack", "nsecs"])
@@ -60,7 +60,7 @@ DISPLAY_NAMES: dict[str, str] = {
 }
 
 _IDENT = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
-_INT = r"[0-9](?:[0-9_]*[0-9])?(?:[uU]?[lL]?[lL]|[uU])?"
+_INT = r"[0-9](?:[0-9_]*[0-9])?(?:[num]s|[smhd]|[uU]?[lL]?[lL]|[uU])?"
 # Spaces then one common token, in one regex call; ``other`` (empty) leaves ``: " / $ @ #`` and bad
 # characters to the slower paths. Operators are listed longest first, as flex matches the longest.
 _COMMON = re.compile(
@@ -77,6 +77,10 @@ _SIMPLE_ESCAPES = {"n": b"\n", "t": b"\t", "r": b"\r", '"': b'"', "\\": b"\\"}
 _STOULL = re.compile(r"[ \t\n]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 _INT_SUFFIX = re.compile(r"u|u?l?l", re.IGNORECASE)
 _U64 = (1 << 64) - 1
+# Duration suffixes (``100ms``): the literal is that many nanoseconds.
+_DURATION = re.compile(r"([0-9_]+)(ns|us|ms|s|m|h|d)")
+_DURATION_NS = {"ns": 1, "us": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
+                "d": 86400 * 10**9}
 
 TokenValue = Union[None, int, bytes]
 
@@ -98,6 +102,12 @@ def parse_int(text: str) -> int:
 
     Raises ``ValueError`` with bpftrace's message when the text is not a number it accepts.
     """
+    duration = _DURATION.fullmatch(text)
+    if duration:
+        value = parse_int(duration[1]) * _DURATION_NS[duration[2]]
+        if value > _U64:
+            raise ValueError("Found trailing non-numeric characters")
+        return value
     digits = text.replace("_", "")
     if digits[:2] in ("0x", "0X"):
         return _stoull_with_suffix(digits)

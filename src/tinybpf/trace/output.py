@@ -39,6 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, TextIO, Union
 
+from tinybpf.trace.tseries import TimeSeries, json_tseries, text_tseries
 from tinybpf.trace.types import (
     ArrayType,
     AvgType,
@@ -166,7 +167,7 @@ class Stats:
     value: Union[OrderedMap, Primitive]
 
 
-Value = Union[Histogram, OrderedMap, Stats, Primitive]
+Value = Union[Histogram, OrderedMap, Stats, TimeSeries, Primitive]
 
 
 # --- histogram buckets: the reference for codegen ----------------------------------------------------------
@@ -645,6 +646,8 @@ def text_value(value: Value) -> str:
         return "".join(f"[{text(k)}]: {text_value(v)}\n" for k, v in value.items)
     if isinstance(value, Stats):
         return text_value(value.value)
+    if isinstance(value, TimeSeries):
+        return text_tseries(value)
     return text(value)
 
 
@@ -653,14 +656,14 @@ def _strip_parens(key: str) -> str:
 
 
 def _is_multiline(value: Value) -> bool:
-    return type(value) in (Histogram, OrderedMap, Stats)
+    return type(value) in (Histogram, OrderedMap, Stats, TimeSeries)
 
 
 def text_map(name: str, value: Value) -> str:
     """A map as printed at exit or by ``print(@m)``: ``@m[key]: value`` lines (a tuple key without its
     parentheses), histograms under a ``@m[key]:`` header and followed by a blank line."""
-    if isinstance(value, Histogram):
-        return f"{name}:\n{text_histogram(value)}\n"
+    if isinstance(value, (Histogram, TimeSeries)):
+        return f"{name}:\n{text_value(value)}\n"
     if isinstance(value, Stats):
         value = value.value
     if not isinstance(value, OrderedMap):
@@ -773,6 +776,8 @@ def json_value(value: Value) -> str:
         return "{" + ", ".join([f"{_json_key(k)}: {json_value(v)}" for k, v in value.items]) + "}"
     if isinstance(value, Stats):
         return json_value(value.value)
+    if isinstance(value, TimeSeries):
+        return json_tseries(value)
     return json_primitive(value)
 
 
@@ -783,6 +788,8 @@ def _json_type(value: Value) -> str:
         probe = probe.items[0][1]
     if type(value) is Stats or type(probe) is Stats:
         return "stats"
+    if type(probe) is TimeSeries:
+        return "tseries"
     return "hist" if type(probe) is Histogram else "map"
 
 

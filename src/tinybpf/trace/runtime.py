@@ -27,6 +27,7 @@ from tinybpf.kernel.constants import MapFlags, MapType
 from tinybpf.trace import config
 from tinybpf.trace import types as bt
 from tinybpf.trace import values as blobs
+from tinybpf.trace.exit_flag import EXIT_FLAG_MAP
 from tinybpf.trace.ir import RINGBUF_NAME, RINGBUF_SIZE, CompiledTrace, Event, MapLayout, ProbeProgram
 from tinybpf.trace.scratch import SCRATCH_MAP
 from tinybpf.trace.semantics import BLOB_KINDS, SType
@@ -240,6 +241,8 @@ class TraceRuntime:
             self.maps[layout.name] = Map.create(layout.map_type, layout.key_size, layout.value_size,
                                                 layout.max_entries, name=layout.bpf_name, key=bytes, value=bytes)
         referenced = {insn.reference for program in self.trace.programs for insn in program.instructions}
+        if EXIT_FLAG_MAP in referenced:
+            self.maps[EXIT_FLAG_MAP] = Map.create(MapType.ARRAY, 4, 8, 1, name=EXIT_FLAG_MAP, key=bytes, value=bytes)
         for name in blobs.STACK_MAPS:
             if name in referenced:
                 build_id = name == blobs.BUILD_ID_MAP
@@ -259,7 +262,7 @@ class TraceRuntime:
 
         by_bpf_name = {layout.bpf_name: self.maps[layout.name] for layout in self.trace.maps.values()}
         by_bpf_name[RINGBUF_NAME] = self.maps[RINGBUF_NAME]
-        for name in (*blobs.STACK_MAPS, SCRATCH_MAP):
+        for name in (*blobs.STACK_MAPS, SCRATCH_MAP, EXIT_FLAG_MAP):
             if name in self.maps:
                 by_bpf_name[name] = self.maps[name]
         constants = {"__start_ns": time.monotonic_ns(), "__cpid": self.child.pid if self.child else 0}
@@ -572,11 +575,32 @@ class TraceRuntime:
         layout = self.trace.maps.get(name)
         if layout is None:
             return
+        if layout.value.kind == "tseries":
+            self.print_tseries(layout)
+            return
         key_type = None if layout.key.kind == "none" else bpf_type(layout.key)
         value_type = bpf_type(layout.value, layout.lhist, layout.hist_bits)
         entries = self.entries(layout)
         formatter = format_map if at_exit else format_print_map
         self.printer.map(name, formatter(key_type, value_type, entries, top, div))
+
+    def print_tseries(self, layout: MapLayout) -> None:
+        from tinybpf.trace import tseries
+        from tinybpf.trace.output import OrderedMap, primitive_converter
+
+        raw: list[tuple[bytes, Any]] = []
+        for keys, values in self.maps[layout.name].lookup_batches():
+            raw.extend(zip(keys, values))
+        interval, count, agg = layout.tseries
+        groups = tseries.collect(raw, agg, layout.value.signed)
+        if layout.key.kind == "none":
+            series = tseries.build(groups, interval, count, layout.value.signed)
+            self.printer.map(layout.name, series[0][1] if series else OrderedMap(()))
+            return
+        key_decode, key_of = decoder(layout.key), primitive_converter(bpf_type(layout.key))
+        decoded = [(key_of(key_decode(prefix)), epochs) for prefix, epochs in groups]
+        self.printer.map(layout.name, OrderedMap(tuple(tseries.build(decoded, interval, count,
+                                                                     layout.value.signed))))
 
     def entries(self, layout: MapLayout) -> list[tuple[Any, Any]]:
         """The map's (key, value) pairs decoded for ``output.format_map`` (per-CPU values combined)."""

@@ -20,7 +20,7 @@ from tinybpf.trace.diagnostics import Diagnostic, TraceError
 # values kept as bytes and decoded to text in user space (see trace.functions and trace.values)
 BLOB_KINDS = ("kstack", "ustack", "ksym", "usym", "buffer", "timestamp", "inet", "mac", "cgroup_path",
               "username", "strerror", "syscall_name")
-AGGREGATES = ("count", "sum", "avg", "min", "max", "stats", "hist", "lhist")
+AGGREGATES = ("count", "sum", "avg", "min", "max", "stats", "hist", "lhist", "tseries")
 MAX_FRAME_BYTES = 32760
 """The deepest probe frame (a scratch-map frame, see ``scratch.SCRATCH_LIMIT``)."""
 
@@ -161,6 +161,7 @@ class MapInfo:
     lhist: tuple[int, int, int] = (0, 0, 0)
     pos: Optional[ast.Pos] = None
     hist_bits: int = 0
+    tseries: tuple[int, int, str] = (0, 0, "")
 
     @property
     def keyless(self) -> bool:
@@ -883,7 +884,7 @@ class SemanticAnalyser:
 
     def aggregate(self, e: ast.Call, statement: bool) -> SType:
         name = e.name
-        counts = {"count": (0, 0), "hist": (1, 2), "lhist": (4, 4)}
+        counts = {"count": (0, 0), "hist": (1, 2), "lhist": (4, 4), "tseries": (3, 4)}
         low, high = counts.get(name, (1, 1))
         if not e.args:
             high = low  # bpftrace's wording for a missing value: "requires one argument"
@@ -899,9 +900,16 @@ class SemanticAnalyser:
         lhist = (0, 0, 0)
         if name == "lhist" and len(e.args) == 4:
             lhist = self.lhist_params(e)
-        signed = bool(args and args[0].signed) if name in ("sum", "min", "max", "avg", "stats") else False
+        signed = bool(args and args[0].signed) if name in ("sum", "min", "max", "avg", "stats", "tseries") else False
         value = SType(name, 8, signed)
         info = self.result.maps.setdefault(target.name, MapInfo(target.name, pos=target.pos))
+        if name == "tseries" and len(e.args) >= 3:
+            from tinybpf.trace.tseries import tseries_params
+
+            params = tseries_params(e, self.const_int, self.error)
+            if info.tseries != (0, 0, "") and info.tseries != params:
+                self.error("Different tseries parameters in a single map unsupported", e.pos)
+            info.tseries = params
         if name == "hist" and len(e.args) == 2:
             info.hist_bits = self.hist_bits(e.args[1])
         if name == "lhist":
@@ -1037,6 +1045,7 @@ class SemanticAnalyser:
     def call_exit(self, e: ast.Call, args: list[SType]) -> SType:
         if self.nargs(e, 0, 1) and args and not args[0].is_int:
             self.error(f"exit() only supports int arguments ({args[0]} provided)", e.pos)
+        self.used.add("exit")
         return NONE
 
     def map_arg(self, e: ast.Call) -> Optional[ast.Map]:
