@@ -90,7 +90,8 @@ class _Cursor:
         self.at += size
         return value
 
-    def uleb(self) -> int:
+    def _leb(self) -> tuple[int, int, int]:
+        """A LEB128 number's low bits, its width in bits and its last byte (whose bit 6 is a signed one's sign)."""
         result = shift = 0
         while True:
             byte = self.data[self.at]
@@ -98,17 +99,14 @@ class _Cursor:
             result |= (byte & 0x7F) << shift
             shift += 7
             if byte < 0x80:
-                return result
+                return result, shift, byte
+
+    def uleb(self) -> int:
+        return self._leb()[0]
 
     def sleb(self) -> int:
-        result = shift = 0
-        while True:
-            byte = self.data[self.at]
-            self.at += 1
-            result |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return result - (1 << shift) if byte & 0x40 else result
+        result, shift, last = self._leb()
+        return result - (1 << shift) if last & 0x40 else result
 
     def cstring(self) -> str:
         end = self.data.index(b"\0", self.at)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 from tinybpf.trace.semantics import SType, int_type, string_type
 
@@ -306,7 +306,13 @@ def _c_size(t: SType) -> int:
     return t.size - 1 if t.kind == "string" and t.signed else t.size
 
 
-def align_of(t: SType, types: CTypes) -> int:
+class RecordSource(Protocol):
+    """Where struct layouts come from: the script and BTF (``CTypes``) or a binary's DWARF."""
+
+    def record(self, tag: str) -> Optional[Record]: ...
+
+
+def align_of(t: SType, types: RecordSource) -> int:
     """C alignment of a member type."""
     if t.kind == "struct":
         record = types.record(t.tag)

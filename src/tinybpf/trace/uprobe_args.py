@@ -31,7 +31,7 @@ from tinybpf.elf.dwarf import (
     DwarfInfo,
 )
 from tinybpf.trace import ast
-from tinybpf.trace.c_types import Member, Record
+from tinybpf.trace.c_types import Member, Record, align_of
 from tinybpf.trace.semantics import SType, int_type, string_type
 
 # extra directories --debuginfo names, searched before the standard places
@@ -227,7 +227,7 @@ class DebugTypes:
                 record.members.append(Member(name, converted, unit, bits, bit_offset - unit * 8))
             else:
                 record.members.append(Member(name, converted, offset))
-            record.align = max(record.align, _align(converted, self))
+            record.align = max(record.align, align_of(converted, self))
         return record
 
     def convert(self, info: DwarfInfo, die: Optional[Die], depth: int = 0) -> SType:
@@ -266,12 +266,3 @@ class DebugTypes:
         return SType("none", size)
 
 
-def _align(t: SType, types: DebugTypes) -> int:
-    if t.kind == "struct":
-        record = types.converted.get(t.tag)
-        return record.align if record else 8
-    if t.kind == "array" and t.pointee is not None:
-        return _align(t.pointee, types)
-    if t.kind == "string":
-        return 1
-    return max(1, min(t.size, 8))
