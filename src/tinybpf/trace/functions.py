@@ -85,11 +85,12 @@ def stack_builtin(a: SemanticAnalyser, e: ast.Builtin) -> SType:
     return stack_type(e.name == "kstack")
 
 
-def _one_int(result: SType) -> Callable[[SemanticAnalyser, ast.Call], SType]:
+def _one_int(result: SType, what: str = "an integer") -> Callable[[SemanticAnalyser, ast.Call], SType]:
+    """The check of a one-argument call taking an integer (or a pointer: ``is_int`` covers both)."""
     def check(a: SemanticAnalyser, e: ast.Call) -> SType:
         args = _args(a, e)
         if a.nargs(e, 1) and not args[0].is_int and args[0].kind != "none":
-            a.error(f"{e.name}() expects an integer argument ({args[0]} provided)", e.pos)
+            a.error(f"{e.name}() expects {what} argument ({args[0]} provided)", e.pos)
         return result
     return check
 
@@ -194,12 +195,7 @@ def _signal(a: SemanticAnalyser, e: ast.Call) -> SType:
 
 
 def _symbol(result: SType) -> Callable[[SemanticAnalyser, ast.Call], SType]:
-    def check(a: SemanticAnalyser, e: ast.Call) -> SType:
-        args = _args(a, e)
-        if a.nargs(e, 1) and not args[0].is_int and args[0].kind != "none":
-            a.error(f"{e.name}() expects an integer or a pointer argument ({args[0]} provided)", e.pos)
-        return result
-    return check
+    return _one_int(result, "an integer or a pointer")
 
 
 # x86_64 ``struct pt_regs`` member offsets by the names ``reg()`` takes (``pc`` is the instruction pointer)
