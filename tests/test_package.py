@@ -18,7 +18,7 @@ LAYERS = [
     {"_lazy", "errors", "kernel"},
     {"asm", "btf", "elf", "spec"},
     {"codecs", "maps", "programs", "links", "events", "symbols", "features", "objects"},
-    {"bcc", "trace", "manager"},
+    {"bcc", "cc", "trace", "manager"},
     {"cli", "__main__"},
 ]
 TOP = {"__init__"}

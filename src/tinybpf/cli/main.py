@@ -18,6 +18,7 @@ COMMANDS = {
     "run": "object_cmd",
     "btf": "btf_cmd",
     "trace": "trace_cmd",
+    "cc": "cc_cmd",
 }
 
 
