@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from tinybpf.errors import CompileError
 
 MAX_ERRORS = 20  # clang's -ferror-limit default; past it the run stops
 
 
-@dataclass(frozen=True)
-class Loc:
-    """A position in a source file (1-based line and column)."""
+class Loc(NamedTuple):
+    """A position in a source file (1-based line and column); a tuple, as every token has one."""
 
     file: str
     line: int

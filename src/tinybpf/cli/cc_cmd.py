@@ -1,7 +1,8 @@
 """``tinybpf cc``: the C compiler's command line, spelled as clang's for ``-target bpf``.
 
 Diagnostics print as clang prints them (``file.c:3:5: error: ...``, the line, a caret, macro notes) and
-the command exits 1. This version preprocesses (``-E``); code generation is the next stage to land.
+the command exits 1. This version preprocesses (``-E``) and parses (``-fsyntax-only``); code generation
+is the next stage to land.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ def register(sub: Any) -> None:
     p.add_argument("source", metavar="FILE", help="the C source (- for standard input)")
     p.add_argument("-o", dest="output", metavar="OUT", help="write the result to OUT")
     p.add_argument("-E", dest="preprocess", action="store_true", help="preprocess only; print the text")
+    p.add_argument("-fsyntax-only", dest="syntax_only", action="store_true",
+                   help="check the syntax and report errors; write nothing")
     p.add_argument("-P", dest="no_line_markers", action="store_true", help="with -E: no line markers")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="add DIR to the include path")
     p.add_argument("-iquote", dest="quote_dirs", action="append", default=[], metavar="DIR",
@@ -34,14 +37,14 @@ def register(sub: Any) -> None:
 
 
 def cc(args: argparse.Namespace) -> int:
-    from tinybpf.cc.diagnostics import CCError
-    from tinybpf.cc.preprocess import Options, preprocess_to_text
+    from tinybpf.cc.diagnostics import CCError, Diagnostics, SourceLines
+    from tinybpf.cc.preprocess import Options, preprocess, preprocess_to_text
     from tinybpf.cc.preprocess.predefined import Target
     from tinybpf.errors import TinyBPFError
 
-    if not args.preprocess:
-        raise TinyBPFError("code generation from C is not built yet: this version preprocesses only",
-                           "use `tinybpf cc -E FILE` for the preprocessed text; compile objects with clang for now")
+    if not args.preprocess and not args.syntax_only:
+        raise TinyBPFError("code generation from C is not built yet: this version preprocesses and parses only",
+                           "use `tinybpf cc -E FILE` or `-fsyntax-only`; compile objects with clang for now")
     big_endian = args.target == "bpfeb" or (args.target == "bpf" and sys.byteorder == "big")
     cpu = {"generic": 1, "probe": 3}.get(args.cpu) or int(args.cpu[1:])
     options = Options(
@@ -55,13 +58,22 @@ def cc(args: argparse.Namespace) -> int:
     path = "<stdin>" if args.source == "-" else args.source
     text = sys.stdin.read() if args.source == "-" else _read(args.source)
     try:
-        output, diagnostics = preprocess_to_text(text, path, options, not args.no_line_markers)
+        if args.syntax_only:
+            from tinybpf.cc.syntax.parser import parse
+
+            diagnostics = Diagnostics(SourceLines())
+            parse(preprocess(text, path, options, diagnostics), diagnostics)
+            output = ""
+        else:
+            output, diagnostics = preprocess_to_text(text, path, options, not args.no_line_markers)
     except CCError as exc:
         sys.stderr.write(exc.render() + "\n")
         return 1
     warnings = diagnostics.render_warnings()
     if warnings:
         sys.stderr.write(warnings + "\n")
+    if args.syntax_only:
+        return 0
     if args.output and args.output != "-":
         with open(args.output, "w", encoding="utf-8", errors="surrogateescape") as f:
             f.write(output)

@@ -132,7 +132,10 @@ def tokenize(text: str, file: str, first_line: int = 1) -> list[Token]:
             spelling = m.group()
             if kind == "punct":
                 spelling = _DIGRAPHS.get(spelling, spelling)
-            loc = _loc(file, first_line + newlines, line_start, pos, splices)
+            if splices:
+                loc = _loc(file, first_line + newlines, line_start, pos, splices)
+            else:
+                loc = Loc(file, first_line + newlines, pos - line_start + 1)
             tokens.append(Token(kind or OTHER, spelling, loc, space, bol))
             space = bol = False
         pos = end
