@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
     p.add_argument("-o", dest="output", metavar="OUT", help="write the result to OUT")
     p.add_argument("-E", dest="preprocess", action="store_true", help="preprocess only; print the text")
     p.add_argument("-fsyntax-only", dest="syntax_only", action="store_true",
-                   help="check the syntax and report errors; write nothing")
+                   help="check syntax and declarations (types, layouts, constants); write nothing")
     p.add_argument("-P", dest="no_line_markers", action="store_true", help="with -E: no line markers")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="add DIR to the include path")
     p.add_argument("-iquote", dest="quote_dirs", action="append", default=[], metavar="DIR",
@@ -59,10 +59,11 @@ def cc(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.source == "-" else _read(args.source)
     try:
         if args.syntax_only:
+            from tinybpf.cc.semantics import check_declarations
             from tinybpf.cc.syntax.parser import parse
 
             diagnostics = Diagnostics(SourceLines())
-            parse(preprocess(text, path, options, diagnostics), diagnostics)
+            check_declarations(parse(preprocess(text, path, options, diagnostics), diagnostics), diagnostics)
             output = ""
         else:
             output, diagnostics = preprocess_to_text(text, path, options, not args.no_line_markers)
