@@ -58,7 +58,10 @@ def test_kernel_types_come_from_a_callback() -> None:
         asked.append(name)
         return name == "u32"
 
-    assert isinstance(unit("int f(void) { u32 * p; return 0; }", known).items[0], ast.FunctionDef)
+    source = "int f(void) { u32 * p; return 0; }"
+    with pytest.raises(CCError):  # kernel types exist only after the virtual vmlinux.h's pragma
+        unit("u32 * p;", known)
+    assert isinstance(unit("#pragma tinybpf kernel_types\n" + source, known).items[0], ast.FunctionDef)
     assert "u32" in asked
 
 

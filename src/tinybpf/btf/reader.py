@@ -302,6 +302,37 @@ class BTF:
             self._names = names
         return self._names
 
+    def enum_with_value(self, name: str) -> Optional[AnyType]:
+        """The ENUM/ENUM64 type (here or in the base) that has an enumerator called ``name``, or None.
+
+        Enumerator names are not type names, so the name index cannot answer; the string section is
+        searched at C speed for the name, then only enum records are read to see which one holds it."""
+        if self.base is not None:
+            found = self.base.enum_with_value(name)
+            if found is not None:
+                return found
+        wanted = {offset for offset in self._string_offsets(name.encode() + b"\0")
+                  if offset == self._string_base or self._string_at(offset - 1) == 0}
+        if not wanted:
+            return None
+        words = self._words
+        for type_id, at in zip(range(self.first_id, self.count), self._offsets):
+            kind = (words[at + 1] >> 24) & 0x1F
+            if kind not in (Kind.ENUM, Kind.ENUM64):
+                continue
+            width = 2 if kind == Kind.ENUM else 3
+            start = at + 3
+            for i in range(words[at + 1] & 0xFFFF):
+                if words[start + i * width] in wanted:
+                    return self.type(type_id)
+        return None
+
+    def _string_at(self, offset: int) -> int:
+        """The byte at string offset ``offset`` (which may lie in the base's strings)."""
+        if offset < self._string_base and self.base is not None:
+            return self.base._string_at(offset)
+        return self._strings[offset - self._string_base]
+
     # Layout queries -------------------------------------------------------------------------------------
 
     def _get(self, ref: TypeRef) -> AnyType:

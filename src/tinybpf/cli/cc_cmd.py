@@ -14,7 +14,7 @@ from typing import Any
 def register(sub: Any) -> None:
     p = sub.add_parser("cc", help="compile restricted C to an eBPF object (-E: preprocess only)",
                        description="Compile restricted C for the BPF target, as `clang -target bpf` does.")
-    p.add_argument("source", metavar="FILE", help="the C source (- for standard input)")
+    p.add_argument("source", metavar="FILE", nargs="?", help="the C source (- for standard input)")
     p.add_argument("-o", dest="output", metavar="OUT", help="write the result to OUT")
     p.add_argument("-E", dest="preprocess", action="store_true", help="preprocess only; print the text")
     p.add_argument("-fsyntax-only", dest="syntax_only", action="store_true",
@@ -31,17 +31,25 @@ def register(sub: Any) -> None:
     p.add_argument("-g", dest="debug", action="store_true", help="emit BTF line info")
     p.add_argument("-mcpu", dest="cpu", default="v3", choices=("v1", "v2", "v3", "v4", "generic", "probe"),
                    help="the BPF ISA version to compile for")
+    p.add_argument("--btf", dest="btf", metavar="FILE",
+                   help="kernel types for vmlinux.h from this BTF (default: the running kernel's)")
+    p.add_argument("--emit-vmlinux-h", dest="emit_vmlinux", action="store_true",
+                   help="print the C text of the kernel's types (as `bpftool btf dump ... format c`)")
     p.add_argument("-target", "--target", dest="target", default="bpf", choices=("bpf", "bpfel", "bpfeb"),
                    help="byte order of the object (bpf: the host's)")
     p.set_defaults(handler=cc)
 
 
 def cc(args: argparse.Namespace) -> int:
-    from tinybpf.cc.diagnostics import CCError, Diagnostics, SourceLines
-    from tinybpf.cc.preprocess import Options, preprocess, preprocess_to_text
+    from tinybpf.cc.diagnostics import CCError
+    from tinybpf.cc.preprocess import Options, preprocess_to_text
     from tinybpf.cc.preprocess.predefined import Target
     from tinybpf.errors import TinyBPFError
 
+    if args.emit_vmlinux:
+        return _emit_vmlinux(args)
+    if args.source is None:
+        raise TinyBPFError("no input file", "give the C source to compile, or - for standard input")
     if not args.preprocess and not args.syntax_only:
         raise TinyBPFError("code generation from C is not built yet: this version preprocesses and parses only",
                            "use `tinybpf cc -E FILE` or `-fsyntax-only`; compile objects with clang for now")
@@ -59,11 +67,9 @@ def cc(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.source == "-" else _read(args.source)
     try:
         if args.syntax_only:
-            from tinybpf.cc.semantics import check_declarations
-            from tinybpf.cc.syntax.parser import parse
+            from tinybpf.cc.frontend import check
 
-            diagnostics = Diagnostics(SourceLines())
-            check_declarations(parse(preprocess(text, path, options, diagnostics), diagnostics), diagnostics)
+            diagnostics = check(text, path, options, args.btf).diagnostics
             output = ""
         else:
             output, diagnostics = preprocess_to_text(text, path, options, not args.no_line_markers)
@@ -80,6 +86,19 @@ def cc(args: argparse.Namespace) -> int:
             f.write(output)
     else:
         sys.stdout.write(output)
+    return 0
+
+
+def _emit_vmlinux(args: argparse.Namespace) -> int:
+    from tinybpf.btf import render_c
+    from tinybpf.cc.frontend import btf_loader
+
+    text = render_c(btf_loader(args.btf)())
+    if args.output and args.output != "-":
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 

@@ -36,6 +36,7 @@ class Options:
     defines: list[tuple[str, str]] = field(default_factory=list)
     undefines: list[str] = field(default_factory=list)
     target: Target = field(default_factory=Target)
+    virtual_headers: dict[str, str] = field(default_factory=dict)  # name -> text, found before any file
 
 
 @dataclass
@@ -486,6 +487,13 @@ class Preprocessor:
         name, angled, where = found
         if len(self.frames) > MAX_INCLUDE_DEPTH:
             raise self.diagnostics.fatal("#include nested too deeply", where.loc)
+        virtual = self.options.virtual_headers.get(name)
+        if virtual is not None:
+            path = f"<virtual>/{name}"
+            if path not in self.once:
+                self.once.add(path)
+                self._push_text(virtual, path, ".", -1, line[0].loc)
+            return
         start = frame.search_index + 1 if kind == "include_next" else 0
         resolved = self._find_header(name, angled, frame, start, kind == "include_next")
         if resolved is None:
@@ -643,7 +651,8 @@ class Preprocessor:
         frame = self.frames[-1]
         include_next = token.text == "__has_include_next"
         start = frame.search_index + 1 if include_next else 0
-        present = self._find_header(name, angled, frame, start, include_next) is not None
+        present = name in self.options.virtual_headers or self._find_header(
+            name, angled, frame, start, include_next) is not None
         return [Token(NUMBER, "1" if present else "0", token.loc)]
 
 

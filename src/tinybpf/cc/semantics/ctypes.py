@@ -13,7 +13,7 @@ from BTF can be built around their cycles; every other type is a frozen value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 POINTER_SIZE = 8
 
@@ -146,13 +146,19 @@ class Record:
     const: bool = False
     volatile: bool = False
     origin: Optional[Record] = None  # the unqualified record this is a qualified view of
+    fill: Optional[Callable[[Record], None]] = field(default=None, repr=False)  # builds fields on first use
 
     @property
     def complete(self) -> bool:
-        return (self.origin or self).fields is not None
+        return self.definition().fields is not None
 
     def definition(self) -> Record:
-        return self.origin or self
+        """The record with its fields (a kernel record from BTF gets them now, at first use)."""
+        record = self.origin or self
+        if record.fields is None and record.fill is not None:
+            fill, record.fill = record.fill, None
+            fill(record)
+        return record
 
     def member(self, name: str) -> Optional[tuple[Field, int]]:
         """The field called ``name`` and its byte offset, looking inside anonymous members as C does."""

@@ -1,8 +1,8 @@
 """Preprocessed tokens -> the C syntax tree (C11 with the GNU C that eBPF programs use).
 
 Recursive descent, one method per grammar rule. C's one ambiguity, whether an identifier names a type,
-is answered by the scopes the parser keeps and, for names no declaration in the program made, by an
-optional ``known_type`` callback (the kernel's typedefs from BTF, resolved lazily). A syntax error is
+is answered by the scopes the parser keeps and, once the virtual vmlinux.h was included (its
+``#pragma tinybpf kernel_types``), by the ``known_type`` callback: the kernel's typedefs from BTF. A syntax error is
 reported and the parser skips to the end of the statement or declaration, so one run reports several.
 """
 from __future__ import annotations
@@ -72,6 +72,7 @@ class Parser:
         self.pragmas: list[tuple[str, Loc]] = []
         self.pending_pragmas: list[str] = []
         self.record_attributes: list[list[ast.Attribute]] = []  # clang attribute push ... apply_to = record
+        self.kernel_types = False  # `#pragma tinybpf kernel_types` (the virtual vmlinux.h) was seen
         self.depth = 0
         end_loc = tokens[-1].loc if tokens else Loc("<stdin>", 1, 1)
         self.eof = Token("eof", "", end_loc)
@@ -135,6 +136,9 @@ class Parser:
                 or words[:1] == ["nounroll"]:
             self.pending_pragmas.append(token.text)
             return
+        if words[:2] == ["tinybpf", "kernel_types"]:
+            self.kernel_types = True
+            return
         pushed = _CLANG_ATTRIBUTE_PUSH.match(token.text)
         if pushed:
             names = [a.strip() for a in pushed.group("attrs").split(",") if a.strip()]
@@ -155,7 +159,7 @@ class Parser:
         for scope in reversed(self.scopes):
             if name in scope:
                 return scope[name]
-        return bool(self.known_type and self.known_type(name))
+        return bool(self.kernel_types and self.known_type and self.known_type(name))
 
     def declare(self, name: Optional[str], typedef: bool) -> None:
         if name:
@@ -336,6 +340,8 @@ class Parser:
             self.next()
         if not specs.specifiers and not specs.typedef_name:
             token = self.peek()
+            if token.kind == IDENT and (self.peek(1).kind == IDENT or self.peek(1).text == "*"):
+                self.fail(f"unknown type name '{token.text}'", token)
             if not (specs.storage or specs.qualifiers or specs.function):
                 self.fail("expected a type", token)
             self.diagnostics.warning("type specifier missing, defaults to 'int'", token.loc, token.expansion)
