@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Optional
 
+from tinybpf.cc import headers
 from tinybpf.cc.diagnostics import Diagnostics, SourceLines
 from tinybpf.cc.preprocess import Options, preprocess
 from tinybpf.cc.preprocess.preprocessor import PRAGMA
 from tinybpf.cc.semantics.declarations import TypeResolver
-from tinybpf.cc.semantics.kernel_types import VMLINUX_H, KernelTypes
+from tinybpf.cc.semantics.kernel_types import KernelTypes
 from tinybpf.cc.syntax import ast
 from tinybpf.cc.syntax.parser import parse
 from tinybpf.errors import TinyBPFError
@@ -47,15 +48,41 @@ def btf_loader(btf_path: Optional[str]) -> Callable[[], BTF]:
     return load
 
 
+_TARGET_ARCHES = {"x86_64": "x86", "i686": "x86", "aarch64": "arm64", "armv7l": "arm", "armv6l": "arm",
+                  "riscv64": "riscv", "s390x": "s390", "ppc64le": "powerpc", "ppc64": "powerpc",
+                  "loongarch64": "loongarch"}
+
+
+def with_headers(options: Options) -> Options:
+    """``options`` plus tinybpf's bundled and virtual headers, and ``__TARGET_ARCH_<host>`` when the
+    command line named no target architecture (bpf_tracing.h needs one to name registers)."""
+    import platform
+
+    defines = options.defines
+    if not any(name.startswith("__TARGET_ARCH_") for name, _ in defines):
+        arch = _TARGET_ARCHES.get(platform.machine())
+        if arch:
+            defines = [*defines, (f"__TARGET_ARCH_{arch}", "1")]
+    return replace(
+        options,
+        defines=defines,
+        virtual_headers={**headers.virtual_headers(), **options.virtual_headers},
+        system_dirs=[*options.system_dirs, headers.INCLUDE_DIR],
+        fallback_header=options.fallback_header or headers.fallback_header,
+    )
+
+
 def check(text: str, path: str, options: Options, btf_path: Optional[str] = None) -> Checked:
     """Preprocess, parse and resolve the file-scope declarations of one translation unit; raises
     ``CCError`` with every diagnostic when any stage found errors."""
     diagnostics = Diagnostics(SourceLines())
-    options = replace(options, virtual_headers={"vmlinux.h": VMLINUX_H, **options.virtual_headers})
-    tokens = preprocess(text, path, options, diagnostics)
+    tokens = preprocess(text, path, with_headers(options), diagnostics)
     kernel: Optional[KernelTypes] = None
     for token in tokens:
         if token.kind == PRAGMA and token.text.startswith("tinybpf kernel_types"):
+            if kernel is not None:
+                kernel.preserve_access_index |= token.text.endswith("preserve_access_index")
+                continue
             kernel = KernelTypes(btf_loader(btf_path), token.text.endswith("preserve_access_index"))
             try:
                 kernel.btf  # noqa: B018 - load now, so a missing BTF is reported at the include
@@ -65,13 +92,12 @@ def check(text: str, path: str, options: Options, btf_path: Optional[str] = None
                                   f"{exc.message}; pass --btf FILE from a matching kernel build",
                                   include[0] if include else token.loc)
                 diagnostics.check()
-            break
     unit = parse(tokens, diagnostics, kernel.is_typedef if kernel else None)
     types = TypeResolver(diagnostics, kernel.tag if kernel else None, kernel.name if kernel else None)
     for item in unit.items:
         if isinstance(item, ast.Declaration):
             types.declaration(item)
         elif isinstance(item, ast.FunctionDef):
-            types.type_of(item.specs, item.declarator)
+            types.function(item)
     diagnostics.check()
     return Checked(unit, types, diagnostics)

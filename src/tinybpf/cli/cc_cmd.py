@@ -72,7 +72,9 @@ def cc(args: argparse.Namespace) -> int:
             diagnostics = check(text, path, options, args.btf).diagnostics
             output = ""
         else:
-            output, diagnostics = preprocess_to_text(text, path, options, not args.no_line_markers)
+            from tinybpf.cc.frontend import with_headers
+
+            output, diagnostics = preprocess_to_text(text, path, with_headers(options), not args.no_line_markers)
     except CCError as exc:
         sys.stderr.write(exc.render() + "\n")
         return 1

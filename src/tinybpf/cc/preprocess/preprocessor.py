@@ -37,6 +37,7 @@ class Options:
     undefines: list[str] = field(default_factory=list)
     target: Target = field(default_factory=Target)
     virtual_headers: dict[str, str] = field(default_factory=dict)  # name -> text, found before any file
+    fallback_header: Optional[Callable[[str], Optional[str]]] = None  # text for a name no file has
 
 
 @dataclass
@@ -497,7 +498,11 @@ class Preprocessor:
         start = frame.search_index + 1 if kind == "include_next" else 0
         resolved = self._find_header(name, angled, frame, start, kind == "include_next")
         if resolved is None:
-            raise self.diagnostics.fatal(f"'{name}' file not found", where.loc, where.expansion)
+            fallback = self.options.fallback_header(name) if self.options.fallback_header else None
+            if fallback is None:
+                raise self.diagnostics.fatal(f"'{name}' file not found", where.loc, where.expansion)
+            self._push_text(fallback, f"<virtual>/{name}", ".", -1, line[0].loc)
+            return
         path, index = resolved
         real = os.path.realpath(path)
         if real in self.once:

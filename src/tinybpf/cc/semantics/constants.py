@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Optional
 
 from tinybpf.cc.diagnostics import Loc
 from tinybpf.cc.semantics import ctypes as ct
+from tinybpf.cc.semantics.expressions import TypeError_, literal_type, type_of
 from tinybpf.cc.syntax import ast
 
 if TYPE_CHECKING:
@@ -28,21 +29,6 @@ def _wrap(value: int, size: int, signed: bool) -> int:
     return value - (1 << bits) if signed and value >> (bits - 1) else value
 
 
-def _literal_type(literal: ast.IntLit) -> tuple[int, bool]:
-    """(size, signed) of an integer literal: the first of int, long, long long (and their unsigned
-    forms for hexadecimal/octal) that holds it, as C11 6.4.4.1 says."""
-    unsigned = "u" in literal.suffix
-    longs = literal.suffix.count("l")
-    value = literal.value
-    candidates = [(4, False), (8, False)] if longs == 0 else [(8, False)]
-    for size, _ in candidates:
-        if not unsigned and value < (1 << (8 * size - 1)):
-            return size, True
-        if (unsigned or literal.base != 10) and value < (1 << (8 * size)):
-            return size, False
-    return 8, False
-
-
 def evaluate(expr: ast.Expr, resolver: TypeResolver) -> int:
     return _Evaluator(resolver).value(expr)[0]
 
@@ -54,7 +40,7 @@ class _Evaluator:
     def value(self, expr: ast.Expr) -> tuple[int, int, bool]:
         """(value, size, signed)."""
         if isinstance(expr, ast.IntLit):
-            size, signed = _literal_type(expr)
+            size, signed = literal_type(expr)
             return _wrap(expr.value, size, signed), size, signed
         if isinstance(expr, ast.CharLit):
             return expr.value, 4, True
@@ -93,7 +79,11 @@ class _Evaluator:
 
     def _unary(self, expr: ast.Unary) -> tuple[int, int, bool]:
         if expr.op in ("sizeof", "_Alignof"):
-            raise ConstantError("sizeof of an expression needs the type checker of function bodies", expr.loc)
+            try:
+                operand = type_of(expr.operand, self.resolver)
+            except TypeError_ as exc:
+                raise ConstantError(str(exc), exc.loc) from None
+            return (ct.size_of(operand) if expr.op == "sizeof" else ct.align_of(operand)), 8, False
         value, size, signed = self.value(expr.operand)
         size, signed = _promote(size, signed)
         if expr.op == "-":

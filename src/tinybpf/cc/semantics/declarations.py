@@ -12,6 +12,7 @@ from typing import Callable, Optional, Union
 
 from tinybpf.cc.diagnostics import Diagnostics, Loc
 from tinybpf.cc.semantics import ctypes as ct
+from tinybpf.cc.semantics import expressions
 from tinybpf.cc.semantics.constants import ConstantError, evaluate
 from tinybpf.cc.syntax import ast
 
@@ -191,8 +192,12 @@ class TypeResolver:
     def typeof(self, spec: ast.TypeofSpec) -> ct.CType:
         if spec.type is not None:
             return self.type_name(spec.type)
-        self.diagnostics.error("typeof of an expression needs the type checker of function bodies", spec.loc)
-        return ct.INT_TYPES["int"]
+        assert spec.expr is not None
+        try:
+            return expressions.type_of(spec.expr, self)
+        except expressions.TypeError_ as exc:
+            self.diagnostics.error(str(exc), exc.loc)
+            return ct.INT_TYPES["int"]
 
     def record(self, spec: ast.RecordSpec) -> ct.Record:
         attributes = tuple(a.name for a in spec.attributes)
@@ -293,6 +298,14 @@ class TypeResolver:
         enum.size = 4 if (low >= -(1 << 31) and high < (1 << 32) and (low >= 0 or high < (1 << 31))) else 8
         enum.complete = True
         return enum
+
+    def function(self, definition: ast.FunctionDef) -> ct.CType:
+        """A function definition's type, with its name declared (bodies are the next stage's)."""
+        ctype = self.type_of(definition.specs, definition.declarator)
+        if definition.declarator.name:
+            self.scope.names[definition.declarator.name] = Ordinary(ctype, storage=tuple(definition.specs.storage),
+                                                                    loc=definition.declarator.loc)
+        return ctype
 
     def declaration(self, decl: ast.Declaration) -> list[tuple[str, ct.CType]]:
         """Resolve a declaration into the scope: typedefs, tags, enumerators and names with their types."""
