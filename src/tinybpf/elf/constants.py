@@ -127,3 +127,14 @@ SHN_COMMON = 0xFFF2
 SHN_XINDEX = 0xFFFF
 
 NT_GNU_BUILD_ID = 3
+
+
+class BPFRelocation(enum.IntEnum):
+    """``R_BPF_*``: how a BPF object's relocations patch their target."""
+
+    NONE = 0
+    R_64_64 = 1  # the 64-bit immediate of an ld_imm64 (map and global references)
+    R_64_ABS64 = 2  # a 64-bit data word (map-in-map and prog-array initialisers, DWARF)
+    R_64_ABS32 = 3  # a 32-bit data word (BTF and DWARF sections)
+    R_64_NODYLD32 = 4  # a 32-bit word the dynamic loader leaves alone (.BTF.ext instruction offsets)
+    R_64_32 = 10  # the immediate of a bpf-to-bpf call
