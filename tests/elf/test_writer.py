@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tinybpf.asm import assemble, builder
-from tinybpf.btf import BTFBuilder, Datasec, Int, Member, Ptr, Struct, Var, VarSecinfo
 from tinybpf.btf import Array as BTFArray
+from tinybpf.btf import BTFBuilder, Datasec, Int, Member, Ptr, Struct, Var, VarSecinfo
 from tinybpf.elf.constants import BPFRelocation, SectionFlag, SectionType, SymbolBind, SymbolType
 from tinybpf.elf.reader import ElfFile
 from tinybpf.elf.writer import ObjectWriter
