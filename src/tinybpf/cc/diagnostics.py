@@ -17,11 +17,13 @@ MAX_ERRORS = 20  # clang's -ferror-limit default; past it the run stops
 
 
 class Loc(NamedTuple):
-    """A position in a source file (1-based line and column); a tuple, as every token has one."""
+    """A position in a source file (1-based line and column); a tuple, as every token has one.
+    ``macro`` marks the position of code that came out of a macro expansion."""
 
     file: str
     line: int
     column: int
+    macro: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The C front end's pipeline: text -> tokens -> syntax tree -> declarations with C types.
+"""The C front end's pipeline: text -> tokens -> syntax tree -> declarations and bodies with C types.
 
 ``check`` runs the stages in order, each reporting every error it finds before the run stops. Kernel
 types come from BTF (the running kernel's, or ``btf_path``) and only when the program includes
@@ -14,7 +14,10 @@ from tinybpf.cc import headers
 from tinybpf.cc.diagnostics import Diagnostics, SourceLines
 from tinybpf.cc.preprocess import Options, preprocess
 from tinybpf.cc.preprocess.preprocessor import PRAGMA
+from tinybpf.cc.semantics import ctypes as ct
+from tinybpf.cc.semantics.bodies import BodyChecker
 from tinybpf.cc.semantics.declarations import TypeResolver
+from tinybpf.cc.semantics.expressions import Typer
 from tinybpf.cc.semantics.kernel_types import KernelTypes
 from tinybpf.cc.syntax import ast
 from tinybpf.cc.syntax.parser import parse
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 class Checked:
     unit: ast.TranslationUnit
     types: TypeResolver
+    expression_types: dict[int, ct.CType]  # id(expression node) -> its C type
     diagnostics: Diagnostics
 
 
@@ -94,10 +98,14 @@ def check(text: str, path: str, options: Options, btf_path: Optional[str] = None
                 diagnostics.check()
     unit = parse(tokens, diagnostics, kernel.is_typedef if kernel else None)
     types = TypeResolver(diagnostics, kernel.tag if kernel else None, kernel.name if kernel else None)
+    typer = Typer(types, diagnostics)
+    bodies = BodyChecker(types, diagnostics, typer)
     for item in unit.items:
         if isinstance(item, ast.Declaration):
             types.declaration(item)
         elif isinstance(item, ast.FunctionDef):
-            types.function(item)
+            function = ct.strip_typedefs(types.function(item))
+            if isinstance(function, ct.Function):
+                bodies.function(item, function)
     diagnostics.check()
-    return Checked(unit, types, diagnostics)
+    return Checked(unit, types, typer.types, diagnostics)

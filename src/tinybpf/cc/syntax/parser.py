@@ -49,12 +49,13 @@ class _Recover(Exception):
 
 
 def _root_loc(token: Token) -> Loc:
+    """Where a node is in the file (for a token out of a macro, the outermost invocation)."""
     expansion = token.expansion
     if expansion is None:
         return token.loc
     while expansion.parent is not None:
         expansion = expansion.parent
-    return expansion.loc
+    return expansion.loc._replace(macro=True)
 
 
 class Parser:
