@@ -27,8 +27,9 @@ from tinybpf.kernel.constants import MapFlags, MapType
 from tinybpf.trace import config
 from tinybpf.trace import types as bt
 from tinybpf.trace import values as blobs
+from tinybpf.trace.event_loss import EVENT_LOSS_MAP
 from tinybpf.trace.exit_flag import EXIT_FLAG_MAP
-from tinybpf.trace.ir import RINGBUF_NAME, RINGBUF_SIZE, CompiledTrace, Event, MapLayout, ProbeProgram
+from tinybpf.trace.ir import RINGBUF_NAME, CompiledTrace, Event, MapLayout, ProbeProgram
 from tinybpf.trace.scratch import SCRATCH_MAP
 from tinybpf.trace.semantics import BLOB_KINDS, SType
 
@@ -146,6 +147,33 @@ def log_trimmed(program: ProbeProgram, log_size: int) -> str:
             f"({os.strerror(errno.ENOSPC)}).\n")
 
 
+def ring_buffer_size() -> int:
+    """The ring buffer's bytes, as bpftrace sizes it: ``perf_rb_pages`` pages (at least one per CPU), else
+    a share of the available memory between 256 KiB and ~16 MiB; a ring buffer is a power-of-two number of
+    pages, so the count rounds to the nearest one (up, for a configured count the kernel would refuse)."""
+    from tinybpf.kernel.perf_event import page_size
+    from tinybpf.kernel.sysinfo import available_memory_kb, num_possible_cpus
+
+    page = page_size()
+    pages = config.lookup_int("perf_rb_pages", 0)
+    if pages > 0:
+        return _round_up_pow2(max(pages, num_possible_cpus())) * page
+    memory = min(available_memory_kb() or _RING_CEILING_KB, _RING_CEILING_KB)
+    return _closest_pow2(max(memory, _RING_FLOOR_KB) * 1024 // page) * page
+
+
+_RING_CEILING_KB, _RING_FLOOR_KB = 16544, 256
+
+
+def _round_up_pow2(n: int) -> int:
+    return 1 << (n - 1).bit_length()
+
+
+def _closest_pow2(n: int) -> int:
+    low = 1 << (n.bit_length() - 1)
+    return low if n - low <= 2 * low - n else 2 * low
+
+
 class Child:
     """``-c CMD``: forked at once, held on a pipe until the probes are attached, then exec'd."""
 
@@ -228,6 +256,8 @@ class TraceRuntime:
         self.bench = bench
         self.zeroed: set = set()
         self.full_maps_warned: set[str] = set()
+        self.lost = 0
+        self.renderers: Optional[list[Optional[Callable[[memoryview], str]]]] = None
         self.formats: dict[int, Any] = {}
         self.decoders: dict[int, list[tuple[Callable[[bytes], Any], Any, int, int]]] = {}
 
@@ -236,11 +266,14 @@ class TraceRuntime:
     def create_maps(self) -> None:
         from tinybpf.maps import Map
 
-        self.maps[RINGBUF_NAME] = Map.create(MapType.RINGBUF, max_entries=RINGBUF_SIZE, name=RINGBUF_NAME)
+        self.maps[RINGBUF_NAME] = Map.create(MapType.RINGBUF, max_entries=ring_buffer_size(), name=RINGBUF_NAME)
         for layout in self.trace.maps.values():
             self.maps[layout.name] = Map.create(layout.map_type, layout.key_size, layout.value_size,
                                                 layout.max_entries, name=layout.bpf_name, key=bytes, value=bytes)
         referenced = {insn.reference for program in self.trace.programs for insn in program.instructions}
+        if EVENT_LOSS_MAP in referenced:
+            self.maps[EVENT_LOSS_MAP] = Map.create(MapType.PERCPU_ARRAY, 4, 8, 1, name=EVENT_LOSS_MAP, key=bytes,
+                                                   value=bytes)
         if EXIT_FLAG_MAP in referenced:
             self.maps[EXIT_FLAG_MAP] = Map.create(MapType.ARRAY, 4, 8, 1, name=EXIT_FLAG_MAP, key=bytes, value=bytes)
         for name in blobs.STACK_MAPS:
@@ -262,7 +295,7 @@ class TraceRuntime:
 
         by_bpf_name = {layout.bpf_name: self.maps[layout.name] for layout in self.trace.maps.values()}
         by_bpf_name[RINGBUF_NAME] = self.maps[RINGBUF_NAME]
-        for name in (*blobs.STACK_MAPS, SCRATCH_MAP, EXIT_FLAG_MAP):
+        for name in (*blobs.STACK_MAPS, SCRATCH_MAP, EXIT_FLAG_MAP, EVENT_LOSS_MAP):
             if name in self.maps:
                 by_bpf_name[name] = self.maps[name]
         constants = {"__start_ns": time.monotonic_ns(), "__cpid": self.child.pid if self.child else 0}
@@ -365,6 +398,7 @@ class TraceRuntime:
             self.detach()
             self.finished = self.stop_requested = False
             self.run_special("END")
+            self.report_loss(final=True)
             self.print_all_maps()
             self.out.flush()
             return self.exit_code
@@ -430,6 +464,7 @@ class TraceRuntime:
             while not self.finished and not self.stop_requested:
                 events = poller.poll(1000)
                 self.run_signal_probes()
+                self.report_loss()
                 self.ring.consume()
                 if self.process_gone(watched, events):
                     break
@@ -437,6 +472,23 @@ class TraceRuntime:
             if watched is not None:
                 os.close(watched)
         self.ring.consume()
+
+    def report_loss(self, final: bool = False) -> None:
+        """Print how many more records the kernel could not write since the last report (bpftrace's
+        ``Lost N events``); at the end, the total once more on stderr, where a flood of output cannot hide it."""
+        counter = self.maps.get(EVENT_LOSS_MAP)
+        if counter is None:
+            return
+        total = sum(_ID.unpack_from(value)[0] for value in counter[bytes(4)])
+        if total > self.lost:
+            self.printer.lost_events(total - self.lost)
+            self.lost = total
+            flag = self.maps.get(EXIT_FLAG_MAP)
+            if flag is not None and any(flag[bytes(4)]):
+                self.finished = True  # the exit() record itself may be among the lost ones
+        if final and self.lost:
+            self.out.flush()
+            self.err.write(f"WARNING: Total lost event count: {self.lost}\n")
 
     def process_gone(self, watched: Optional[int], events: list[tuple[int, int]]) -> bool:
         if self.child is not None:
@@ -475,12 +527,45 @@ class TraceRuntime:
     # ----------------------------------------------------------------- events
 
     def on_records(self, records: list[memoryview]) -> None:
+        """Handle one batch; consecutive printf texts are written together (one write, not one per line),
+        which is most of what keeps the consumer ahead of a flood."""
         events = self.trace.events
-        for record in records:
-            if self.finished or self.stop_requested:
-                return  # after exit() or a signal, the rest of a flood of events is dropped
-            event = events[_ID.unpack_from(record, 0)[0]]
-            self.handle(event, _ID.unpack_from(record, 0)[0], record)
+        if self.renderers is None:
+            self.renderers = [self.printf_renderer(number, event) for number, event in enumerate(events)]
+        renderers, texts = self.renderers, []
+        unpack = _ID.unpack_from
+        try:
+            for record in records:
+                if self.finished or self.stop_requested:
+                    return  # after exit() or a signal, the rest of a flood of events is dropped
+                number = unpack(record, 0)[0]
+                render = renderers[number]
+                if render is not None:
+                    texts.append(render(record))
+                    continue
+                if texts:
+                    self.printer.printf_many(texts)
+                    texts = []
+                self.handle(events[number], number, record)
+        finally:
+            if texts:
+                self.printer.printf_many(texts)
+
+    def printf_renderer(self, number: int, event: Event) -> Optional[Callable[[memoryview], str]]:
+        """A printf event's text straight from its record (None for the other kinds); plain integer
+        arguments are read by one precompiled ``struct.Struct``."""
+        if event.kind != "printf":
+            return None
+        fmt = self.format_of(number, event)
+        layout, end = ["<"], 0
+        for t, offset in event.args:
+            code = _INT_CODES.get(t.size)
+            if t.kind != "int" or t.enumerators or t.bitfield or code is None or offset < end:
+                return lambda record: fmt.format(self.args_of(number, event, record))
+            layout.append(f"{offset - end}x{code if t.signed else code.upper()}")
+            end = offset + t.size
+        unpack = struct.Struct("".join(layout)).unpack_from
+        return lambda record: fmt.format(unpack(record))
 
     def handle(self, event: Event, number: int, record: memoryview) -> None:
         kind = event.kind
