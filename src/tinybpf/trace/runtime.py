@@ -8,7 +8,9 @@ printed, a ``-c`` command is released, and the ring buffer (BEGIN's output first
 command / the ``-p`` process. Then every probe is detached, END runs, and the maps print in name order.
 
 The signal handlers only set a flag and wake the poll through a pipe (``signal.set_wakeup_fd``), so
-SIGINT/SIGTERM always lead to the orderly end above and nothing stays attached.
+SIGINT/SIGTERM/SIGHUP always lead to the orderly end above and nothing stays attached; one that comes
+while the probes attach stops the attaching. ``--dry-run`` loads and attaches everything, runs nothing,
+and detaches.
 """
 from __future__ import annotations
 
@@ -17,16 +19,16 @@ import os
 import select
 import signal
 import struct
-import sys
 import time
-from collections.abc import Sequence
 from typing import Any, Callable, Optional, TextIO
 
-from tinybpf.errors import BPFError, TinyBPFError
+from tinybpf.errors import BPFError
 from tinybpf.kernel.constants import MapFlags, MapType
+from tinybpf.kernel.syscall import pidfd_open
 from tinybpf.trace import config
 from tinybpf.trace import types as bt
 from tinybpf.trace import values as blobs
+from tinybpf.trace.child import STOP_SIGNALS, Child
 from tinybpf.trace.event_loss import EVENT_LOSS_MAP
 from tinybpf.trace.exit_flag import EXIT_FLAG_MAP
 from tinybpf.trace.ir import RINGBUF_NAME, CompiledTrace, Event, MapLayout, ProbeProgram
@@ -174,66 +176,12 @@ def _closest_pow2(n: int) -> int:
     return low if n - low <= 2 * low - n else 2 * low
 
 
-class Child:
-    """``-c CMD``: forked at once, held on a pipe until the probes are attached, then exec'd."""
-
-    def __init__(self, argv: Sequence[str]) -> None:
-        # bpftrace splits the command at spaces, quotes kept: -c "echo 'A'" prints 'A'
-        args = argv.split() if isinstance(argv, str) else list(argv)
-        if not args:
-            raise TinyBPFError("-c needs a command")
-        read_end, self._release = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # pragma: no cover - the child
-            os.close(self._release)
-            go = os.read(read_end, 1)
-            if go != b"x":
-                os._exit(0)
-            try:
-                os.execvp(args[0], args)
-            except OSError as exc:
-                sys.stderr.write(f"tinybpf: error: cannot run {args[0]}: {exc.strerror}\n")
-            os._exit(127)
-        os.close(read_end)
-        self.status: Optional[int] = None
-
-    def release(self) -> None:
-        os.write(self._release, b"x")
-        os.close(self._release)
-        self._release = -1
-
-    def pidfd(self) -> Optional[int]:
-        try:
-            return os.pidfd_open(self.pid)
-        except (AttributeError, OSError):
-            return None
-
-    def reap(self, block: bool = False) -> bool:
-        if self.status is not None:
-            return True
-        pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
-        if pid == 0:
-            return False
-        self.status = status
-        return True
-
-    def stop(self) -> None:
-        if self._release >= 0:
-            os.close(self._release)
-            self._release = -1
-        if self.status is None:
-            try:
-                self.reap(block=True)
-            except ChildProcessError:
-                self.status = 0
-
-
 class TraceRuntime:
     """One run of a compiled trace."""
 
     def __init__(self, trace: CompiledTrace, out: TextIO, err: TextIO, *, output_format: str = "text",
                  quiet: bool = False, pid: int = 0, child: Optional[Child] = None, verbose: bool = False,
-                 warnings: bool = True, bench: bool = False) -> None:
+                 warnings: bool = True, bench: bool = False, dry_run: bool = False) -> None:
         from tinybpf.trace.output import make_printer
 
         self.trace = trace
@@ -254,9 +202,11 @@ class TraceRuntime:
         self.stop_requested = False
         self.pending_signals: list[str] = []
         self.bench = bench
+        self.dry_run = dry_run
         self.zeroed: set = set()
         self.full_maps_warned: set[str] = set()
         self.lost = 0
+        self.old_mask: set[Any] = set()
         self.renderers: Optional[list[Optional[Callable[[memoryview], str]]]] = None
         self.formats: dict[int, Any] = {}
         self.decoders: dict[int, list[tuple[Callable[[bytes], Any], Any, int, int]]] = {}
@@ -350,6 +300,8 @@ class TraceRuntime:
         ordered += [p for p in reversed(pending) if p[0].provider in newest_first]
         per_process = ("uprobe", "uretprobe", "usdt", "watchpoint")
         for target, loaded in ordered:
+            if self.stop_requested:
+                return  # Ctrl-C while hundreds of probes attach: what is attached is detached at once
             pid = self.child.pid if self.child and target.provider in per_process else self.pid
             self.links.append(attach(loaded, target, pid or -1))
 
@@ -375,12 +327,15 @@ class TraceRuntime:
             if not self.load():
                 return 1
             self.ring = RingBuffer(self.maps[RINGBUF_NAME], batch=self.on_records)
+            if self.dry_run:
+                self.attach()  # everything a run loads and attaches, then detached and unloaded unrun
+                return 0
             self.run_special("BEGIN")
             if not self.finished:
                 self.attach()
-            if not self.quiet and not self.bench:
+            if not self.quiet and not self.bench and not self.stop_requested:
                 self.printer.attached_probes(self.probe_count())
-            if not self.finished:
+            if not self.finished and not self.stop_requested:
                 if os.environ.get(NOTIFY_ENV):
                     self.out.write(NOTIFY_ENV + "\n")
                 self.out.flush()
@@ -419,14 +374,16 @@ class TraceRuntime:
         def trigger(signum: int, frame: Any) -> None:
             self.pending_signals.append(signal.Signals(signum).name)
 
-        old: dict[int, Any] = {int(sig): signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        old: dict[int, Any] = {int(sig): signal.signal(sig, stop) for sig in STOP_SIGNALS}
         # SIGUSR1 is always caught, as bpftrace does: it runs the self:signal:SIGUSR1 probes, if any
         old[int(signal.SIGUSR1)] = signal.signal(signal.SIGUSR1, trigger)
         old[-1] = signal.set_wakeup_fd(wake_w)
+        # the CLI blocks the stop signals until now: one that came meanwhile is delivered here
+        self.old_mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         return old
 
-    @staticmethod
-    def restore_signals(old: dict[int, Any]) -> None:
+    def restore_signals(self, old: dict[int, Any]) -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, self.old_mask)  # blocked again: a late one changes nothing
         signal.set_wakeup_fd(old.pop(-1))
         for sig, handler in old.items():
             signal.signal(sig, handler)
@@ -455,8 +412,8 @@ class TraceRuntime:
         watched = self.child.pidfd() if self.child is not None else None
         if watched is None and self.pid:
             try:
-                watched = os.pidfd_open(self.pid)
-            except (AttributeError, OSError):
+                watched = pidfd_open(self.pid)
+            except OSError:
                 watched = None
         if watched is not None:
             poller.register(watched, select.POLLIN)
