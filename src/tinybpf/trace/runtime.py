@@ -36,6 +36,8 @@ from tinybpf.trace.scratch import SCRATCH_MAP
 from tinybpf.trace.semantics import BLOB_KINDS, SType
 
 NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
+MAX_PROBES = 1024
+"""bpftrace's default ``max_probes``."""
 _ID = struct.Struct("=Q")
 _LD_IMM64 = 0x18
 _PSEUDO_MAP_FD = 1
@@ -310,6 +312,17 @@ class TraceRuntime:
         usdt = {t.name for p in self.trace.programs for t in p.targets if t.provider == "usdt"}
         return len(usdt) + sum(t.provider != "usdt" for p in self.trace.programs for t in p.targets)
 
+    def within_probe_limit(self) -> bool:
+        """bpftrace's ``max_probes`` (``BPFTRACE_MAX_PROBES``): a wildcard that matches thousands of functions
+        is refused before anything loads, with bpftrace's words."""
+        limit, count = config.lookup_int("max_probes", MAX_PROBES), self.probe_count()
+        if count <= limit:
+            return True
+        self.err.write(f"ERROR: Can't attach to {count} probes because it exceeds the current limit of {limit} "
+                       "probes.\nYou can increase the limit through the BPFTRACE_MAX_PROBES environment variable, "
+                       "but BE CAREFUL since a high number of probes attached can cause your system to crash.\n")
+        return False
+
     # ----------------------------------------------------------------- the run
 
     def run(self) -> int:
@@ -323,6 +336,8 @@ class TraceRuntime:
                            if t.provider in ("uprobe", "uretprobe", "usdt")})
         blobs.activate(blobs.Symbolizer(self.maps, binaries))
         try:
+            if not self.within_probe_limit():
+                return 1
             self.create_maps()
             if not self.load():
                 return 1
