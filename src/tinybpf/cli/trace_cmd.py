@@ -41,7 +41,9 @@ def register(sub: Any) -> None:
     p.add_argument("--mode", default="run", choices=("run", "bench", "test", "format"), help="what to do")
     p.add_argument("--probe-filter", dest="probe_filter", metavar="REGEX",
                    help="attach only the probes whose name matches REGEX")
-    p.add_argument("--usdt-file-activation", action="store_true", help="activate USDT semaphores by file")
+    p.add_argument("--usdt-file-activation", action="store_true",
+                   help="activate USDT semaphores in every process mapping the file (always so: the kernel "
+                        "counts them through the uprobe's ref_ctr_offset)")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="FILE|ARGS",
                    help="a script file (without -e), then the script's positional parameters")
     p.error = _usage_error
@@ -220,7 +222,8 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
         _check_pid(args.pid)
     params, named = split_arguments(params)
     options = Options(params=params, named=named, pid=args.pid, has_child=command is not None, probe_filter=args.probe_filter,
-                      unsafe=args.unsafe, include_dirs=args.include_dirs, helper_warnings=bool(args.warn_helpers))
+                      unsafe=args.unsafe, include_dirs=args.include_dirs, includes=args.includes,
+                      helper_warnings=bool(args.warn_helpers))
     try:
         compiled = compile_trace(source, filename, options)
     except (ProgramOptionError, MissingHeader) as exc:

@@ -48,6 +48,7 @@ class Options:
     unsafe: bool = False
     named: Optional[dict[str, Optional[str]]] = None
     include_dirs: Sequence[str] = ()
+    includes: Sequence[str] = ()  # --include FILE: as an ``#include "FILE"`` before the script's own C lines
     helper_warnings: bool = False  # -k: warn when a map lookup finds nothing
 
 
@@ -63,6 +64,8 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
     from tinybpf.trace import program_options
     from tinybpf.trace.includes import check_includes
 
+    program.c_definitions[:0] = [ast.CDefinition(pos=program.pos, kind="preprocessor", text=f'#include "{name}"')
+                                 for name in options.includes]
     check_includes(program, options.include_dirs)
 
     program_options.bind(program, dict(options.named or {}))

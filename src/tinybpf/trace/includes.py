@@ -2,7 +2,8 @@
 
 Headers are not read (the types come from kernel BTF and the script's own definitions), but a header that
 exists nowhere is the same fatal error bpftrace reports from clang, located in the ``definitions.h`` bpftrace
-builds from the script's C lines. Kernel-internal headers (``linux/``, ``net/``, ``asm/``...) count as found:
+builds from the script's C lines (``--include FILE`` counts as an ``#include "FILE"`` before them, as clang's
+``-include`` does). Kernel-internal headers (``linux/``, ``net/``, ``asm/``...) count as found:
 tinybpf answers them from BTF, so they need no kernel headers package.
 """
 from __future__ import annotations
@@ -31,6 +32,8 @@ def check_includes(program: ast.Program, include_dirs: Sequence[str] = ()) -> No
         if match is None or match.group(2).startswith(_KERNEL_PREFIXES):
             continue
         header = match.group(2)
-        if not any(os.path.isfile(os.path.join(directory, header)) for directory in (*include_dirs, *_SYSTEM_DIRS)):
+        local = (".",) if match.group(1) == '"' else ()  # a quoted header is looked for beside the script first
+        if not any(os.path.isfile(os.path.join(directory, header))
+                   for directory in (*local, *include_dirs, *_SYSTEM_DIRS)):
             column = definition.text.index(match.group(1)) + 1
             raise MissingHeader(f"definitions.h:{line}:{column}: fatal error: '{header}' file not found")
