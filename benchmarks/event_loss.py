@@ -64,6 +64,8 @@ def measure(name: str, tracer: list[str], loop: str, count: int, rate: int, env:
     print(f"{name:8} printed {printed:>9}  lost {lost:>9} ({100 * lost / count:5.1f}%)  "
           f"printed+lost {'==' if printed + lost == count else '!='} {count}  child rate {count / seconds:>9.0f}/s  "
           f"CPU (tracer+child) {cpu:6.2f} s = {cpu / count * 1e6:5.2f} s per million  exit {done.returncode}")
+    if printed + lost != count:
+        print(f"         {name}'s stderr: {done.stderr.strip()[-300:]!r}")
 
 
 def main() -> int:
