@@ -73,11 +73,12 @@ def test_unsafe_lets_an_unaligned_uprobe_through(known: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_include_is_checked_like_an_include_line(tmp_path: Path) -> None:
-    (tmp_path / "mine.h").write_text("#define ANSWER 42\n")
+def test_include_reads_a_header_of_ones_own_and_checks_the_others(tmp_path: Path) -> None:
+    (tmp_path / "mine.h").write_text("#define ANSWER 42\nstruct pair { int a; long b; };\n")
     ok = run("--include", "mine.h", "--include", "sys/syscall.h", "-e",
-             'BEGIN { printf("%d\\n", __NR_getpid > 0); exit(); }', cwd=str(tmp_path))
-    assert (ok.returncode, ok.stdout.splitlines()[0]) == (0, "1"), ok.stderr
+             'BEGIN { printf("%d %d %d\\n", ANSWER, sizeof(struct pair), __NR_getpid > 0); exit(); }',
+             cwd=str(tmp_path))
+    assert (ok.returncode, ok.stdout.splitlines()[0]) == (0, "42 16 1"), ok.stderr
     missing = run("--include", "nothere.h", "-e", "BEGIN { exit(); }", cwd=str(tmp_path))
     assert missing.returncode == 1
     assert "fatal error: 'nothere.h' file not found" in missing.stderr

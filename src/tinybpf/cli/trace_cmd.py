@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-warnings", dest="no_warnings", action="store_true", help="no warning messages")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include path")
     p.add_argument("--include", dest="includes", action="append", default=[], metavar="FILE",
-                   help="an #include file (C headers are not read: their macros are known by name)")
+                   help="#include FILE first (a file of your own is read for its #defines and structs)")
     p.add_argument("--mode", default="run", choices=("run", "bench", "test", "format"), help="what to do")
     p.add_argument("--probe-filter", dest="probe_filter", metavar="REGEX",
                    help="attach only the probes whose name matches REGEX")
