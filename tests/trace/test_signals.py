@@ -73,11 +73,11 @@ def test_a_signal_before_the_handlers_is_not_lost(signum: int) -> None:
 
 
 @contextmanager
-def _traced_child(script: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """The tracer running ``script`` with ``-c 'sleep 600'``, once attached; yields it and the child's pid
+def _traced_child(script: str, command: str = "sleep 600") -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """The tracer running ``script`` with ``-c COMMAND``, once attached; yields it and the child's pid
     (the script's BEGIN prints ``cpid``)."""
     env = {**os.environ, NOTIFY_ENV: "1"}
-    tracer = subprocess.Popen([*TRACE, "-e", 'BEGIN { printf("%d\\n", cpid); } ' + script, "-c", "sleep 600"],
+    tracer = subprocess.Popen([*TRACE, "-e", 'BEGIN { printf("%d\\n", cpid); } ' + script, "-c", command],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert tracer.stdout is not None
@@ -113,6 +113,27 @@ def test_a_signal_stops_the_tracer_while_the_child_runs(signum: int) -> None:
         assert tracer.returncode == 0, err
         assert out.startswith("end\n")
         assert _exited(child)
+
+
+@pytest.mark.kernel
+def test_a_child_that_ignores_sigterm_is_killed(tmp_path: Any) -> None:
+    stubborn = tmp_path / "stubborn.sh"
+    stubborn.write_text("#!/bin/sh\ntrap '' TERM\nexec sleep 600\n")  # sleep inherits the ignored SIGTERM
+    stubborn.chmod(0o755)
+    with _traced_child("tracepoint:syscalls:sys_enter_getpid { }", str(stubborn)) as (tracer, child):
+        for _ in range(TIMEOUT * 100):  # the trap is set once the shell has become sleep
+            if _comm(child) == "sleep":
+                break
+            select.select([], [], [], 0.01)
+        tracer.send_signal(signal.SIGINT)
+        tracer.communicate(timeout=TIMEOUT)
+        assert tracer.returncode == 0
+        assert _exited(child)
+
+
+def _comm(pid: int) -> str:
+    with open(f"/proc/{pid}/comm") as f:
+        return f.read().strip()
 
 
 @pytest.mark.kernel
