@@ -537,6 +537,9 @@ class TraceRuntime:
             layout.append(f"{offset - end}x{code if t.signed else code.upper()}")
             end = offset + t.size
         unpack = struct.Struct("".join(layout)).unpack_from
+        fast = fmt.integer_formatter()
+        if fast is not None:
+            return lambda record: fast(unpack(record))
         return lambda record: fmt.format(unpack(record))
 
     def handle(self, event: Event, number: int, record: memoryview) -> None:
