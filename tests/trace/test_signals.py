@@ -38,7 +38,7 @@ def test_a_command_that_cannot_run_fails_before_attaching(command: str, message:
 
 
 def test_a_pid_that_does_not_exist_is_an_error() -> None:
-    pid = 4_000_000  # above any default pid_max (4194304 is the largest a kernel allows: still not in use)
+    pid = next(p for p in range(0x3FFFFF, 1, -1) if not os.path.exists(f"/proc/{p}"))  # the highest free pid
     result = run("-e", "tracepoint:syscalls:sys_enter_getpid { }", "-p", str(pid))
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == "ERROR: Failed to attach to pid: Unable to open pidfd (No such process)\n"
