@@ -112,14 +112,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     try:
         rows = run(args.seconds, args.top)
+        print(f"{'PID':>7} {'COMM':<16} {'COUNT':>10}")
+        for pid, count in rows:
+            print(f"{pid:>7} {process_comm(pid) or '[exited]':<16} {count:>10}")
+        sys.stdout.flush()
     except (KeyboardInterrupt, Stop):
         return 0
+    except BrokenPipeError:  # `| head -1`: the reader is gone, so is the rest of the output, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (TinyBPFError, OSError) as exc:
         print(f"syscount: {exc}", file=sys.stderr)
         return 1
-    print(f"{'PID':>7} {'COMM':<16} {'COUNT':>10}")
-    for pid, count in rows:
-        print(f"{pid:>7} {process_comm(pid) or '[exited]':<16} {count:>10}")
     return 0
 
 

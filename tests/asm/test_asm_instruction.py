@@ -1,8 +1,6 @@
 """The instruction model: encoding, decoding, labels."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tinybpf.asm import (
@@ -113,10 +111,8 @@ def test_instructions_are_immutable_hashable_values() -> None:
     assert insn.replace(imm=23) == alu64(ALUOp.ADD, R1, 23)
 
 
-def test_decoding_a_million_instructions_is_fast() -> None:
+def test_decoding_a_million_instructions() -> None:
+    """How fast: benchmarks/printing.py."""
     data = Instructions([mov64(R1, 5), ld_imm64(R2, 7), ldx(Size.DW, R0, R1, 8), exit_()]).encode() * 200_000
-    start = time.perf_counter()
     program = Instructions.decode(data)
-    elapsed = time.perf_counter() - start
     assert len(program) == 800_000
-    assert elapsed < 5, f"decoding took {elapsed:.2f}s"

@@ -33,6 +33,8 @@ def _ip(*args: str) -> None:
 def veth() -> Iterator[Veth]:
     if shutil.which("ip") is None:
         pytest.skip("iproute2's ip is needed to create a network namespace")
+    if shutil.which("ping") is None:
+        pytest.skip("ping (iputils-ping) is needed to send packets over the veth pair")
     pair = Veth(str(os.getpid()))
     _ip("netns", "add", pair.netns)
     try:

@@ -66,6 +66,7 @@ def test_missing_include_is_clangs_fatal_error() -> None:
     assert result.stderr == "definitions.h:2:10: fatal error: 'no/such_header.h' file not found\n"
 
 
+@pytest.mark.kernel  # reads tracefs (root-only) or loads programs
 def test_kernel_headers_need_no_headers_package() -> None:
     assert run("--dry-run", "-e", "#include <net/sock.h>\nbegin { }").returncode == 0
 

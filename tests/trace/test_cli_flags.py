@@ -53,18 +53,21 @@ def test_info_reports_features() -> None:
     assert "kprobe:" in result.stdout
 
 
+@pytest.mark.kernel  # reads tracefs (root-only) or loads programs
 def test_list_tracepoints_with_pattern() -> None:
     result = run("-l", "tracepoint:sched:sched_switch")
     assert result.returncode == 0
     assert result.stdout.splitlines() == ["tracepoint:sched:sched_switch"]
 
 
+@pytest.mark.kernel  # reads tracefs (root-only) or loads programs
 def test_list_verbose_shows_fields() -> None:
     result = run("-lv", "tracepoint:sched:sched_switch")
     assert result.returncode == 0
     assert "    pid_t prev_pid" in result.stdout
 
 
+@pytest.mark.kernel  # reads tracefs (root-only) or loads programs
 def test_list_with_program_lists_its_probes() -> None:
     result = run("-l", "-e", "tracepoint:sched:sched_sw* { } BEGIN { }")
     assert result.returncode == 0

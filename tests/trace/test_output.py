@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 from typing import Any, Optional
 
 import pytest
@@ -390,17 +389,15 @@ def test_make_printer() -> None:
         make_printer("xml", io.StringIO(), io.StringIO())
 
 
-def test_big_maps_print_fast() -> None:
-    """100,000 keys: sorting and printing stay well under a second, text and JSON."""
+def test_big_maps_print_every_key_in_value_order() -> None:
+    """100,000 keys print, sorted by value, in text and JSON (how fast: benchmarks/printing.py)."""
     entries = [((i, f"k{i}"), (i * 7919) % 100_003) for i in range(100_000)]
     key = t.TupleType((t.INT64, t.StringType(8)))
-    start = time.perf_counter()
     value = format_map(key, t.CountType(), entries)
-    rendered = text_map("@m", value)
-    as_json = json_value(value)
-    elapsed = time.perf_counter() - start
-    assert rendered.count("\n") == 100_000 and as_json.startswith("{")
-    assert elapsed < 1.0, f"took {elapsed:.2f}s"
+    rendered = text_map("@m", value).splitlines()
+    counts = [int(line.rsplit(" ", 1)[1]) for line in rendered if line]
+    assert len(counts) == 100_000 and counts == sorted(counts)
+    assert json_value(value).startswith("{")
 
 
 # --- against bpftrace 0.17 ---------------------------------------------------------------------------------

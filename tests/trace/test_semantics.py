@@ -104,6 +104,7 @@ def test_tracepoint_args_types() -> None:
     assert str(result.maps["@"].key) == "int64"
 
 
+@pytest.mark.kernel  # reads tracefs (root-only) or loads programs
 def test_unknown_tracepoint_field_names_the_struct() -> None:
     try:
         compile_trace("tracepoint:raw_syscalls:sys_enter { @ = args->foo; }")

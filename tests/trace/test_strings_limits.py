@@ -60,12 +60,12 @@ def test_scratch_rebase_moves_frame_accesses_onto_r9() -> None:
 
 @pytest.mark.kernel
 def test_explicit_length_counts_the_nul() -> None:
-    assert first_line(EXEC + "{ print(str(args.argv[1], 5)); exit() }", "/bin/echo zztest") == "zzte"
+    assert first_line(EXEC + "{ print(str(args.argv[1], 5)); exit() }", "/bin/true zztest") == "zzte"
 
 
 @pytest.mark.kernel
 def test_runtime_length() -> None:
-    assert first_line(EXEC + "{ $n = 1; print(str(args.argv[1], $n + 4)); exit() }", "/bin/echo zztest") == "zzte"
+    assert first_line(EXEC + "{ $n = 1; print(str(args.argv[1], $n + 4)); exit() }", "/bin/true zztest") == "zzte"
 
 
 @pytest.mark.kernel

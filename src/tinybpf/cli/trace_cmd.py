@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
     p.add_argument("-v", dest="verbose", action="store_true",
                    help="print the generated instructions and verifier statistics")
     p.add_argument("-d", dest="debug", action="store_true", help="dump the AST, IR and instructions; do not run")
-    p.add_argument("--dry-run", dest="dry_run", action="store_true", help="compile only; do not run")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true", help="load and attach, then detach: nothing runs")
     p.add_argument("-B", dest="buffering", choices=("line", "full", "none"), help="output buffering")
     p.add_argument("--unsafe", action="store_true", help="allow unsafe builtins")
     p.add_argument("-k", dest="warn_helpers", action="count", default=0, help="warn on helper errors (map lookups that find nothing)")
@@ -37,11 +37,13 @@ def register(sub: Any) -> None:
     p.add_argument("--no-warnings", dest="no_warnings", action="store_true", help="no warning messages")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include path")
     p.add_argument("--include", dest="includes", action="append", default=[], metavar="FILE",
-                   help="an #include file (C headers are not read: their macros are known by name)")
+                   help="#include FILE first (a file of your own is read for its #defines and structs)")
     p.add_argument("--mode", default="run", choices=("run", "bench", "test", "format"), help="what to do")
     p.add_argument("--probe-filter", dest="probe_filter", metavar="REGEX",
                    help="attach only the probes whose name matches REGEX")
-    p.add_argument("--usdt-file-activation", action="store_true", help="activate USDT semaphores by file")
+    p.add_argument("--usdt-file-activation", action="store_true",
+                   help="activate USDT semaphores in every process mapping the file (always so: the kernel "
+                        "counts them through the uprobe's ref_ctr_offset)")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="FILE|ARGS",
                    help="a script file (without -e), then the script's positional parameters")
     p.error = _usage_error
@@ -215,9 +217,13 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
 
     set_own_comm("bpftrace")  # bpftrace's own comm: scripts filter the tracer's events out by it
     set_own_argv0("bpftrace")  # and its name for pidof
+    command = _command(args.command) if args.command is not None else None
+    if args.pid:
+        _check_pid(args.pid)
     params, named = split_arguments(params)
-    options = Options(params=params, named=named, pid=args.pid, has_child=bool(args.command), probe_filter=args.probe_filter,
-                      unsafe=args.unsafe, include_dirs=args.include_dirs, helper_warnings=bool(args.warn_helpers))
+    options = Options(params=params, named=named, pid=args.pid, has_child=command is not None, probe_filter=args.probe_filter,
+                      unsafe=args.unsafe, include_dirs=args.include_dirs, includes=args.includes,
+                      helper_warnings=bool(args.warn_helpers))
     try:
         compiled = compile_trace(source, filename, options)
     except (ProgramOptionError, MissingHeader) as exc:
@@ -232,21 +238,40 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
     if args.debug:
         _dump(compiled)
         return 0
-    if args.dry_run:
-        return 0
     out = _output(args)
-    from tinybpf.trace.runtime import Child, run_trace
+    from tinybpf.trace.child import STOP_SIGNALS, Child
+    from tinybpf.trace.runtime import run_trace
 
-    child: Optional[Child] = Child(args.command) if args.command else None
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)  # the runtime handles them while it runs; a late one changes nothing
+    # held until the runtime's handlers are in place (it unblocks them): none is lost, none interrupts
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    child = Child(*command) if command is not None else None
     try:
         return run_trace(compiled, out, sys.stderr, output_format=args.format, quiet=args.quiet, pid=args.pid,
                          child=child, verbose=args.verbose, warnings=not args.no_warnings,
-                         bench=args.mode == "bench")
+                         bench=args.mode == "bench", dry_run=args.dry_run)
     finally:
         if out is not sys.stdout:
             out.close()
+
+
+def _command(text: str) -> tuple[str, list[str]]:
+    """``-c``, checked before anything compiles or attaches."""
+    from tinybpf.trace.child import CommandError, resolve_command
+
+    try:
+        return resolve_command(text)
+    except CommandError as exc:
+        _fail(f"Failed to fork child: {exc}")
+
+
+def _check_pid(pid: int) -> None:
+    """``-p`` of a process that does not exist: bpftrace's error, before anything attaches."""
+    from tinybpf.kernel.syscall import pidfd_open
+
+    try:
+        os.close(pidfd_open(pid))
+    except OSError as exc:
+        _fail(f"Failed to attach to pid: Unable to open pidfd ({exc.strerror})")
 
 
 def _output(args: argparse.Namespace) -> TextIO:

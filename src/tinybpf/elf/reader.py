@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Union
@@ -186,7 +187,10 @@ class ElfFile:
 
     @classmethod
     def from_path(cls, path: Union[str, os.PathLike]) -> ElfFile:
-        """Map the file read-only; large binaries cost only the pages the lookups touch."""
+        """Map the file read-only; large binaries cost only the pages the lookups touch. Only a regular file
+        can be an object: ``/dev/zero`` or a FIFO would be read without end."""
+        if not stat.S_ISREG(os.stat(path).st_mode):  # checked before open(), which waits on a FIFO
+            raise FormatError(f"{os.fspath(path)}: not an ELF file (not a regular file)")
         with open(path, "rb") as file:
             if os.fstat(file.fileno()).st_size == 0:
                 return cls(file.read(), name=str(os.fspath(path)))

@@ -153,3 +153,21 @@ def mount(source: str, target: str, fstype: str) -> None:
     if _libc.mount(source.encode(), target.encode(), fstype.encode(), 0, None) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code), target)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def set_parent_death_signal(signum: int) -> None:
+    """prctl(PR_SET_PDEATHSIG): the kernel sends ``signum`` to this process when the thread that forked it
+    dies, however it dies (even by SIGKILL), so a traced command never outlives its tracer."""
+    if _libc.prctl(ctypes.c_int(PR_SET_PDEATHSIG), ctypes.c_ulong(signum), ctypes.c_ulong(0), ctypes.c_ulong(0),
+                   ctypes.c_ulong(0)) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), "prctl(PR_SET_PDEATHSIG)")
+
+
+def pidfd_open(pid: int) -> int:
+    """pidfd_open(2): an fd that polls readable once process ``pid`` has exited (Linux 5.3); raises
+    ``OSError`` (ESRCH: no such process)."""
+    return os.pidfd_open(pid)

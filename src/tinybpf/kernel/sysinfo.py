@@ -69,3 +69,15 @@ def boot_time() -> float:
     import time
 
     return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+def available_memory_kb() -> Optional[int]:
+    """``MemAvailable`` of /proc/meminfo (None when the kernel does not say)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None

@@ -5,7 +5,8 @@ else build the first value on the stack and insert it): no atomics, and user spa
 prints. A map without keys that aggregates is a per-CPU array, whose lookup cannot fail.
 
 Events (printf, print, exit, clear...) are records ``{u64 id; packed args}`` copied into the ring buffer
-with ``bpf_ringbuf_output``; ``ir.Event`` tells user space how to decode each id.
+with ``bpf_ringbuf_output``; ``ir.Event`` tells user space how to decode each id. A record the full ring
+buffer refuses is counted (``event_loss``).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from tinybpf.asm import (
 from tinybpf.errors import CompileError
 from tinybpf.trace import ast
 from tinybpf.trace.codegen_memory import is_memory_read
+from tinybpf.trace.event_loss import emit_count, emit_output_check
 from tinybpf.trace.functions import CHECKS, EVENT_CALLS
 from tinybpf.trace.ir import RINGBUF_NAME, Event, MapLayout
 from tinybpf.trace.regalloc import Value
@@ -497,7 +499,11 @@ class CallCodegen:
         self.emit(mov64(R2, size))
         self.emit(mov64(R3, 0))
         self.emit(call("ringbuf_reserve"))
-        self.emit(jmp(JumpOp.JEQ, R0, 0, done))
+        reserved = gen.new_label("join_reserved")
+        self.emit(jmp(JumpOp.JNE, R0, 0, reserved))
+        emit_count(self.emit, base, done)
+        self.emit(ja(done))
+        gen.place(reserved)
         self.emit(stx(Size.DW, FP, R0, record))
         self.emit(st(Size.DW, R0, 0, event))
         for i in range(JOIN_ARGS):
@@ -536,6 +542,9 @@ class CallCodegen:
         self.emit(mov64(R3, size))
         self.emit(mov64(R4, 0))
         self.emit(call("ringbuf_output"))
+        done = gen.new_label("output_done")
+        emit_output_check(self.emit, record, done)
+        gen.place(done)
 
     # ----------------------------------------------------------------- integer-valued calls
 

@@ -48,6 +48,7 @@ class Options:
     unsafe: bool = False
     named: Optional[dict[str, Optional[str]]] = None
     include_dirs: Sequence[str] = ()
+    includes: Sequence[str] = ()  # --include FILE: before the script's own C lines (``includes``)
     helper_warnings: bool = False  # -k: warn when a map lookup finds nothing
 
 
@@ -61,8 +62,9 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
     resolve_positional(program, options.params)
     config.load(program, source, filename)
     from tinybpf.trace import program_options
-    from tinybpf.trace.includes import check_includes
+    from tinybpf.trace.includes import check_includes, included_definitions
 
+    program.c_definitions[:0] = included_definitions(options.includes, options.include_dirs, program.pos)
     check_includes(program, options.include_dirs)
 
     program_options.bind(program, dict(options.named or {}))

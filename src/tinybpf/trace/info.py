@@ -36,7 +36,7 @@ OPTIONS:
     --no-warnings  disable all warning messages
     --probe-filter REGEX
                    only attach the probes whose name matches REGEX (BEGIN/END always run)
-    --dry-run      compile and load the program but do not attach or run it
+    --dry-run      load and attach the program, then detach it: nothing runs
     -v             verbose messages
     -d             (dry run) debug info
 

@@ -822,6 +822,11 @@ class Printer(abc.ABC):
     def printf(self, text: str) -> None:
         self._message("printf", text)
 
+    def printf_many(self, texts: list[str]) -> None:
+        """Several printf events in a row (a flood is written in one piece where the format allows)."""
+        for text in texts:
+            self.printf(text)
+
     def time(self, text: str) -> None:
         self._message("time", text)
 
@@ -863,6 +868,9 @@ class TextPrinter(Printer):
 
     def _message(self, kind: str, text: str, newline: bool = False) -> None:
         self.out.write(text + "\n" if newline else text)
+
+    def printf_many(self, texts: list[str]) -> None:
+        self.out.write("".join(texts))
 
     def end(self) -> None:
         self.out.write("\n\n")

@@ -317,6 +317,27 @@ class FormatString:
                 return f"{self.source[i:i + 2]!r} at column {i + 1} is not a conversion and prints as is"
         return ""
 
+    def integer_formatter(self) -> Optional[Callable[[Sequence[int]], str]]:
+        """``format`` for plain ``int`` arguments, several times faster (a flood of printf events is formatted
+        by the hundred thousand a second), when every conversion is a bare ``%d %i %u %o %x %X``: Python's
+        ``%`` writes the same text once each value is wrapped to its conversion's width. None otherwise."""
+        wraps: list[tuple[int, int]] = []
+        for spec in self.specs:
+            flagged = spec.left_align or spec.show_sign or spec.space or spec.alternate or spec.zero_pad
+            if spec.conversion not in _PLAIN_INTEGERS or flagged or spec.width or spec.precision >= 0:
+                return None
+            bits = _LENGTH_BITS.get(spec.length, _INT_BITS)
+            wraps.append(((1 << bits) - 1, 1 << (bits - 1) if spec.conversion in "di" else 0))
+        return _integer_formatter(self._percent_pattern(), wraps)
+
+    def _percent_pattern(self) -> str:
+        """The fragments with ``%%`` escaped and each conversion as Python's ``%`` conversion."""
+        parts = [self.fragments[0].replace("%", "%%")]
+        for spec, fragment in zip(self.specs, self.fragments[1:]):
+            parts.append("%" + ("d" if spec.conversion == "i" else spec.conversion))
+            parts.append(fragment.replace("%", "%%"))
+        return "".join(parts)
+
     def format(self, args: Sequence[Primitive]) -> str:
         """The output for one event; ``args`` are printable values in conversion order."""
         fragments = self.fragments
@@ -325,6 +346,22 @@ class FormatString:
             parts.append(spec.apply(arg))
             parts.append(fragments[i + 1])
         return "".join(parts)
+
+
+_PLAIN_INTEGERS = frozenset(("d", "i", "u", "o", "x", "X"))
+
+
+def _integer_formatter(pattern: str, wraps: list[tuple[int, int]]) -> Callable[[Sequence[int]], str]:
+    """``pattern % values``, each value first cut to its conversion's bits: (mask, sign bit or 0)."""
+    if not wraps:
+        return lambda args: pattern % ()
+    if all(wrap == wraps[0] for wrap in wraps):
+        mask, sign = wraps[0]
+        if not sign:
+            return lambda args: pattern % tuple([value & mask for value in args])
+        return lambda args: pattern % tuple([(value & mask) - ((value & sign) << 1) for value in args])
+    return lambda args: pattern % tuple([(value & mask) - ((value & sign) << 1)
+                                         for value, (mask, sign) in zip(args, wraps)])
 
 
 def _spec(match: re.Match) -> FormatSpec:

@@ -148,11 +148,13 @@ def _raw_tracepoints(ap: ast.AttachPoint) -> list[Target]:
 
 
 def _uprobes(ap: ast.AttachPoint, pid: int, unsafe: bool) -> list[Target]:
-    from tinybpf.symbols.user import find_binary
+    from tinybpf.symbols.user import find_binary, split_archive
 
     if ap.target == "*" and pid > 0:
         return _process_uprobes(ap, pid)
     path = find_binary(ap.target, pid)
+    if not os.path.isfile(split_archive(path)[0]):  # /dev/zero, a FIFO, a directory: nothing to read symbols from
+        raise TinyBPFError(f"{ap.provider} target file '{ap.target}' does not exist or is not executable")
     shown = _shown_path(ap.target, path)
     if ap.source:
         from tinybpf.trace.uprobe_args import source_location
@@ -199,6 +201,8 @@ def _uprobe_at_address(ap: ast.AttachPoint, path: str, shown: str, unsafe: bool)
         if (symbol.defined and symbol.size and symbol.type in (SymbolType.FUNC, SymbolType.GNU_IFUNC,
                                                                 SymbolType.OBJECT)
                 and symbol.value <= ap.address < symbol.value + symbol.size):
+            if ap.address != symbol.value and not unsafe and symbol.type != SymbolType.OBJECT:
+                _check_boundary(path, symbol, ap.address - symbol.value)
             return Target(ap.provider, name, path, symbol.name, ap.address - symbol.value)
     file_offset = elf.vaddr_to_offset(ap.address)
     if not unsafe or file_offset is None:
@@ -222,6 +226,31 @@ def _check_bounds(path: str, func: str, offset: int, unsafe: bool) -> None:
                                "process.")
     elif offset >= size:
         raise AttachRefused(f"Offset outside the function bounds ('{func}' size is {size})")
+    if offset and not unsafe:
+        _check_boundary(path, symbols[0], offset)
+
+
+_UNSAFE_HINT = "\nUse --unsafe to force attachment. WARNING: This option could lead to data corruption in the target process."
+_MISPLACED = {
+    "inside": "Could not add uprobe into middle of instruction",
+    "undecodable": "Failed to check if uprobe is in proper place",
+    "unsupported": "Can't check if uprobe is in proper place (compiled without (k|u)probe offset support)",
+}
+"""bpftrace's refusals of ``FUNC+OFFSET`` when it is not known to start an instruction."""
+
+
+def _check_boundary(path: str, symbol: Any, offset: int) -> None:
+    """Refuse ``symbol+offset`` unless the function's code, decoded from its start, has an instruction there."""
+    from tinybpf.symbols import boundary
+    from tinybpf.symbols.user import binary_symbols
+
+    elf = binary_symbols(path).elf
+    section = elf.section_at(symbol.shndx)
+    start = symbol.value - section.addr
+    code = bytes(section.data()[start:start + symbol.size])
+    verdict = boundary.check(elf.header.machine, code, offset)
+    if verdict is not boundary.Alignment.OK:
+        raise AttachRefused(f"{_MISPLACED[verdict.value]}: {path}:{symbol.name}+{offset}{_UNSAFE_HINT}")
 
 
 def _process_uprobes(ap: ast.AttachPoint, pid: int) -> list[Target]:

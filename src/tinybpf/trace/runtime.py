@@ -8,7 +8,9 @@ printed, a ``-c`` command is released, and the ring buffer (BEGIN's output first
 command / the ``-p`` process. Then every probe is detached, END runs, and the maps print in name order.
 
 The signal handlers only set a flag and wake the poll through a pipe (``signal.set_wakeup_fd``), so
-SIGINT/SIGTERM always lead to the orderly end above and nothing stays attached.
+SIGINT/SIGTERM/SIGHUP always lead to the orderly end above and nothing stays attached; one that comes
+while the probes attach stops the attaching. ``--dry-run`` loads and attaches everything, runs nothing,
+and detaches.
 """
 from __future__ import annotations
 
@@ -17,22 +19,25 @@ import os
 import select
 import signal
 import struct
-import sys
 import time
-from collections.abc import Sequence
 from typing import Any, Callable, Optional, TextIO
 
-from tinybpf.errors import BPFError, TinyBPFError
+from tinybpf.errors import BPFError
 from tinybpf.kernel.constants import MapFlags, MapType
+from tinybpf.kernel.syscall import pidfd_open
 from tinybpf.trace import config
 from tinybpf.trace import types as bt
 from tinybpf.trace import values as blobs
+from tinybpf.trace.child import STOP_SIGNALS, Child
+from tinybpf.trace.event_loss import EVENT_LOSS_MAP
 from tinybpf.trace.exit_flag import EXIT_FLAG_MAP
-from tinybpf.trace.ir import RINGBUF_NAME, RINGBUF_SIZE, CompiledTrace, Event, MapLayout, ProbeProgram
+from tinybpf.trace.ir import RINGBUF_NAME, CompiledTrace, Event, MapLayout, ProbeProgram
 from tinybpf.trace.scratch import SCRATCH_MAP
 from tinybpf.trace.semantics import BLOB_KINDS, SType
 
 NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
+MAX_PROBES = 1024
+"""bpftrace's default ``max_probes``."""
 _ID = struct.Struct("=Q")
 _LD_IMM64 = 0x18
 _PSEUDO_MAP_FD = 1
@@ -146,58 +151,31 @@ def log_trimmed(program: ProbeProgram, log_size: int) -> str:
             f"({os.strerror(errno.ENOSPC)}).\n")
 
 
-class Child:
-    """``-c CMD``: forked at once, held on a pipe until the probes are attached, then exec'd."""
+def ring_buffer_size() -> int:
+    """The ring buffer's bytes, as bpftrace sizes it: ``perf_rb_pages`` pages (at least one per CPU), else
+    a share of the available memory between 256 KiB and ~16 MiB; a ring buffer is a power-of-two number of
+    pages, so the count rounds to the nearest one (up, for a configured count the kernel would refuse)."""
+    from tinybpf.kernel.perf_event import page_size
+    from tinybpf.kernel.sysinfo import available_memory_kb, num_possible_cpus
 
-    def __init__(self, argv: Sequence[str]) -> None:
-        # bpftrace splits the command at spaces, quotes kept: -c "echo 'A'" prints 'A'
-        args = argv.split() if isinstance(argv, str) else list(argv)
-        if not args:
-            raise TinyBPFError("-c needs a command")
-        read_end, self._release = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # pragma: no cover - the child
-            os.close(self._release)
-            go = os.read(read_end, 1)
-            if go != b"x":
-                os._exit(0)
-            try:
-                os.execvp(args[0], args)
-            except OSError as exc:
-                sys.stderr.write(f"tinybpf: error: cannot run {args[0]}: {exc.strerror}\n")
-            os._exit(127)
-        os.close(read_end)
-        self.status: Optional[int] = None
+    page = page_size()
+    pages = config.lookup_int("perf_rb_pages", 0)
+    if pages > 0:
+        return _round_up_pow2(max(pages, num_possible_cpus())) * page
+    memory = min(available_memory_kb() or _RING_CEILING_KB, _RING_CEILING_KB)
+    return _closest_pow2(max(memory, _RING_FLOOR_KB) * 1024 // page) * page
 
-    def release(self) -> None:
-        os.write(self._release, b"x")
-        os.close(self._release)
-        self._release = -1
 
-    def pidfd(self) -> Optional[int]:
-        try:
-            return os.pidfd_open(self.pid)
-        except (AttributeError, OSError):
-            return None
+_RING_CEILING_KB, _RING_FLOOR_KB = 16544, 256
 
-    def reap(self, block: bool = False) -> bool:
-        if self.status is not None:
-            return True
-        pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
-        if pid == 0:
-            return False
-        self.status = status
-        return True
 
-    def stop(self) -> None:
-        if self._release >= 0:
-            os.close(self._release)
-            self._release = -1
-        if self.status is None:
-            try:
-                self.reap(block=True)
-            except ChildProcessError:
-                self.status = 0
+def _round_up_pow2(n: int) -> int:
+    return 1 << (n - 1).bit_length()
+
+
+def _closest_pow2(n: int) -> int:
+    low = 1 << (n.bit_length() - 1)
+    return low if n - low <= 2 * low - n else 2 * low
 
 
 class TraceRuntime:
@@ -205,7 +183,7 @@ class TraceRuntime:
 
     def __init__(self, trace: CompiledTrace, out: TextIO, err: TextIO, *, output_format: str = "text",
                  quiet: bool = False, pid: int = 0, child: Optional[Child] = None, verbose: bool = False,
-                 warnings: bool = True, bench: bool = False) -> None:
+                 warnings: bool = True, bench: bool = False, dry_run: bool = False) -> None:
         from tinybpf.trace.output import make_printer
 
         self.trace = trace
@@ -226,8 +204,12 @@ class TraceRuntime:
         self.stop_requested = False
         self.pending_signals: list[str] = []
         self.bench = bench
+        self.dry_run = dry_run
         self.zeroed: set = set()
         self.full_maps_warned: set[str] = set()
+        self.lost = 0
+        self.old_mask: set[Any] = set()
+        self.renderers: Optional[list[Optional[Callable[[memoryview], str]]]] = None
         self.formats: dict[int, Any] = {}
         self.decoders: dict[int, list[tuple[Callable[[bytes], Any], Any, int, int]]] = {}
 
@@ -236,11 +218,14 @@ class TraceRuntime:
     def create_maps(self) -> None:
         from tinybpf.maps import Map
 
-        self.maps[RINGBUF_NAME] = Map.create(MapType.RINGBUF, max_entries=RINGBUF_SIZE, name=RINGBUF_NAME)
+        self.maps[RINGBUF_NAME] = Map.create(MapType.RINGBUF, max_entries=ring_buffer_size(), name=RINGBUF_NAME)
         for layout in self.trace.maps.values():
             self.maps[layout.name] = Map.create(layout.map_type, layout.key_size, layout.value_size,
                                                 layout.max_entries, name=layout.bpf_name, key=bytes, value=bytes)
         referenced = {insn.reference for program in self.trace.programs for insn in program.instructions}
+        if EVENT_LOSS_MAP in referenced:
+            self.maps[EVENT_LOSS_MAP] = Map.create(MapType.PERCPU_ARRAY, 4, 8, 1, name=EVENT_LOSS_MAP, key=bytes,
+                                                   value=bytes)
         if EXIT_FLAG_MAP in referenced:
             self.maps[EXIT_FLAG_MAP] = Map.create(MapType.ARRAY, 4, 8, 1, name=EXIT_FLAG_MAP, key=bytes, value=bytes)
         for name in blobs.STACK_MAPS:
@@ -262,7 +247,7 @@ class TraceRuntime:
 
         by_bpf_name = {layout.bpf_name: self.maps[layout.name] for layout in self.trace.maps.values()}
         by_bpf_name[RINGBUF_NAME] = self.maps[RINGBUF_NAME]
-        for name in (*blobs.STACK_MAPS, SCRATCH_MAP, EXIT_FLAG_MAP):
+        for name in (*blobs.STACK_MAPS, SCRATCH_MAP, EXIT_FLAG_MAP, EVENT_LOSS_MAP):
             if name in self.maps:
                 by_bpf_name[name] = self.maps[name]
         constants = {"__start_ns": time.monotonic_ns(), "__cpid": self.child.pid if self.child else 0}
@@ -317,6 +302,8 @@ class TraceRuntime:
         ordered += [p for p in reversed(pending) if p[0].provider in newest_first]
         per_process = ("uprobe", "uretprobe", "usdt", "watchpoint")
         for target, loaded in ordered:
+            if self.stop_requested:
+                return  # Ctrl-C while hundreds of probes attach: what is attached is detached at once
             pid = self.child.pid if self.child and target.provider in per_process else self.pid
             self.links.append(attach(loaded, target, pid or -1))
 
@@ -324,6 +311,17 @@ class TraceRuntime:
         """Probes as bpftrace counts them: the sites of one USDT probe are one probe."""
         usdt = {t.name for p in self.trace.programs for t in p.targets if t.provider == "usdt"}
         return len(usdt) + sum(t.provider != "usdt" for p in self.trace.programs for t in p.targets)
+
+    def within_probe_limit(self) -> bool:
+        """bpftrace's ``max_probes`` (``BPFTRACE_MAX_PROBES``): a wildcard that matches thousands of functions
+        is refused before anything loads, with bpftrace's words."""
+        limit, count = config.lookup_int("max_probes", MAX_PROBES), self.probe_count()
+        if count <= limit:
+            return True
+        self.err.write(f"ERROR: Can't attach to {count} probes because it exceeds the current limit of {limit} "
+                       "probes.\nYou can increase the limit through the BPFTRACE_MAX_PROBES environment variable, "
+                       "but BE CAREFUL since a high number of probes attached can cause your system to crash.\n")
+        return False
 
     # ----------------------------------------------------------------- the run
 
@@ -338,16 +336,21 @@ class TraceRuntime:
                            if t.provider in ("uprobe", "uretprobe", "usdt")})
         blobs.activate(blobs.Symbolizer(self.maps, binaries))
         try:
+            if not self.within_probe_limit():
+                return 1
             self.create_maps()
             if not self.load():
                 return 1
             self.ring = RingBuffer(self.maps[RINGBUF_NAME], batch=self.on_records)
+            if self.dry_run:
+                self.attach()  # everything a run loads and attaches, then detached and unloaded unrun
+                return 0
             self.run_special("BEGIN")
             if not self.finished:
                 self.attach()
-            if not self.quiet and not self.bench:
+            if not self.quiet and not self.bench and not self.stop_requested:
                 self.printer.attached_probes(self.probe_count())
-            if not self.finished:
+            if not self.finished and not self.stop_requested:
                 if os.environ.get(NOTIFY_ENV):
                     self.out.write(NOTIFY_ENV + "\n")
                 self.out.flush()
@@ -365,6 +368,7 @@ class TraceRuntime:
             self.detach()
             self.finished = self.stop_requested = False
             self.run_special("END")
+            self.report_loss(final=True)
             self.print_all_maps()
             self.out.flush()
             return self.exit_code
@@ -385,14 +389,16 @@ class TraceRuntime:
         def trigger(signum: int, frame: Any) -> None:
             self.pending_signals.append(signal.Signals(signum).name)
 
-        old: dict[int, Any] = {int(sig): signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        old: dict[int, Any] = {int(sig): signal.signal(sig, stop) for sig in STOP_SIGNALS}
         # SIGUSR1 is always caught, as bpftrace does: it runs the self:signal:SIGUSR1 probes, if any
         old[int(signal.SIGUSR1)] = signal.signal(signal.SIGUSR1, trigger)
         old[-1] = signal.set_wakeup_fd(wake_w)
+        # the CLI blocks the stop signals until now: one that came meanwhile is delivered here
+        self.old_mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         return old
 
-    @staticmethod
-    def restore_signals(old: dict[int, Any]) -> None:
+    def restore_signals(self, old: dict[int, Any]) -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, self.old_mask)  # blocked again: a late one changes nothing
         signal.set_wakeup_fd(old.pop(-1))
         for sig, handler in old.items():
             signal.signal(sig, handler)
@@ -421,8 +427,8 @@ class TraceRuntime:
         watched = self.child.pidfd() if self.child is not None else None
         if watched is None and self.pid:
             try:
-                watched = os.pidfd_open(self.pid)
-            except (AttributeError, OSError):
+                watched = pidfd_open(self.pid)
+            except OSError:
                 watched = None
         if watched is not None:
             poller.register(watched, select.POLLIN)
@@ -430,6 +436,7 @@ class TraceRuntime:
             while not self.finished and not self.stop_requested:
                 events = poller.poll(1000)
                 self.run_signal_probes()
+                self.report_loss()
                 self.ring.consume()
                 if self.process_gone(watched, events):
                     break
@@ -437,6 +444,23 @@ class TraceRuntime:
             if watched is not None:
                 os.close(watched)
         self.ring.consume()
+
+    def report_loss(self, final: bool = False) -> None:
+        """Print how many more records the kernel could not write since the last report (bpftrace's
+        ``Lost N events``); at the end, the total once more on stderr, where a flood of output cannot hide it."""
+        counter = self.maps.get(EVENT_LOSS_MAP)
+        if counter is None:
+            return
+        total = sum(_ID.unpack_from(value)[0] for value in counter[bytes(4)])
+        if total > self.lost:
+            self.printer.lost_events(total - self.lost)
+            self.lost = total
+            flag = self.maps.get(EXIT_FLAG_MAP)
+            if flag is not None and any(flag[bytes(4)]):
+                self.finished = True  # the exit() record itself may be among the lost ones
+        if final and self.lost:
+            self.out.flush()
+            self.err.write(f"WARNING: Total lost event count: {self.lost}\n")
 
     def process_gone(self, watched: Optional[int], events: list[tuple[int, int]]) -> bool:
         if self.child is not None:
@@ -475,12 +499,48 @@ class TraceRuntime:
     # ----------------------------------------------------------------- events
 
     def on_records(self, records: list[memoryview]) -> None:
+        """Handle one batch; consecutive printf texts are written together (one write, not one per line),
+        which is most of what keeps the consumer ahead of a flood."""
         events = self.trace.events
-        for record in records:
-            if self.finished or self.stop_requested:
-                return  # after exit() or a signal, the rest of a flood of events is dropped
-            event = events[_ID.unpack_from(record, 0)[0]]
-            self.handle(event, _ID.unpack_from(record, 0)[0], record)
+        if self.renderers is None:
+            self.renderers = [self.printf_renderer(number, event) for number, event in enumerate(events)]
+        renderers, texts = self.renderers, []
+        unpack = _ID.unpack_from
+        try:
+            for record in records:
+                if self.finished or self.stop_requested:
+                    return  # after exit() or a signal, the rest of a flood of events is dropped
+                number = unpack(record, 0)[0]
+                render = renderers[number]
+                if render is not None:
+                    texts.append(render(record))
+                    continue
+                if texts:
+                    self.printer.printf_many(texts)
+                    texts = []
+                self.handle(events[number], number, record)
+        finally:
+            if texts:
+                self.printer.printf_many(texts)
+
+    def printf_renderer(self, number: int, event: Event) -> Optional[Callable[[memoryview], str]]:
+        """A printf event's text straight from its record (None for the other kinds); plain integer
+        arguments are read by one precompiled ``struct.Struct``."""
+        if event.kind != "printf":
+            return None
+        fmt = self.format_of(number, event)
+        layout, end = ["<"], 0
+        for t, offset in event.args:
+            code = _INT_CODES.get(t.size)
+            if t.kind != "int" or t.enumerators or t.bitfield or code is None or offset < end:
+                return lambda record: fmt.format(self.args_of(number, event, record))
+            layout.append(f"{offset - end}x{code if t.signed else code.upper()}")
+            end = offset + t.size
+        unpack = struct.Struct("".join(layout)).unpack_from
+        fast = fmt.integer_formatter()
+        if fast is not None:
+            return lambda record: fast(unpack(record))
+        return lambda record: fmt.format(unpack(record))
 
     def handle(self, event: Event, number: int, record: memoryview) -> None:
         kind = event.kind
