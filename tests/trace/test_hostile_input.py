@@ -148,3 +148,24 @@ def test_object_ids_out_of_range(args: tuple[str, ...]) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "id" in result.stderr
     assert "internal error" not in result.stderr
+
+
+def test_nested_unrolls_beyond_the_instruction_limit_fail_at_the_outer_unroll() -> None:
+    script = "BEGIN { @ = 0; unroll(100) { unroll(100) { unroll(100) { @++; } } } exit(); }"
+    text = rendered(script)
+    assert text.startswith("stdin:1:16-27: ERROR: unroll: 100 copies of this body need more than 1000000 "
+                           "instructions")
+
+
+@pytest.mark.parametrize("script", [
+    "BEGIN { @ = 1" + " + 1" * 99 + "; exit(); }",
+    "BEGIN { if (" + " || ".join(["pid == 1"] * 99) + ") { exit(); } }",
+    "struct S { struct S *n; int v; } BEGIN { $s = (struct S *)0; @ = $s" + "->n" * 300 + "->v; exit(); }",
+    "BEGIN { if (pid == 0) { @ = 0; } " + "else if (pid == 1) { @ = 1; } " * 999 + "exit(); }",
+], ids=["100 terms", "99 alternatives", "300 arrows", "999 else-ifs"])
+def test_left_associative_chains_are_not_nesting(script: str) -> None:
+    compile_trace(script)  # bpftrace accepts them; the nesting limit is for real recursion
+
+
+def test_chains_are_bounded_too() -> None:
+    assert "chained operators" in rendered("BEGIN { @ = 1" + " + 1" * 5000 + "; }")

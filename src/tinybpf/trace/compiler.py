@@ -6,7 +6,9 @@ them), and nothing here touches BPF.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -51,12 +53,32 @@ class Options:
     helper_warnings: bool = False  # -k: warn when a map lookup finds nothing
 
 
+_RECURSION_LIMIT = 25_000
+"""Python frames the passes may need: a few per AST level, for the parser's ``MAX_NESTING`` levels plus its
+``MAX_CHAIN`` links (each ``->`` is two levels)."""
+
+
+@contextlib.contextmanager
+def deep_recursion() -> Iterator[None]:
+    """Let the passes recurse as deep as the parser lets a script nest, then restore the old limit."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, _RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
 def compile_trace(source: str, filename: str = "stdin", options: Optional[Options] = None) -> CompiledTrace:
     """Compile a bpftrace script; raises ``TraceError`` for script errors, ``TinyBPFError`` for system ones."""
+    with deep_recursion():
+        return _compile(source, filename, options or Options())
+
+
+def _compile(source: str, filename: str, options: Options) -> CompiledTrace:
     from tinybpf.trace.parser import parse
     from tinybpf.trace.positional import resolve_positional
 
-    options = options or Options()
     program = parse(source, filename, list(options.params))
     resolve_positional(program, options.params)
     config.load(program, source, filename)
@@ -113,7 +135,8 @@ def program_probe_names(source: str, filename: str = "stdin", params: Sequence[s
     """The concrete probes a script attaches to (``-l`` with a program), in script order."""
     from tinybpf.trace.parser import parse
 
-    program = parse(source, filename, list(params))
+    with deep_recursion():
+        program = parse(source, filename, list(params))
     targets = _expand_all(program, source, filename, Options(params=params, pid=pid))
     return [_listed_name(t) for probe in program.probes for t in targets[id(probe)]
             if t.provider not in ("BEGIN", "END", "self")]
