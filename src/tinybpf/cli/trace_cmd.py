@@ -89,6 +89,11 @@ def trace(args: argparse.Namespace) -> int:
     early = _informational(args)
     if early is not None:
         return early
+    from tinybpf.kernel.sysinfo import can_trace
+
+    if not can_trace():
+        _fail("tinybpf trace needs root: run it as the root user (it loads BPF programs and reads tracefs; "
+              "CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH are enough)")
     rest: list[str] = list(args.args)
     if args.list is not None:  # -l PATTERN --debuginfo DIR: the pattern starts argparse's remainder
         rest = _take_debuginfo(rest, args.debuginfo)
