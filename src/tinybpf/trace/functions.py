@@ -392,7 +392,7 @@ def _getopt(a: SemanticAnalyser, e: ast.Call) -> SType:
     if isinstance(value, bool):
         return BOOL
     if isinstance(value, str):
-        return string_type(len(value.encode()) + 1)
+        return string_type(len(value.encode("utf-8", "surrogateescape")) + 1)
     negative = (isinstance(default, ast.Unop) and default.op == "-") or (isinstance(default, ast.Integer)
                                                                            and default.value < 0)
     return INT64 if negative else UINT64

@@ -550,7 +550,7 @@ class SemanticAnalyser:
         text = self.param(e.index)
         if _parse_int(text) is not None:
             return INT64
-        return string_type(len(text.encode()) + 1)
+        return string_type(len(text.encode("utf-8", "surrogateescape")) + 1)
 
     def expr_PositionalParameterCount(self, e: ast.PositionalParameterCount) -> SType:
         return INT64

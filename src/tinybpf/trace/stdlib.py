@@ -128,7 +128,7 @@ def config_field(field: str, pos: ast.Pos) -> Optional[ast.Expression]:
     try:
         return ast.Integer(pos=pos, value=int(text, 0))
     except ValueError:
-        return ast.String(pos=pos, value=text.encode())
+        return ast.String(pos=pos, value=text.encode("utf-8", "surrogateescape"))
 
 
 def fold(call: ast.Call) -> Optional[ast.Expression]:
