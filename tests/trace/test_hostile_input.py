@@ -169,3 +169,9 @@ def test_left_associative_chains_are_not_nesting(script: str) -> None:
 
 def test_chains_are_bounded_too() -> None:
     assert "chained operators" in rendered("BEGIN { @ = 1" + " + 1" * 5000 + "; }")
+
+
+def test_an_unsupported_construct_names_no_python_internals() -> None:
+    text = rendered("tracepoint:syscalls:sys_enter_openat { $x = args; printf(\"%d\\n\", $x->flags); exit(); }")
+    assert "cannot compile yet (set TINYBPF_DEBUG=1" in text
+    assert "Error" not in text and "invalid literal" not in text

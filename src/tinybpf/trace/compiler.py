@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -124,9 +125,13 @@ def _compile(source: str, filename: str, options: Options) -> CompiledTrace:
         raise
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, AssertionError,
             RecursionError) as exc:
-        # a construct the passes do not handle yet: report it as a script error, never crash
-        raise TraceError([Diagnostic(f"this program uses a construct tinybpf trace cannot compile yet "
-                                     f"({type(exc).__name__}: {exc})", program.pos)], source, filename) from exc
+        # a construct the passes do not handle yet: a script error that names no Python internals, never a
+        # crash; the traceback is there for whoever debugs it
+        if os.environ.get("TINYBPF_DEBUG"):
+            raise
+        raise TraceError([Diagnostic("this program uses a construct tinybpf trace cannot compile yet (set "
+                                     "TINYBPF_DEBUG=1 for the details and report it)", program.pos)],
+                         source, filename) from exc
     return trace
 
 
