@@ -175,3 +175,14 @@ def test_an_unsupported_construct_names_no_python_internals() -> None:
     text = rendered("tracepoint:syscalls:sys_enter_openat { $x = args; printf(\"%d\\n\", $x->flags); exit(); }")
     assert "cannot compile yet (set TINYBPF_DEBUG=1" in text
     assert "Error" not in text and "invalid literal" not in text
+
+
+def test_no_unary_operator_on_an_aggregation() -> None:
+    assert rendered("BEGIN { @count = count(); $y = -@count; exit(); }") == (
+        "stdin:1:32-33: ERROR: The - operator can not be used on expressions of type 'count'\n"
+        "BEGIN { @count = count(); $y = -@count; exit(); }\n" + " " * 31 + "~\n")
+
+
+def test_aggregations_still_take_part_in_binary_operators() -> None:
+    # bpftrace 0.17 refused `@count + 1`; current bpftrace casts the count (its runtime suite relies on it)
+    compile_trace("BEGIN { @a = sum(10); @b = count(); $c = @a + @b; if (@b > 5) { exit(); } }")

@@ -670,6 +670,10 @@ class SemanticAnalyser:
         if e.op in ("++", "--"):
             return self.increment(e)
         operand = self.expr(e.operand)
+        aggregate = self.aggregate_read(e.operand)
+        if aggregate is not None:  # current bpftrace casts them for binary operators, for no unary one
+            self.error(f"The {e.op} operator can not be used on expressions of type '{aggregate}'", e.pos)
+            return NONE
         if e.op == "&":
             if not isinstance(e.operand, ast.Variable) or operand.kind == "none":
                 self.error("The & operator can only take the address of a scratch variable", e.pos)
@@ -692,6 +696,12 @@ class SemanticAnalyser:
         if e.op == "!":
             return INT64
         return operand if operand.kind != "none" else INT64
+
+    def aggregate_read(self, e: ast.Expression) -> Optional[str]:
+        """``count``, ``sum``...: the aggregation a map read of ``e`` yields (read as an integer), if any."""
+        info = self.result.maps.get(e.name) if isinstance(e, ast.Map) else None
+        value = info.value if info is not None else None
+        return value.kind if value is not None and value.is_aggregate else None
 
     def increment(self, e: ast.Unop) -> SType:
         target = e.operand
