@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import errno
 import functools
 import os
 import struct
@@ -253,7 +254,9 @@ def load_btf(blob: bytes, what: str) -> FD:
     log = ctypes.create_string_buffer(1 << 16)
     commands.btf_load(blob, log)
     reason = log.value.decode(errors="replace").strip().splitlines()
-    raise BPFError("BPF_BTF_LOAD", err, "the object still loads without BTF: Object(..., btf=False)",
+    hint = ("run as root or grant CAP_BPF" if err == errno.EPERM
+            else "the object still loads without BTF: Object(..., btf=False)")
+    raise BPFError("BPF_BTF_LOAD", err, hint,
                    f"kernel rejected the BTF of {what}" + (f": {reason[-1]}" if reason else ""))
 
 

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import functools
-import os
-import zlib
-from typing import Optional
 
+from tinybpf.btf import index_cache
 from tinybpf.btf.reader import BTF
 from tinybpf.kernel import btf_files
 
@@ -15,14 +13,15 @@ def kernel_btf() -> BTF:
     """``/sys/kernel/btf/vmlinux``: ~5 MB, types decoded on demand.
 
     Indexing where each of its ~130k type records starts takes ~40 ms of Python; the index is saved in the
-    user's cache directory keyed by the blob's CRC, so later runs on the same kernel skip that pass.
+    user's cache directory keyed by the blob's CRC (see ``index_cache``), so later runs on the same kernel
+    skip that pass.
     """
     data = btf_files.read_vmlinux_btf()
-    path = _index_path(data)
-    saved = _read(path)
+    directory, name = index_cache.cache_dir(), index_cache.cache_name(data)
+    saved = index_cache.read(directory, name) if directory is not None else None
     btf = BTF(data, name="vmlinux", type_index=saved)
-    if saved is None and path is not None:
-        _write(path, btf.type_index())
+    if directory is not None and (saved is None or btf.type_index() != saved):
+        index_cache.write(directory, name, btf.type_index())
     return btf
 
 
@@ -30,32 +29,3 @@ def kernel_btf() -> BTF:
 def module_btf(module: str) -> BTF:
     """A module's split BTF on top of :func:`kernel_btf` (``module_btf("nf_tables")``)."""
     return BTF(btf_files.read_module_btf(module), base=kernel_btf(), name=module)
-
-
-def _index_path(data: bytes) -> Optional[str]:
-    if os.environ.get("TINYBPF_NO_CACHE"):
-        return None
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(root, "tinybpf", f"vmlinux-{len(data)}-{zlib.crc32(data):08x}.index")
-
-
-def _read(path: Optional[str]) -> Optional[bytes]:
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def _write(path: str, index: bytes) -> None:
-    """Best effort: a read-only home only costs the indexing pass next time."""
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        temporary = f"{path}.{os.getpid()}"
-        with open(temporary, "wb") as f:
-            f.write(index)
-        os.replace(temporary, path)
-    except OSError:
-        pass

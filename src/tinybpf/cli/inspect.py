@@ -19,9 +19,20 @@ def register(sub: Any) -> None:
                             ("dump", "its instructions" if noun == "prog" else "its contents")):
             p = verbs.add_parser(verb, help=about)
             if verb != "list":
-                p.add_argument("id", type=int, help=f"{noun} id (see `tinybpf {noun} list`)")
+                p.add_argument("id", type=_object_id, help=f"{noun} id (see `tinybpf {noun} list`)")
             p.add_argument("--json", action="store_true", help="JSON output")
             p.set_defaults(handler=HANDLERS[(noun, verb)])
+
+
+def _object_id(text: str) -> int:
+    """A program or map id: the kernel's ids are u32 and start at 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"can't parse {text!r} as an id") from None
+    if not 1 <= value <= 0xFFFF_FFFF:
+        raise argparse.ArgumentTypeError(f"id {value} is out of range (ids are 1 to 4294967295)")
+    return value
 
 
 def _date(load_time_ns: int) -> str:

@@ -37,7 +37,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> Any:
+    from tinybpf.kernel.sysinfo import can_load_bpf
     from tinybpf.objects import Object
+
+    if not can_load_bpf():
+        raise TinyBPFError(f"tinybpf {args.command} needs root or CAP_BPF to load {args.object}",
+                           f"run it as root: sudo tinybpf {args.command} {args.object}")
 
     return Object.open(args.object, pin_root=args.pin_root)
 

@@ -59,6 +59,8 @@ def _pid(text: str) -> int:
         _fail(f"Failed to parse pid: invalid trailing bytes: {text}")
     if int(text) > _PID_MAX:
         _fail(f"Pid out of range: {int(text)}")
+    if int(text) == 0:  # no process has pid 0: bpftrace 0.17's words
+        _fail(f"pid '{text}' out of valid pid range [1,{_PID_MAX}]")
     return int(text)
 
 
@@ -89,6 +91,11 @@ def trace(args: argparse.Namespace) -> int:
     early = _informational(args)
     if early is not None:
         return early
+    from tinybpf.kernel.sysinfo import can_trace
+
+    if not can_trace():
+        _fail("tinybpf trace needs root: run it as the root user (it loads BPF programs and reads tracefs; "
+              "CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH are enough)")
     rest: list[str] = list(args.args)
     if args.list is not None:  # -l PATTERN --debuginfo DIR: the pattern starts argparse's remainder
         rest = _take_debuginfo(rest, args.debuginfo)
@@ -139,11 +146,12 @@ def _late_flags(rest: list[str], args: argparse.Namespace) -> list[str]:
 
 
 def _read_script(filename: str) -> tuple[str, str]:
-    """(source, name for diagnostics); ``-`` reads the program from stdin."""
+    """(source, name for diagnostics); ``-`` reads the program from stdin. Bytes that are not UTF-8 are
+    kept as they are, as ``-e`` keeps them (the arguments' own decoding)."""
     if filename == "-":
-        return sys.stdin.read(), "stdin"
+        return sys.stdin.buffer.read().decode("utf-8", "surrogateescape"), "stdin"
     try:
-        with open(filename) as f:
+        with open(filename, encoding="utf-8", errors="surrogateescape") as f:
             return f.read(), filename
     except OSError as exc:
         _fail(f"failed to open file '{filename}': {exc.strerror}")

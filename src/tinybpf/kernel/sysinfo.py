@@ -64,6 +64,44 @@ def is_root() -> bool:
     return os.geteuid() == 0
 
 
+# capability bits (include/uapi/linux/capability.h)
+CAP_DAC_READ_SEARCH = 2
+CAP_SYS_ADMIN = 21
+CAP_PERFMON = 38
+CAP_BPF = 39
+
+
+def effective_capabilities() -> int:
+    """This process's effective capability set (``CapEff`` of /proc/self/status); all of them for root
+    when /proc cannot say."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError, IndexError):
+        pass
+    return -1 if is_root() else 0
+
+
+def _has(caps: int, *bits: int) -> bool:
+    return all(caps >> bit & 1 for bit in bits)
+
+
+def can_load_bpf() -> bool:
+    """May create maps and load programs: CAP_BPF, or CAP_SYS_ADMIN as before Linux 5.8."""
+    caps = effective_capabilities()
+    return _has(caps, CAP_BPF) or _has(caps, CAP_SYS_ADMIN)
+
+
+def can_trace() -> bool:
+    """May load tracing programs and read tracefs: CAP_BPF with CAP_PERFMON (or CAP_SYS_ADMIN), and
+    CAP_DAC_READ_SEARCH for tracefs and bpffs, which are root's alone."""
+    caps = effective_capabilities()
+    return (_has(caps, CAP_BPF, CAP_PERFMON) or _has(caps, CAP_SYS_ADMIN)) and (
+        is_root() or _has(caps, CAP_DAC_READ_SEARCH))
+
+
 def boot_time() -> float:
     """Wall-clock time of boot, to turn the kernel's boot-relative ``load_time`` into a date."""
     import time

@@ -48,7 +48,7 @@ from tinybpf.errors import CompileError
 from tinybpf.trace import ast, scratch
 from tinybpf.trace.codegen_loops import MapLoops
 from tinybpf.trace.codegen_memory import MemoryCodegen, is_memory_read
-from tinybpf.trace.diagnostics import Diagnostic
+from tinybpf.trace.diagnostics import Diagnostic, TraceError
 from tinybpf.trace.ir import CompiledTrace, Event, MapLayout
 from tinybpf.trace.regalloc import STACK_LIMIT, Registers, Stack, Value
 from tinybpf.trace.scratch import SCRATCH_LIMIT
@@ -186,6 +186,20 @@ class ProbeCodegen:
             self.statement(stmt)
             self.stack.release(mark)
 
+    def unroll(self, stmt: ast.Unroll) -> None:
+        """The body ``count`` times. Its first copy tells how many instructions all need: nested unrolls that
+        cannot fit the kernel's limit fail after that copy, not after generating them all."""
+        count = self.const_of(stmt.count) or 1
+        start = len(self.code)
+        self.block(stmt.body)
+        if start + (len(self.code) - start) * count > MAX_INSNS:
+            analysis = self.analysis
+            raise TraceError([Diagnostic(f"unroll: {count} copies of this body need more than {MAX_INSNS} "
+                                         "instructions, the kernel's limit", stmt.pos)],
+                             analysis.source, analysis.filename)
+        for _ in range(count - 1):
+            self.block(stmt.body)
+
     def statement(self, stmt: ast.Statement) -> None:
         if isinstance(stmt, ast.ExprStatement):
             self.expr_statement(stmt.expr)
@@ -196,9 +210,7 @@ class ProbeCodegen:
         elif isinstance(stmt, ast.If):
             self.if_statement(stmt)
         elif isinstance(stmt, ast.Unroll):
-            count = self.const_of(stmt.count) or 1
-            for _ in range(count):
-                self.block(stmt.body)
+            self.unroll(stmt)
         elif isinstance(stmt, ast.While):
             self.while_loop(stmt)
         elif isinstance(stmt, ast.Jump):

@@ -346,7 +346,7 @@ class FunctionCodegen:
         name = e.name if isinstance(e, (ast.Call, ast.Builtin)) else ""
         args = e.args if isinstance(e, ast.Call) else []
         if name == "getopt" and isinstance(e, ast.Call):
-            gen.write_bytes(dst, str(self.option(e)).encode() + b"\0", size)
+            gen.write_bytes(dst, str(self.option(e)).encode("utf-8", "surrogateescape") + b"\0", size)
         elif name in ("kstack", "ustack"):
             self.stack(name == "kstack", dst, t.tag.startswith("build_id:"))
         elif name == "username":

@@ -6,7 +6,10 @@ them), and nothing here touches BPF.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -52,12 +55,32 @@ class Options:
     helper_warnings: bool = False  # -k: warn when a map lookup finds nothing
 
 
+_RECURSION_LIMIT = 25_000
+"""Python frames the passes may need: a few per AST level, for the parser's ``MAX_NESTING`` levels plus its
+``MAX_CHAIN`` links (each ``->`` is two levels)."""
+
+
+@contextlib.contextmanager
+def deep_recursion() -> Iterator[None]:
+    """Let the passes recurse as deep as the parser lets a script nest, then restore the old limit."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, _RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
 def compile_trace(source: str, filename: str = "stdin", options: Optional[Options] = None) -> CompiledTrace:
     """Compile a bpftrace script; raises ``TraceError`` for script errors, ``TinyBPFError`` for system ones."""
+    with deep_recursion():
+        return _compile(source, filename, options or Options())
+
+
+def _compile(source: str, filename: str, options: Options) -> CompiledTrace:
     from tinybpf.trace.parser import parse
     from tinybpf.trace.positional import resolve_positional
 
-    options = options or Options()
     program = parse(source, filename, list(options.params))
     resolve_positional(program, options.params)
     config.load(program, source, filename)
@@ -104,9 +127,13 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
         raise
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, AssertionError,
             RecursionError) as exc:
-        # a construct the passes do not handle yet: report it as a script error, never crash
-        raise TraceError([Diagnostic(f"this program uses a construct tinybpf trace cannot compile yet "
-                                     f"({type(exc).__name__}: {exc})", program.pos)], source, filename) from exc
+        # a construct the passes do not handle yet: a script error that names no Python internals, never a
+        # crash; the traceback is there for whoever debugs it
+        if os.environ.get("TINYBPF_DEBUG"):
+            raise
+        raise TraceError([Diagnostic("this program uses a construct tinybpf trace cannot compile yet (set "
+                                     "TINYBPF_DEBUG=1 for the details and report it)", program.pos)],
+                         source, filename) from exc
     return trace
 
 
@@ -115,7 +142,8 @@ def program_probe_names(source: str, filename: str = "stdin", params: Sequence[s
     """The concrete probes a script attaches to (``-l`` with a program), in script order."""
     from tinybpf.trace.parser import parse
 
-    program = parse(source, filename, list(params))
+    with deep_recursion():
+        program = parse(source, filename, list(params))
     targets = _expand_all(program, source, filename, Options(params=params, pid=pid))
     return [_listed_name(t) for probe in program.probes for t in targets[id(probe)]
             if t.provider not in ("BEGIN", "END", "self")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
+from tinybpf.errors import TinyBPFError
 from tinybpf.trace import ast
 from tinybpf.trace.diagnostics import Diagnostic, TraceError
 
@@ -54,11 +55,10 @@ def _text(expr: ast.Expression) -> Optional[str]:
 
 
 def load(program: ast.Program, source: str, filename: str = "stdin") -> None:
-    """Read the script's config block (raises ``TraceError`` for an unknown name or value)."""
+    """Read the script's config block (raises ``TraceError`` for an unknown name or value), then check every
+    setting tinybpf reads (raises ``ConfigError``)."""
     _block.clear()
-    if program.config is None:
-        return
-    for stmt in program.config.statements:
+    for stmt in program.config.statements if program.config is not None else ():
         short = _short_name(stmt.name)
         if short is None:
             raise TraceError([Diagnostic(f"{stmt.name}: not a known configuration option",
@@ -73,27 +73,70 @@ def load(program: ast.Program, source: str, filename: str = "stdin") -> None:
                                          "#using-bpf-programs-in-the-linux-kernel", stmt.expr.pos)],
                              source, filename)
         _block[short] = value
+    check()
 
 
 def lookup(short: str, default: str = "") -> str:
     """A setting's value: its environment variable, else the config block, else ``default``."""
+    found = _find(short)
+    return default if found is None else found[1]
+
+
+def _find(short: str) -> Optional[tuple[str, str]]:
+    """(where the setting was given: its environment variable or the block's key, its text)."""
     for name in (f"BPFTRACE_{short.upper()}", *OPTIONS.get(short, ())):
         value = os.environ.get(name)
         if value is not None:
-            return value
-    return _block.get(short, default)
+            return name, value
+    return (short, _block[short]) if short in _block else None
+
+
+class ConfigError(TinyBPFError):
+    """A setting whose value bpftrace would refuse (not a number, zero, or too large for the kernel)."""
+
+
+_U32 = 0xFFFF_FFFF
+_U64 = (1 << 64) - 1
+# the numeric settings tinybpf reads -> the values it accepts (a map's max_entries and a log's size are u32)
+NUMBERS: dict[str, tuple[int, int]] = {
+    "max_map_keys": (1, _U32), "max_strlen": (1, _U64), "max_cat_bytes": (1, _U64), "log_size": (1, _U32),
+}
+# the yes/no settings tinybpf reads
+FLAGS = ("print_maps_on_exit",)
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def lookup_int(short: str, default: int) -> int:
-    text = lookup(short, "")
-    try:
-        return int(text, 0) if text else default
-    except ValueError:
+    """A numeric setting, checked as bpftrace checks it; raises ``ConfigError``."""
+    found = _find(short)
+    if found is None:
         return default
+    name, text = found
+    value = int(text) if text.isdigit() and text.isascii() else None
+    low, high = NUMBERS.get(short, (0, _U64))
+    if value is None or value > _U64 or value < low:
+        if name.startswith("BPFTRACE_"):
+            raise ConfigError(f"Env var '{name}' did not contain a valid uint64_t, or was zero-valued.")
+        raise ConfigError(f"{name}: expecting a positive number, got {text}")
+    if value > high:
+        raise ConfigError(f"{name}: {value} is too large (at most {high})")
+    return value
 
 
 def flag(short: str, default: bool) -> bool:
-    text = lookup(short, "").lower()
-    if not text:
+    """A yes/no setting (``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``); raises ``ConfigError``."""
+    found = _find(short)
+    if found is None:
         return default
-    return text not in ("0", "false", "no", "off")
+    name, text = found
+    if text.lower() not in _TRUE + _FALSE:
+        raise ConfigError(f"{name}: Invalid bool value: valid values are true, false, 1 or 0.")
+    return text.lower() in _TRUE
+
+
+def check() -> None:
+    """Every numeric and yes/no setting, checked before anything compiles or attaches."""
+    for short in NUMBERS:
+        lookup_int(short, 0)
+    for short in FLAGS:
+        flag(short, True)

@@ -246,6 +246,8 @@ def _buf(a: SemanticAnalyser, e: ast.Call) -> SType:
     length = a.result.string_size
     if len(e.args) == 2:
         value = a.const_int(e.args[1])
+        if value is not None and value < 0:
+            a.error(f"buf cannot use negative length ({value})", e.pos)
         length = min(value, a.result.string_size) if value is not None else a.result.string_size
     elif args[0].kind in ("array", "string"):
         length = args[0].size
@@ -313,6 +315,8 @@ def _ntop(a: SemanticAnalyser, e: ast.Call) -> SType:
         t = args[-1]
         if not t.is_int and t.kind not in ("array", "string", "none"):
             a.error(f"ntop() expects an integer or array argument, got {t}", e.pos)
+        elif t.kind in ("array", "string") and t.size not in (4, 16):
+            a.error("ntop() argument must be 4 or 16 bytes in size", e.pos)
     return INET
 
 
@@ -388,7 +392,7 @@ def _getopt(a: SemanticAnalyser, e: ast.Call) -> SType:
     if isinstance(value, bool):
         return BOOL
     if isinstance(value, str):
-        return string_type(len(value.encode()) + 1)
+        return string_type(len(value.encode("utf-8", "surrogateescape")) + 1)
     negative = (isinstance(default, ast.Unop) and default.op == "-") or (isinstance(default, ast.Integer)
                                                                            and default.value < 0)
     return INT64 if negative else UINT64

@@ -7,7 +7,9 @@ after a probe). Binary operators use precedence climbing with C's precedence and
 Errors read like bpftrace's bison parser (``syntax error, unexpected X, expecting Y``): where bison names
 the tokens it expected the same names are given, and nodes carry the locations bpftrace gives them, so
 later passes report at the same columns. Nesting is bounded (``MAX_NESTING``) so that a hostile script
-gets a ``TraceError`` rather than a ``RecursionError``.
+gets a ``TraceError`` rather than a ``RecursionError``; left-associative chains (``1 + 1 + ...``, ``a || b
+|| ...``, ``$p->a->b...``, ``else if`` ladders) are not nesting and have their own, larger bound
+(``MAX_CHAIN``), which the later passes' recursion over the AST can take (see ``compiler.deep_recursion``).
 
 Attach points are reassembled from tokens into text (as bpftrace does) and split by their provider's rules
 (bpftrace's ``AttachPointParser``), without looking at the system: wildcards are left for expansion.
@@ -24,6 +26,7 @@ from tinybpf.trace.diagnostics import Diagnostic, TraceError
 from tinybpf.trace.lexer import DISPLAY_NAMES, Token, parse_int, tokenize
 
 MAX_NESTING = 100
+MAX_CHAIN = 1000
 _START = Pos(1, 1, 1, 1, 1, 1)
 _LONG_MAX = (1 << 63) - 1
 
@@ -60,6 +63,7 @@ class Parser:
         self.tokens, self.lex_errors = tokenize(source)
         self.k = 0
         self.depth = 0
+        self.chained = 0
         self.deferred: list[Diagnostic] = []
         self.block_exprs = False
 
@@ -111,6 +115,12 @@ class Parser:
         self.depth += 1
         if self.depth > MAX_NESTING:
             self.error(f"nesting too deep (more than {MAX_NESTING} levels)", token.pos)
+
+    def chain(self, token: Token) -> None:
+        """One more link of a left-associative chain: deepens the AST, not the parser's recursion."""
+        self.chained += 1
+        if self.chained > MAX_CHAIN:
+            self.error(f"nesting too deep (more than {MAX_CHAIN} chained operators)", token.pos)
 
     # ----------------------------------------------------------------- program, probes
 
@@ -336,7 +346,9 @@ class Parser:
         otherwise = None
         if self.accept("else"):
             if self.tok.kind == "if":
+                self.chain(self.tok)
                 nested = self.if_statement()
+                self.chained -= 1
                 otherwise = ast.Block(pos=nested.pos.to(self.prev.pos), statements=[nested])
             elif self.tok.kind == "{":
                 otherwise = self.block()
@@ -437,11 +449,11 @@ class Parser:
             if level < min_level:
                 break
             op = self.advance()
-            self.nest(op)
+            self.chain(op)
             chain += 1
             right = self.binary(level + 1)
             left = ast.Binop(pos=op.pos, op=op.kind, left=left, right=right)
-        self.depth -= chain
+        self.chained -= chain
         return left
 
     def cast(self) -> ast.Expression:
@@ -529,8 +541,8 @@ class Parser:
             else:
                 break
             chain += 1
-            self.nest(token)
-        self.depth -= chain
+            self.chain(token)
+        self.chained -= chain
         return expr
 
     def member(self, expr: ast.Expression, dot: Token) -> ast.Expression:

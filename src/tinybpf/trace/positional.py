@@ -22,6 +22,11 @@ def resolve_positional(program: ast.Program, params: Sequence[str]) -> None:
         resolver.children(probe)
 
 
+def argv_bytes(text: str) -> bytes:
+    """A parameter's bytes: the command line keeps bytes that are not UTF-8 as surrogates."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def param_value(text: str) -> Optional[int]:
     """The integer a parameter's text means, or None when it is a string."""
     negative = text.startswith("-")
@@ -54,7 +59,7 @@ class _Resolver:
                 return ast.Integer(pos=node.pos, value=0)
             value = param_value(text)
             if value is None:
-                return ast.String(pos=node.pos, value=text.encode())
+                return ast.String(pos=node.pos, value=argv_bytes(text))
             return ast.Integer(pos=node.pos, value=value)
         if isinstance(node, ast.PositionalParameterCount):
             return ast.Integer(pos=node.pos, value=len(self.params))
@@ -68,9 +73,9 @@ class _Resolver:
         first = call.args[0]
         folding = True
         if isinstance(first, ast.PositionalParameter):
-            call.args[0] = ast.String(pos=first.pos, value=self.text(first.index).encode())
+            call.args[0] = ast.String(pos=first.pos, value=argv_bytes(self.text(first.index)))
         elif isinstance(first, ast.Binop) and first.op == "+" and isinstance(first.left, ast.PositionalParameter):
-            first.left = ast.String(pos=first.left.pos, value=self.text(first.left.index).encode())
+            first.left = ast.String(pos=first.left.pos, value=argv_bytes(self.text(first.left.index)))
         else:
             folding = False
         self.children(call)

@@ -107,14 +107,32 @@ def expand(ap: ast.AttachPoint, pid: int = -1, unsafe: bool = False) -> list[Tar
         # compiled and loaded like bpftrace's; where the kernel has no kprobes, attaching says so
         return [Target(provider, ap.name(), ap.target, ap.func, ap.offset)]
     if provider in ("profile", "interval"):
-        if ap.unit not in ("hz", *_NS) or ap.freq <= 0:
-            raise TinyBPFError(f"{ap.name()}: invalid {provider} rate", "use hz, s, ms or us and a positive count")
-        return [Target(provider, ap.name(), target=ap.unit, freq=ap.freq)]
+        return [_timer(ap)]
     event = SOFTWARE_EVENTS.get(ap.target)
     if event is None:
         raise TinyBPFError(f"{ap.name()}: unknown software event {ap.target!r}")
     return [Target(provider, f"software:{ap.target}:{ap.freq or event[1]}" if ap.freq else ap.name(),
                    target=ap.target, freq=ap.freq or event[1])]
+
+
+def _timer(ap: ast.AttachPoint) -> Target:
+    """A ``profile``/``interval`` rate checked as bpftrace checks it: the count is a signed 64-bit number
+    (``-1`` and ``18446744073709551615`` are the same, not positive), and the period must fit the kernel's
+    64-bit ``sample_period``."""
+    provider, unit = ap.provider, ap.unit
+    if unit not in _TIMER_UNITS:
+        raise TinyBPFError(f"{unit} is not an accepted unit of time")
+    freq = ap.freq & _U64
+    freq = freq - (1 << 64) if freq >> 63 else freq
+    if freq <= 0:
+        raise TinyBPFError(f"{provider} frequency should be a positive integer")
+    if unit != "hz" and freq * _NS[unit] > _U64:
+        raise TinyBPFError(f"{provider} period is too long: {freq}{unit} does not fit in 64 bits of nanoseconds")
+    return Target(provider, ap.name(), target=unit, freq=freq)
+
+
+_TIMER_UNITS = ("hz", "s", "ms", "us")
+_U64 = (1 << 64) - 1
 
 
 def _tracepoints(ap: ast.AttachPoint) -> list[Target]:

@@ -9,7 +9,6 @@ Types are small frozen values (``SType``); ``tinybpf.trace.runtime`` turns them 
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
@@ -446,6 +445,8 @@ class SemanticAnalyser:
         value = self.expr(stmt.expr)
         if value.kind == "none" and self.final and not isinstance(stmt.expr, ast.Call):
             self.error("Invalid expression for assignment: " + str(value), stmt.expr.pos)
+        elif value.kind == "ctx":
+            self.error("context cannot be assigned to a map", stmt.pos)
         self.map_keys(target)
         if isinstance(stmt.expr, ast.Call) and stmt.expr.name in AGGREGATES:
             return  # the aggregation call recorded the map's type
@@ -549,7 +550,7 @@ class SemanticAnalyser:
         text = self.param(e.index)
         if _parse_int(text) is not None:
             return INT64
-        return string_type(len(text.encode()) + 1)
+        return string_type(len(text.encode("utf-8", "surrogateescape")) + 1)
 
     def expr_PositionalParameterCount(self, e: ast.PositionalParameterCount) -> SType:
         return INT64
@@ -669,6 +670,10 @@ class SemanticAnalyser:
         if e.op in ("++", "--"):
             return self.increment(e)
         operand = self.expr(e.operand)
+        aggregate = self.aggregate_read(e.operand)
+        if aggregate is not None:  # current bpftrace casts them for binary operators, for no unary one
+            self.error(f"The {e.op} operator can not be used on expressions of type '{aggregate}'", e.pos)
+            return NONE
         if e.op == "&":
             if not isinstance(e.operand, ast.Variable) or operand.kind == "none":
                 self.error("The & operator can only take the address of a scratch variable", e.pos)
@@ -691,6 +696,12 @@ class SemanticAnalyser:
         if e.op == "!":
             return INT64
         return operand if operand.kind != "none" else INT64
+
+    def aggregate_read(self, e: ast.Expression) -> Optional[str]:
+        """``count``, ``sum``...: the aggregation a map read of ``e`` yields (read as an integer), if any."""
+        info = self.result.maps.get(e.name) if isinstance(e, ast.Map) else None
+        value = info.value if info is not None else None
+        return value.kind if value is not None and value.is_aggregate else None
 
     def increment(self, e: ast.Unop) -> SType:
         target = e.operand
@@ -983,7 +994,9 @@ class SemanticAnalyser:
             if t.is_aggregate or t.kind == "ctx":
                 self.error(f"{e.name}() cannot print a value of type '{t}'", e.pos)
                 return
-        specs = format_specifiers(fmt)
+        from tinybpf.trace.printf import SUPPORTED_CONVERSIONS, FormatString
+
+        specs = FormatString.parse(fmt).specs  # the runtime's own parse: both count the same conversions
         if len(args) < len(specs):
             self.error(f"{e.name}: Not enough arguments for format string ({len(args)} supplied, "
                        f"{len(specs)} expected)", e.pos)
@@ -991,9 +1004,18 @@ class SemanticAnalyser:
             self.error(f"{e.name}: Too many arguments for format string ({len(args)} supplied, "
                        f"{len(specs)} expected)", e.pos)
         for spec, t in zip(specs, args):
-            if spec[-1] in "diuxXoc" and not t.is_int and t.kind != "none":
-                self.error(f"{e.name}: %{spec} specifier expects a value of type integer ({_kind_word(t)} "
+            token = spec.length + spec.conversion
+            if spec.conversion not in SUPPORTED_CONVERSIONS:
+                self.error(f"{e.name}: Unknown format string token: %{token}", e.pos)
+            elif max(spec.width, spec.precision) > _FORMAT_FIELD_MAX:
+                self.error(f"{e.name}: field width or precision of %{token} is too large "
+                           f"(at most {_FORMAT_FIELD_MAX})", e.pos)
+            elif spec.conversion in "diuxXoc" and not t.is_int and t.kind != "none":
+                self.error(f"{e.name}: %{token} specifier expects a value of type integer ({_kind_word(t)} "
                            "supplied)", e.pos)
+            elif spec.conversion == "s" and t.kind == "int" and not t.enumerators:
+                self.error(f"{e.name}: %{token} specifier expects a value of type string (integer supplied)",
+                           e.pos)
 
     def call_print(self, e: ast.Call, args: list[SType]) -> SType:
         if not self.nargs(e, 1, 3):
@@ -1028,7 +1050,9 @@ class SemanticAnalyser:
             if not args[1].is_int:
                 self.error(f"str() only accepts an integer as its second argument ({args[1]} provided)", e.pos)
             value = self.const_int(e.args[1])
-            if value is not None:
+            if value is not None and value < 0:
+                self.error(f"strcannot use negative length ({value})", e.pos)  # bpftrace's words, sic
+            elif value is not None:
                 size = max(1, min(value, size))
         return string_type(size)
 
@@ -1088,12 +1112,8 @@ class SemanticAnalyser:
         return NONE
 
 
-_SPEC = re.compile(r"%(?:%|[-+ #0]*(?:\d+|\*)?(?:\.\d+)?(?:hh|h|ll|l|j|z|t)?([a-zA-Z]))")
-
-
-def format_specifiers(fmt: str) -> list[str]:
-    """The conversion letters of a printf format, ``%%`` excluded (``"%-5d %s"`` -> ``["d", "s"]``)."""
-    return [m.group(1) for m in _SPEC.finditer(fmt) if m.group(1)]
+_FORMAT_FIELD_MAX = 0x7FFFFFFF
+"""C's ``int``: the largest field width or precision a format may give."""
 
 
 def _kind_word(t: SType) -> str:

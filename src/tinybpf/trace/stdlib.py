@@ -128,7 +128,7 @@ def config_field(field: str, pos: ast.Pos) -> Optional[ast.Expression]:
     try:
         return ast.Integer(pos=pos, value=int(text, 0))
     except ValueError:
-        return ast.String(pos=pos, value=text.encode())
+        return ast.String(pos=pos, value=text.encode("utf-8", "surrogateescape"))
 
 
 def fold(call: ast.Call) -> Optional[ast.Expression]:
@@ -145,7 +145,7 @@ def fold(call: ast.Call) -> Optional[ast.Expression]:
     if not isinstance(arg, ast.Integer):
         return None
     if call.name == "strerror":
-        return ast.String(pos=call.pos, value=os.strerror(arg.value).encode())
+        return ast.String(pos=call.pos, value=strerror(arg.value).encode())
     if call.name == "signal_name":
         return ast.String(pos=call.pos, value=signal_name(arg.value).encode())
     return None
@@ -162,6 +162,12 @@ def _address(e: ast.Expression) -> Optional[tuple[int, str]]:
         except OSError:
             continue
     return None
+
+
+def strerror(number: int) -> str:
+    """bpftrace's strerror: strerror(3) of the number as a C ``int`` (``999999999999`` is ``-727379969``)."""
+    number &= 0xFFFF_FFFF
+    return os.strerror(number - (1 << 32) if number >> 31 else number)
 
 
 def signal_name(number: int) -> str:

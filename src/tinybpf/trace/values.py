@@ -173,7 +173,9 @@ def decoder(kind: str, tag: str, size: int) -> Callable[[bytes], Any]:
     if kind == "ksym":
         return lambda raw: _symbolizer().ksym(_U64.unpack_from(raw)[0])
     if kind == "strerror":
-        return lambda raw: os.strerror(int.from_bytes(raw[:8], "little", signed=True))
+        from tinybpf.trace.stdlib import strerror
+
+        return lambda raw: strerror(int.from_bytes(raw[:8], "little"))
     if kind == "syscall_name":
         return lambda raw: syscall_name(_U64.unpack_from(raw)[0])
     if kind == "usym":
