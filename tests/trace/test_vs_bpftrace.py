@@ -82,7 +82,7 @@ BEGIN_SCRIPTS = {
     "delete": r'BEGIN { @a[1] = 1; @a[2] = 2; @a[3] = 3; delete(@a[2]); exit(); }',
     "print": r'BEGIN { @a[1] = 10; @a[2] = 20; print(@a); print(5); print("s"); print((1, "x")); clear(@a); exit(); }',
     "increments": r'BEGIN { @x++; @x++; @y[1]++; $v = 5; $v--; printf("%d\n", $v); exit(); }',
-    "comm_pid": r'BEGIN { printf("%d\n", pid > 0); @[comm == "bpftrace" || comm == "python3"] = count(); exit(); }',
+    "comm_pid": r'BEGIN { printf("%d\n", pid > 0); @[comm == "bpftrace" || comm == "tinybpf"] = count(); exit(); }',
     "sizeof_params": r'BEGIN { printf("%d %d\n", sizeof(uint32), $#); exit(); }',
     "casts": r'BEGIN { printf("%d %d %d\n", (uint8)257, (int8)255, (uint16)-1); exit(); }',
     "end_probe": r'BEGIN { @a = 5; exit(); } END { printf("end %d\n", @a); @b = @a * 2; }',
