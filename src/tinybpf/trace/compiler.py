@@ -143,11 +143,17 @@ def _expand_all(program: ast.Program, source: str, filename: str, options: Optio
                 raise
             except TinyBPFError as exc:
                 message = exc.message if hasattr(exc, "message") else str(exc)
+                if message.startswith("No probes to attach for"):
+                    continue  # a wildcard that matches nothing drops out of a list silently, as in bpftrace
                 if missing == "error" or not message.startswith("No matches"):
                     raise TraceError([Diagnostic(message, ap.pos)], source, filename) from None
                 if missing == "warn" and warnings is not None:
                     warnings.append(Diagnostic(message + " Skipping.", ap.pos, "WARNING").render(source, filename))
         if not targets and probe.attach_points:
+            if missing == "error":
+                raise TraceError([Diagnostic("Probe has no valid attach points. If this is expected, set the "
+                                             "'missing_probes' config variable to 'warn'.", probe.pos)],
+                                 source, filename)
             if missing == "warn" and warnings is not None:
                 warnings.append(Diagnostic("Probe has no valid attach points. It is being removed which may "
                                            "cause issues with program behavior.", probe.pos, "WARNING")

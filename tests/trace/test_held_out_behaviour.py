@@ -1,0 +1,70 @@
+"""bpftrace behaviour that held-out scripts and tools rely on: aggregations in long loops, ``zero()`` of keyless
+aggregates, the ``missing_probes`` setting, and the tracer's own name."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+TRACE = [sys.executable, "-m", "tinybpf", "trace"]
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="loading BPF programs needs root")
+
+
+def trace(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*TRACE, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+@needs_root
+@pytest.mark.parametrize("loop", ["$i = 0; while ($i < 100) { BODY $i++; }", "$i = 0; unroll(100) { BODY $i++; }",
+                                  "for ($i : 0..100) { BODY }"])
+def test_lhist_in_a_100_iteration_loop(loop: str) -> None:
+    body = "@l = lhist($i, 0, 100, 10); @k[$i % 3] = lhist(rand % 2000, 0, 1000, 1);"
+    result = trace("-e", "BEGIN { " + loop.replace("BODY", body) + " exit(); }")
+    assert result.returncode == 0, result.stderr
+    assert "[90, 100)             10 |" in result.stdout
+
+
+@needs_root
+@pytest.mark.parametrize("aggregate, printed", [("count()", "@c: 0"), ("sum(5)", "@c: 0"), ("min(3)", "@c: 0"),
+                                                ("max(3)", "@c: 0"), ("avg(3)", "@c: 0")])
+def test_zero_of_a_keyless_aggregate_prints_zero(aggregate: str, printed: str) -> None:
+    result = trace("-e", f"BEGIN {{ @c = {aggregate}; zero(@c); exit(); }}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n\n")[-1].strip() == printed
+
+
+@needs_root
+def test_missing_uprobes_are_an_error_by_default_with_the_knob_named() -> None:
+    result = trace("-e", "uprobe:/bin/bash:echo_builtin,uprobe:/bin/bash:tt_no_such_function { exit(); }")
+    assert result.returncode == 1
+    assert "ERROR: No matches for uprobe /bin/bash:tt_no_such_function." in result.stderr
+
+
+@needs_root
+def test_missing_uprobes_warn_and_the_rest_attach() -> None:
+    script = ('config = { missing_probes = "warn" } uprobe:/bin/bash:echo_builtin,'
+              'uprobe:/bin/bash:tt_no_such_function, uprobe:/bin/bash:tt_nothing_* { printf("hit\\n"); exit(); }')
+    result = trace("-e", script, "-c", "/bin/bash -c echo")
+    assert result.returncode == 0, result.stderr
+    assert "WARNING: No matches for uprobe /bin/bash:tt_no_such_function. Skipping." in result.stderr
+    assert "Attached 1 probe" in result.stderr and "hit" in result.stdout.split()
+
+
+@needs_root
+def test_a_probe_left_without_attach_points() -> None:
+    result = trace("-e", "uprobe:/bin/bash:tt_nothing_* { exit(); } BEGIN { exit(); }")
+    assert result.returncode == 1
+    assert ("ERROR: Probe has no valid attach points. If this is expected, set the 'missing_probes' config "
+            "variable to 'warn'.") in result.stderr
+    ignored = trace("-e", 'config = { missing_probes = "ignore" } uprobe:/bin/bash:tt_nothing_* { exit(); } '
+                    'BEGIN { printf("began\\n"); exit(); }')
+    assert ignored.returncode == 0 and ignored.stdout.startswith("began") and "WARNING" not in ignored.stderr
+
+
+@needs_root
+def test_the_tracer_is_called_tinybpf() -> None:
+    result = trace("-e", 'BEGIN { printf("%s\\n", comm); exit(); }')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "tinybpf"
