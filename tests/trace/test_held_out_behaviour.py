@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,13 @@ def test_the_tracer_is_called_tinybpf() -> None:
     result = trace("-e", 'BEGIN { printf("%s\\n", comm); exit(); }')
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == "tinybpf"
+
+
+@needs_root
+def test_kernel_macros_of_included_headers(tmp_path: Path) -> None:
+    script = tmp_path / "defines.bt"
+    script.write_text('#include <linux/socket.h>\n#include <linux/sched.h>\n'
+                      'BEGIN { printf("%d %d %d\\n", AF_INET6, TASK_RUNNING, TASK_UNINTERRUPTIBLE); exit(); }\n')
+    result = trace(str(script))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:3] == ["10", "0", "2"]

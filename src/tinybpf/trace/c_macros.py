@@ -8,7 +8,8 @@ Only what bpftrace scripts rely on is evaluated: ``#define NAME INTEGER`` (also 
 ``#undef``, and the conditionals ``#ifdef``/``#ifndef``/``#if``/``#elif``/``#else``/``#endif``, in which
 ``BPFTRACE_HAVE_BTF`` is defined (tinybpf always reads kernel types from BTF), so the branch a tool writes
 for BTF kernels is the one taken. ``#if`` understands an integer, a defined name and ``defined(NAME)``;
-anything else counts as false. Headers are not read.
+anything else counts as false. Headers are not read: an ``#include`` in a taken branch brings in the
+kernel constants ``btf.defines`` lists for that header (``AF_INET`` from ``<linux/socket.h>``).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import os
 import re
 from typing import Optional
 
+from tinybpf.btf.defines import header_defines
 from tinybpf.trace.lexer import parse_int
 
 _DIRECTIVE = re.compile(r"\s*#\s*(\w+)\s*(.*?)\s*$")
@@ -66,6 +68,8 @@ def defined_constants(c_source: str) -> dict[str, int]:
                 macros[name] = _integer(body)
         elif directive == "undef":
             macros.pop(rest, None)
+        elif directive == "include":
+            macros.update(header_defines(rest.strip("<>\" ")))
     return {name: value for name, value in macros.items() if value is not None and name not in PREDEFINED}
 
 
