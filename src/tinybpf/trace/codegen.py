@@ -49,6 +49,7 @@ from tinybpf.trace import ast, scratch
 from tinybpf.trace.codegen_loops import MapLoops
 from tinybpf.trace.codegen_memory import MemoryCodegen, is_memory_read
 from tinybpf.trace.diagnostics import Diagnostic
+from tinybpf.trace.exit_flag import TIMER_PROVIDERS
 from tinybpf.trace.ir import CompiledTrace, Event, MapLayout
 from tinybpf.trace.regalloc import STACK_LIMIT, Registers, Stack, Value
 from tinybpf.trace.scratch import SCRATCH_LIMIT
@@ -161,7 +162,7 @@ class ProbeCodegen:
         for name, t in sorted(self.analysis.variables.get(id(self.probe), {}).items()):
             self.vars[name] = self.stack.alloc(max(t.size, 8))
         if "exit" in self.analysis.uses.get(id(self.probe), ()) and self.target is not None \
-                and self.target.provider not in ("BEGIN", "END", "bench"):
+                and self.target.provider in TIMER_PROVIDERS:
             from tinybpf.trace.exit_flag import emit_check
 
             emit_check(self.emit, self.stack.alloc(8), "out")
