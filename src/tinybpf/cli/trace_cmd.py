@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-warnings", dest="no_warnings", action="store_true", help="no warning messages")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include path")
     p.add_argument("--include", dest="includes", action="append", default=[], metavar="FILE",
-                   help="an #include file (C headers are not read: their macros are known by name)")
+                   help="#include FILE before the script (C headers are not read: btf.defines knows their macros)")
     p.add_argument("--mode", default="run", choices=("run", "bench", "test", "format"), help="what to do")
     p.add_argument("--probe-filter", dest="probe_filter", metavar="REGEX",
                    help="attach only the probes whose name matches REGEX")
@@ -217,7 +217,8 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
     set_own_argv0("tinybpf")  # and pidof finds it by that name, never as another program
     params, named = split_arguments(params)
     options = Options(params=params, named=named, pid=args.pid, has_child=bool(args.command), probe_filter=args.probe_filter,
-                      unsafe=args.unsafe, include_dirs=args.include_dirs, helper_warnings=bool(args.warn_helpers))
+                      unsafe=args.unsafe, include_dirs=args.include_dirs, helper_warnings=bool(args.warn_helpers),
+                      includes=args.includes)
     try:
         compiled = compile_trace(source, filename, options)
     except (ProgramOptionError, MissingHeader) as exc:

@@ -49,6 +49,7 @@ class Options:
     named: Optional[dict[str, Optional[str]]] = None
     include_dirs: Sequence[str] = ()
     helper_warnings: bool = False  # -k: warn when a map lookup finds nothing
+    includes: Sequence[str] = ()  # --include FILE: an ``#include <FILE>`` before the script's own C lines
 
 
 def compile_trace(source: str, filename: str = "stdin", options: Optional[Options] = None) -> CompiledTrace:
@@ -60,6 +61,8 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
     program = parse(source, filename, list(options.params))
     resolve_positional(program, options.params)
     config.load(program, source, filename)
+    program.c_definitions[:0] = [ast.CDefinition(pos=program.pos, kind="preprocessor", text=f"#include <{name}>")
+                                 for name in options.includes]
     from tinybpf.trace import program_options
     from tinybpf.trace.includes import check_includes
 
