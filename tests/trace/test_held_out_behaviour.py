@@ -79,3 +79,20 @@ def test_kernel_macros_of_included_headers(tmp_path: Path) -> None:
     result = trace(str(script))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:3] == ["10", "0", "2"]
+
+
+def test_a_struct_member_of_an_undefined_struct_is_incomplete() -> None:
+    from tinybpf.trace.c_types import CTypeError, CTypes
+
+    with pytest.raises(CTypeError, match="field has incomplete type 'struct thread_info'"):
+        CTypes("struct task_struct { struct thread_info x; };\n")
+    types = CTypes("struct Bar { int a; };\nstruct Foo { struct Bar b; struct Baz *p; };\n")
+    assert types.record("struct Foo").size == 16  # type: ignore[union-attr]
+
+
+def test_definitions_in_branches_not_taken_are_not_parsed() -> None:
+    from tinybpf.trace.c_types import CTypes
+
+    types = CTypes("#ifndef BPFTRACE_HAVE_BTF\nstruct nameidata { struct path path; };\n#endif\n"
+                   "struct Mine { int x; };\n")
+    assert "struct nameidata" not in types.records and "struct Mine" in types.records
