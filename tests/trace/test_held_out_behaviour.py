@@ -96,3 +96,24 @@ def test_definitions_in_branches_not_taken_are_not_parsed() -> None:
     types = CTypes("#ifndef BPFTRACE_HAVE_BTF\nstruct nameidata { struct path path; };\n#endif\n"
                    "struct Mine { int x; };\n")
     assert "struct nameidata" not in types.records and "struct Mine" in types.records
+
+
+@needs_root
+@pytest.mark.parametrize("script, printed", [
+    ("struct Foo { char m; } macro sof(a, b) { sizeof(a[2]) + sizeof(b*) + sizeof(b) } "
+     "BEGIN { print(sof(typeof(uint64*), typeof(struct Foo))); exit(); }", "25"),
+    ("macro m(t) { sizeof(t) + 2 } macro n(z) { print(m(typeof(z))); } BEGIN { n(typeof(uint64*)); exit(); }", "10"),
+    ("struct Foo { int m; int n; } BEGIN { $n = (int32 *)4100; "
+     "print((uint64)container_of($n, typeof(struct Foo), n)); exit(); }", "4096"),
+])
+def test_typeof_as_a_macro_argument(script: str, printed: str) -> None:
+    result = trace("-e", script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == printed
+
+
+@needs_root
+def test_include_flag_brings_errno_names() -> None:
+    result = trace("--include", "errno.h", "-e", "BEGIN { print(strerror(EPERM)); exit(); }")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == "Operation not permitted"

@@ -10,6 +10,7 @@ The context pointer (r1 at entry) is kept in r6 only when the probe reads it (``
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 from typing import Any, Callable, Optional, Union
@@ -389,6 +390,9 @@ class ProbeCodegen:
         return sema_memory.offset_of(self.analysis.ctypes, struct, e.field) or 0
 
     def sizeof(self, e: ast.Sizeof) -> int:
+        if isinstance(e.target, ast.TypeName) and e.target.array_length:  # ``T[N]``: N of them
+            element = ast.Sizeof(pos=e.pos, target=dataclasses.replace(e.target, array_length=None))
+            return self.sizeof(element) * e.target.array_length
         if isinstance(e.target, ast.TypeName) and self.analysis.ctypes is not None:
             found = self.analysis.ctypes.named_type(e.target.name)
             if found is not None and not e.target.pointer_depth:

@@ -566,6 +566,11 @@ class Parser:
 
     def name(self, token: Token) -> ast.Expression:
         """An identifier, builtin or stack mode, or ``name(...)``: a call of an unknown function."""
+        if token.text == "typeof" and self.tok.kind == "(":
+            self.advance()
+            target = self.type_or_expr()
+            self.expect(")")
+            return ast.Typeof(pos=self.span(token), target=target)
         if self.tok.kind == "(":
             args = self.call_args()
             if token.text in getattr(self, "macro_names", ()):

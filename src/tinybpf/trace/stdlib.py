@@ -44,9 +44,10 @@ macro pcomm(task) { task->real_parent->comm }
 macro pcomm() { pcomm(curtask) }
 macro leader_comm(task) { task->group_leader->comm }
 macro leader_comm() { leader_comm(curtask) }
+macro container_of(ptr, type, member) { (type *)((uint64)ptr - offsetof(type, member)) }
 """ + "".join(f"macro {name}() {{ __builtin_{name} }}\n" for name in WRAPPED)
 
-NAMES = frozenset(["assert", "ppid", "leader_tid", "pcomm", "leader_comm", *WRAPPED])
+NAMES = frozenset(["assert", "ppid", "leader_tid", "pcomm", "leader_comm", "container_of", *WRAPPED])
 FOLDED = frozenset(["strerror", "signal_name", "strlen", "fail", "write_user", "ntop"])
 
 # bpftrace's defaults, for ``config.NAME`` of a setting the script leaves alone.
