@@ -117,3 +117,40 @@ def test_include_flag_brings_errno_names() -> None:
     result = trace("--include", "errno.h", "-e", "BEGIN { print(strerror(EPERM)); exit(); }")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[0] == "Operation not permitted"
+
+
+def test_imports_bring_macros_map_declarations_and_headers(tmp_path: Path) -> None:
+    from tinybpf.trace.parser import parse
+
+    lib = tmp_path / "lib"
+    lib.mkdir(mode=0o755)
+    (lib / "helpers.bt").write_text("macro twice(x) { x * 2 }\nlet @m = hash(10);\n")
+    (lib / "pair.h").write_text("struct Pair { int a; int b; };\n")
+    (tmp_path / "script.bt").write_text('import "lib/helpers.bt";\nimport "lib";\nBEGIN { @m[1] = twice(21); }\n')
+    script = tmp_path / "script.bt"
+    program = parse(script.read_text(), str(script))
+    assert [d.name for d in program.map_decls] == ["@m"]
+    assert "struct Pair" in program.c_source
+    assert "twice" not in repr(program.probes[0].block)  # expanded
+
+
+def test_stdlib_imports() -> None:
+    from tinybpf.trace.diagnostics import TraceError
+    from tinybpf.trace.parser import parse
+
+    program = parse('import "stdlib/test"; BEGIN { print(__always_true()); }')
+    assert "Integer" in repr(program.probes[0].block)
+    with pytest.raises(TraceError, match="no module 'nope'"):
+        parse('import "stdlib/nope"; BEGIN { }')
+
+
+def test_imports_refuse_world_writable_folders(tmp_path: Path) -> None:
+    from tinybpf.trace.diagnostics import TraceError
+    from tinybpf.trace.parser import parse
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    (shared / "x.bt").write_text("macro one() { 1 }\n")
+    with pytest.raises(TraceError, match="world-writable"):
+        parse('import "shared/x.bt"; BEGIN { }', str(tmp_path / "script.bt"))
