@@ -154,3 +154,11 @@ def test_imports_refuse_world_writable_folders(tmp_path: Path) -> None:
     (shared / "x.bt").write_text("macro one() { 1 }\n")
     with pytest.raises(TraceError, match="world-writable"):
         parse('import "shared/x.bt"; BEGIN { }', str(tmp_path / "script.bt"))
+
+
+@needs_root
+def test_comparisons_are_bools_printed_true_false() -> None:
+    result = trace("-e", 'BEGIN { $x = 1; print($x > 1); print(!$x); @k[$x == 1] = count(); printf("%d\\n", $x == 1); '
+                   "exit(); }")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["false", "false", "1", "@k[true]:", "1"]

@@ -46,6 +46,20 @@ def normalise(text: str) -> list[str]:
     return lines
 
 
+_BOOL_KEY = re.compile(r"^(@\w*)\[(true|false)\]")
+_BOOL_VALUE = re.compile(r"^(@[^:]*): (true|false)$")
+
+
+def as_bpftrace_017(text: str) -> str:
+    """The one known difference from the reference: current bpftrace (and tinybpf) types a comparison as
+    a bool, printed ``true``/``false`` as a map key or value, where bpftrace 0.17 printed ``1``/``0``."""
+    lines = []
+    for line in text.splitlines():
+        line = _BOOL_KEY.sub(lambda m: f"{m.group(1)}[{int(m.group(2) == 'true')}]", line)
+        lines.append(_BOOL_VALUE.sub(lambda m: f"{m.group(1)}: {int(m.group(2) == 'true')}", line))
+    return "\n".join(lines)
+
+
 def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
@@ -54,7 +68,7 @@ def both(args: list[str]) -> tuple[str, str]:
     ref = run([BPFTRACE or "bpftrace", *args])
     cand = run([sys.executable, "-m", "tinybpf", "trace", *args])
     assert cand.returncode == ref.returncode, (cand.stderr, ref.stderr)
-    return ref.stdout, cand.stdout
+    return ref.stdout, as_bpftrace_017(cand.stdout)
 
 
 BEGIN_SCRIPTS = {
