@@ -56,7 +56,7 @@ CONFIG_DEFAULTS: dict[str, Union[int, str]] = {
     "max_map_keys": 4096, "max_cat_bytes": 10240, "perf_rb_pages": 64, "log_size": 1000000,
     "max_bpf_progs": 1024, "max_probes": 1024, "missing_probes": "error", "print_maps_on_exit": 1,
     "on_stack_limit": 32, "symbol_source": "dwarf", "str_trunc_trailer": "..", "license": "GPL",
-    "show_debug_info": 0, "cache_user_symbols": "PER_PROGRAM", "max_type_res_iterations": 0,
+    "show_debug_info": 1, "cache_user_symbols": "PER_PROGRAM", "max_type_res_iterations": 0,
 }
 _USER_PROVIDERS = ("BEGIN", "END", "begin", "end", "uprobe", "uretprobe", "usdt")
 

@@ -66,12 +66,19 @@ class Symbolizer:
             return f"0x{address:x}" if offset else f"0x{address:016x}"
         return f"{found[0]}+{found[1]}" if offset else found[0]
 
-    def usym(self, address: int, pid: int, offset: bool = False, module: bool = False) -> str:
+    def usym(self, address: int, pid: int, offset: bool = False, module: bool = False, line: bool = False) -> str:
+        """``line``: add ``@file:line`` from the module's DWARF, when it has a line table."""
         process = self.process(pid)
         frame = process.resolve(address) if process else None
         if frame is None or not frame.symbol:
             return self.probed_symbol(address, offset) or f"0x{address:x}"
         text = f"{frame.symbol}+{frame.offset}" if offset else frame.symbol
+        if line and frame.module:
+            from tinybpf.kernel.procfs import process_root
+            from tinybpf.trace.source_lines import symbol_line
+
+            place = symbol_line(process_root(pid) + frame.module, frame.symbol, frame.offset)
+            text += f"@{place}" if place else ""
         return f"{text} ({frame.module})" if module and frame.module else text
 
     def probed_symbol(self, address: int, offset: bool) -> str:
@@ -110,8 +117,12 @@ class Symbolizer:
             def resolve(address: int) -> list[str]:
                 return [self.ksym(address, offset=True)]
         else:
+            from tinybpf.trace import config
+
+            lines = mode is bt.StackMode.BPFTRACE and config.flag("show_debug_info", True)
+
             def resolve(address: int) -> list[str]:
-                return [self.usym(address, pid, offset=True, module=perf)]
+                return [self.usym(address, pid, offset=True, module=perf, line=lines)]
         return format_stack(addresses, resolve, mode)
 
     def build_id_stack(self, stack_id: int, limit: int) -> str:
