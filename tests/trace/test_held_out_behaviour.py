@@ -3,6 +3,7 @@ aggregates, the ``missing_probes`` setting, and the tracer's own name."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,35 @@ def test_comparisons_are_bools_printed_true_false() -> None:
                    "exit(); }")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["false", "false", "1", "@k[true]:", "1"]
+
+
+_INLINED_C = """\
+static inline __attribute__((always_inline)) int inner(int x) {
+  return x * 3;
+}
+static inline __attribute__((always_inline)) int middle(int x) {
+  return inner(x) + 1;
+}
+__attribute__((noinline)) int outer(int x) {
+  return middle(x) - 2;
+}
+int main(int argc, char **argv) { (void)argv; return outer(argc); }
+"""
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+def test_source_lines_and_inlined_frames_from_dwarf(tmp_path: Path) -> None:
+    from tinybpf.symbols.user import binary_symbols
+    from tinybpf.trace.source_lines import inlined_at, symbol_frames
+
+    source = tmp_path / "inl.c"
+    source.write_text(_INLINED_C)
+    binary = tmp_path / "inl"
+    subprocess.run(["gcc", "-g", "-O0", "-o", str(binary), str(source)], check=True)
+    outer = binary_symbols(str(binary)).by_name("outer")[0]
+    inlined = [offset for offset in range(outer.size) if inlined_at(str(binary), outer.value + offset)]
+    assert inlined, "gcc inlined nothing"
+    frames = symbol_frames(str(binary), "outer", inlined[0])
+    assert [name for name, _ in frames] == ["inner", "middle", ""]
+    assert [place.rpartition(":")[2] for _, place in frames if place][1:] == ["5", "8"]  # the call lines
+    assert all(place and place.startswith(str(source)) for _, place in frames)

@@ -66,20 +66,31 @@ class Symbolizer:
             return f"0x{address:x}" if offset else f"0x{address:016x}"
         return f"{found[0]}+{found[1]}" if offset else found[0]
 
-    def usym(self, address: int, pid: int, offset: bool = False, module: bool = False, line: bool = False) -> str:
-        """``line``: add ``@file:line`` from the module's DWARF, when it has a line table."""
+    def usym(self, address: int, pid: int, offset: bool = False, module: bool = False) -> str:
         process = self.process(pid)
         frame = process.resolve(address) if process else None
         if frame is None or not frame.symbol:
             return self.probed_symbol(address, offset) or f"0x{address:x}"
         text = f"{frame.symbol}+{frame.offset}" if offset else frame.symbol
-        if line and frame.module:
-            from tinybpf.kernel.procfs import process_root
-            from tinybpf.trace.source_lines import symbol_line
-
-            place = symbol_line(process_root(pid) + frame.module, frame.symbol, frame.offset)
-            text += f"@{place}" if place else ""
         return f"{text} ({frame.module})" if module and frame.module else text
+
+    def user_frames(self, address: int, pid: int, perf: bool) -> list[str]:
+        """A ``ustack`` address as bpftrace's ``show_debug_info`` prints it: the functions inlined there
+        first (``[inlined] f@file:line``, or ``f (inlined)`` in perf mode), then ``func+off@file:line``."""
+        text = self.usym(address, pid, offset=True, module=perf)
+        process = self.process(pid)
+        frame = process.resolve(address) if process else None
+        if frame is None or not frame.symbol or not frame.module:
+            return [text]
+        from tinybpf.kernel.procfs import process_root
+        from tinybpf.trace.source_lines import symbol_frames
+
+        frames = symbol_frames(process_root(pid) + frame.module, frame.symbol, frame.offset)
+        if perf:
+            return [f"{name} (inlined)" for name, _ in frames[:-1]] + [text]
+        lines = [f"[inlined] {name}@{place}" if place else f"[inlined] {name}" for name, place in frames[:-1]]
+        place = frames[-1][1]
+        return [*lines, f"{text}@{place}" if place else text]
 
     def probed_symbol(self, address: int, offset: bool) -> str:
         """``address`` in the symbol table of a probed non-PIE executable (where addresses are fixed): the
@@ -119,10 +130,12 @@ class Symbolizer:
         else:
             from tinybpf.trace import config
 
-            lines = mode is bt.StackMode.BPFTRACE and config.flag("show_debug_info", True)
+            debug_info = config.flag("show_debug_info", True)
 
             def resolve(address: int) -> list[str]:
-                return [self.usym(address, pid, offset=True, module=perf, line=lines)]
+                if debug_info:
+                    return self.user_frames(address, pid, perf)
+                return [self.usym(address, pid, offset=True, module=perf)]
         return format_stack(addresses, resolve, mode)
 
     def build_id_stack(self, stack_id: int, limit: int) -> str:
