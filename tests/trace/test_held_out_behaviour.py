@@ -195,3 +195,13 @@ def test_source_lines_and_inlined_frames_from_dwarf(tmp_path: Path) -> None:
     assert [name for name, _ in frames] == ["inner", "middle", ""]
     assert [place.rpartition(":")[2] for _, place in frames if place][1:] == ["5", "8"]  # the call lines
     assert all(place and place.startswith(str(source)) for _, place in frames)
+
+
+@needs_root
+def test_len_of_a_stack_counts_its_frames() -> None:
+    script = ('uprobe:/bin/bash:echo_builtin { $x = ustack(1); @one = len($x); @all = len(ustack); '
+              '@printed = count(); exit(); }')
+    result = trace("-e", script, "-c", "/bin/bash -c echo")
+    assert result.returncode == 0, result.stderr
+    values = dict(line.split(": ") for line in result.stdout.splitlines() if line.startswith("@"))
+    assert values["@one"] == "1" and int(values["@all"]) >= 1

@@ -16,6 +16,7 @@ from tinybpf.asm import (
     R1,
     R2,
     R3,
+    R4,
     R6,
     ALUOp,
     Instruction,
@@ -35,7 +36,7 @@ from tinybpf.asm import (
 )
 from tinybpf.errors import CompileError
 from tinybpf.trace import ast
-from tinybpf.trace.functions import PT_REGS_X86_64, clock_helper
+from tinybpf.trace.functions import MAX_STACK_FRAMES, PT_REGS_X86_64, clock_helper
 from tinybpf.trace.regalloc import Value
 from tinybpf.trace.semantics import SType
 from tinybpf.trace.values import BUILD_ID_MAP, KSTACK_MAP, USTACK_MAP
@@ -122,6 +123,8 @@ class FunctionCodegen:
             self.emit(jmp(JumpOp.JEQ, value.reg, 0, 1))
             self.emit(mov64(value.reg, 1))
             return value
+        if name == "len" and not isinstance(e.args[0], ast.Map):
+            return self.stack_length(gen.type_of(e.args[0]))
         if name == "len":
             return self.map_length(e)
         if name in ("uptr", "kptr"):
@@ -222,6 +225,25 @@ class FunctionCodegen:
             self.emit(alu64(ALUOp.LSH, reg, shift))
             self.emit(alu64(ALUOp.ARSH if spec.signed else ALUOp.RSH, reg, shift))
         return value
+
+    def stack_length(self, t: SType) -> Value:
+        """``len(ustack)``: the frames of this probe's stack, up to the stack's limit, as ``bpf_get_stack``
+        counts them (bytes / 8). The stack value holds only an id into the stack-trace map, and this
+        context gives the same stack again."""
+        if not self.gen.uses_ctx:
+            raise CompileError("stacks need the probe context")
+        limit = int(t.tag.partition(":")[2] or MAX_STACK_FRAMES)
+        buffer = self.gen.stack.alloc(limit * 8)
+        self.emit(mov64(R1, R6))
+        self.emit(mov64(R2, FP))
+        self.emit(alu64(ALUOp.ADD, R2, buffer))
+        self.emit(mov64(R3, limit * 8))
+        self.emit(mov64(R4, 0 if t.kind == "kstack" else BPF_F_USER_STACK))
+        self.emit(call("get_stack"))
+        self.emit(jmp(JumpOp.JSGE, R0, 0, 1))
+        self.emit(mov64(R0, 0))
+        self.emit(alu64(ALUOp.RSH, R0, 3))
+        return self.gen.from_r0()
 
     def map_length(self, e: ast.Call) -> Value:
         """``len(@map)``: the kernel's element count of the map (the ``bpf_map_sum_elem_count`` kfunc)."""

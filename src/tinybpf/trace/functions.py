@@ -121,6 +121,8 @@ def _map_of(a: SemanticAnalyser, e: ast.Call) -> None:
 def _len(a: SemanticAnalyser, e: ast.Call) -> SType:
     if not a.nargs(e, 1):
         return INT64
+    if not isinstance(e.args[0], ast.Map) and a.expr(e.args[0]).kind in ("kstack", "ustack"):
+        return INT64  # the number of frames
     _map_of(a, e)
     arg = e.args[0]
     info = a.result.maps.get(arg.name) if isinstance(arg, ast.Map) else None
