@@ -205,3 +205,10 @@ def test_len_of_a_stack_counts_its_frames() -> None:
     assert result.returncode == 0, result.stderr
     values = dict(line.split(": ") for line in result.stdout.splitlines() if line.startswith("@"))
     assert values["@one"] == "1" and int(values["@all"]) >= 1
+
+
+@needs_root
+def test_socket_cookie_of_a_kernel_socket() -> None:
+    result = trace("-e", "tracepoint:sock:inet_sock_set_state { printf(\"%llu\\n\", socket_cookie(args.skaddr)); "
+                   "exit(); } BEGIN { exit(); }")
+    assert result.returncode == 0, result.stderr

@@ -5,6 +5,10 @@ bpftrace ships part of its language as macros (``strlen``, ``pcomm``, ``assert``
 and is expanded like the script's own macros, keyed by name and number of arguments, so a user macro of the
 same name replaces only the variant with its arity. ``builtin`` turns ``__builtin_X`` into what the builtin
 means at compile time; ``fold`` evaluates the string helpers whose argument is known at compile time.
+
+``socket_cookie(sk)`` reads the cookie the kernel keeps in the socket (``skc_cookie``): the
+``bpf_get_socket_cookie`` helper is not allowed in the program types tinybpf loads, so a socket whose
+cookie was never asked for reads 0 instead of getting one.
 """
 from __future__ import annotations
 
@@ -45,9 +49,10 @@ macro pcomm() { pcomm(curtask) }
 macro leader_comm(task) { task->group_leader->comm }
 macro leader_comm() { leader_comm(curtask) }
 macro container_of(ptr, type, member) { (type *)((uint64)ptr - offsetof(type, member)) }
+macro socket_cookie(sk) { (uint64)((struct sock *)sk)->__sk_common.skc_cookie.counter }
 """ + "".join(f"macro {name}() {{ __builtin_{name} }}\n" for name in WRAPPED)
 
-NAMES = frozenset(["assert", "ppid", "leader_tid", "pcomm", "leader_comm", "container_of", *WRAPPED])
+NAMES = frozenset(["assert", "ppid", "leader_tid", "pcomm", "leader_comm", "container_of", "socket_cookie", *WRAPPED])
 FOLDED = frozenset(["strerror", "signal_name", "strlen", "fail", "write_user", "ntop"])
 
 # bpftrace's defaults, for ``config.NAME`` of a setting the script leaves alone.
