@@ -212,3 +212,14 @@ def test_socket_cookie_of_a_kernel_socket() -> None:
     result = trace("-e", "tracepoint:sock:inet_sock_set_state { printf(\"%llu\\n\", socket_cookie(args.skaddr)); "
                    "exit(); } BEGIN { exit(); }")
     assert result.returncode == 0, result.stderr
+
+
+@needs_root
+def test_debugf_writes_to_the_kernel_trace_buffer() -> None:
+    from tinybpf.kernel import tracefs
+
+    marker = f"tt_debugf_{os.getpid()}"
+    result = trace("-e", f'BEGIN {{ debugf("{marker} %s %d %x", "a", 1, 16); exit(); }}')
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(tracefs.tracefs_root(), "trace")) as f:
+        assert f"bpf_trace_printk: {marker} a 1 10" in f.read()

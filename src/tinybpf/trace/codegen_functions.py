@@ -17,6 +17,7 @@ from tinybpf.asm import (
     R2,
     R3,
     R4,
+    R5,
     R6,
     ALUOp,
     Instruction,
@@ -66,6 +67,9 @@ class FunctionCodegen:
         if e.name == "signal":
             self.signal(e)
             return
+        if e.name == "debugf":
+            self.debugf(e)
+            return
         fmt = e.args[0]
         if e.name in ("errorf", "warnf") and isinstance(fmt, ast.String):
             pos, severity = e.pos, "ERROR" if e.name == "errorf" else "WARNING"
@@ -73,6 +77,39 @@ class FunctionCodegen:
             located = ast.String(fmt.pos, where.replace("%", "%%").encode() + fmt.value.rstrip(b"\n"))
             e = ast.Call(e.pos, e.name, [located, *e.args[1:]])
         self.gen.calls.printf(e)
+
+    def debugf(self, e: ast.Call) -> None:
+        """``bpf_trace_printk(fmt, size, a, b, c)``: the format (with its NUL) and string arguments (for
+        ``%s``) copied onto the stack, integers passed as they are."""
+        gen = self.gen
+        fmt = e.args[0]
+        assert isinstance(fmt, ast.String)
+        text = fmt.value.split(b"\0", 1)[0] + b"\0"
+        slot = gen.stack.alloc(len(text))
+        for at in range(0, len(text), 8):
+            word = text[at:at + 8]
+            for index, byte in enumerate(word):
+                self.emit(st(Size.B, FP, slot + at + index, byte))
+        strings: dict[int, int] = {}  # argument index -> the stack slot its string was copied to (for %s)
+        for index, arg in enumerate(e.args[1:]):
+            t = gen.type_of(arg)
+            if t.is_string:
+                strings[index] = gen.stack.alloc(t.size)
+                gen.mval(arg, strings[index], t.size)
+        values = {index: gen.ival(arg) for index, arg in enumerate(e.args[1:]) if index not in strings}
+        gen.regs.spill_all()
+        for index, register in zip(range(len(e.args) - 1), (R3, R4, R5)):
+            if index in strings:
+                self.emit(mov64(register, FP))
+                self.emit(alu64(ALUOp.ADD, register, strings[index]))
+            else:
+                self.emit(mov64(register, gen.operand(values[index], register)))
+        for value in values.values():
+            gen.release(value)
+        self.emit(mov64(R1, FP))
+        self.emit(alu64(ALUOp.ADD, R1, slot))
+        self.emit(mov64(R2, len(text)))
+        self.emit(call("trace_printk"))
 
     def signal(self, e: ast.Call) -> None:
         arg = e.args[-1]
