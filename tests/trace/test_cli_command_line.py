@@ -156,7 +156,7 @@ def test_self_signal_probes_run_in_order_on_the_signal() -> None:
         assert process.stderr is not None
         assert process.stderr.readline().startswith("Attached")
         time.sleep(0.2)
-        assert subprocess.run(["pidof", "bpftrace"], capture_output=True, text=True,
+        assert subprocess.run(["pidof", "tinybpf"], capture_output=True, text=True,
                               check=False).stdout.split().count(str(process.pid)) == 1
         os.kill(process.pid, signal.SIGUSR1)
         out, _ = process.communicate(timeout=10)

@@ -46,6 +46,20 @@ def normalise(text: str) -> list[str]:
     return lines
 
 
+_BOOL_KEY = re.compile(r"^(@\w*)\[(true|false)\]")
+_BOOL_VALUE = re.compile(r"^(@[^:]*): (true|false)$")
+
+
+def as_bpftrace_017(text: str) -> str:
+    """The one known difference from the reference: current bpftrace (and tinybpf) types a comparison as
+    a bool, printed ``true``/``false`` as a map key or value, where bpftrace 0.17 printed ``1``/``0``."""
+    lines = []
+    for line in text.splitlines():
+        line = _BOOL_KEY.sub(lambda m: f"{m.group(1)}[{int(m.group(2) == 'true')}]", line)
+        lines.append(_BOOL_VALUE.sub(lambda m: f"{m.group(1)}: {int(m.group(2) == 'true')}", line))
+    return "\n".join(lines)
+
+
 def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
@@ -54,7 +68,7 @@ def both(args: list[str]) -> tuple[str, str]:
     ref = run([BPFTRACE or "bpftrace", *args])
     cand = run([sys.executable, "-m", "tinybpf", "trace", *args])
     assert cand.returncode == ref.returncode, (cand.stderr, ref.stderr)
-    return ref.stdout, cand.stdout
+    return ref.stdout, as_bpftrace_017(cand.stdout)
 
 
 BEGIN_SCRIPTS = {
@@ -82,7 +96,7 @@ BEGIN_SCRIPTS = {
     "delete": r'BEGIN { @a[1] = 1; @a[2] = 2; @a[3] = 3; delete(@a[2]); exit(); }',
     "print": r'BEGIN { @a[1] = 10; @a[2] = 20; print(@a); print(5); print("s"); print((1, "x")); clear(@a); exit(); }',
     "increments": r'BEGIN { @x++; @x++; @y[1]++; $v = 5; $v--; printf("%d\n", $v); exit(); }',
-    "comm_pid": r'BEGIN { printf("%d\n", pid > 0); @[comm == "bpftrace" || comm == "python3"] = count(); exit(); }',
+    "comm_pid": r'BEGIN { printf("%d\n", pid > 0); @[comm == "bpftrace" || comm == "tinybpf"] = count(); exit(); }',
     "sizeof_params": r'BEGIN { printf("%d %d\n", sizeof(uint32), $#); exit(); }',
     "casts": r'BEGIN { printf("%d %d %d\n", (uint8)257, (int8)255, (uint16)-1); exit(); }',
     "end_probe": r'BEGIN { @a = 5; exit(); } END { printf("end %d\n", @a); @b = @a * 2; }',

@@ -210,6 +210,14 @@ class BTF:
     def __len__(self) -> int:
         return self.count
 
+    def ids_of_kind(self, kind: Kind, prefixes: tuple[str, ...] = ("",)) -> Iterator[int]:
+        """Ids of this blob's own types of ``kind`` whose names start with one of ``prefixes``, in id order,
+        decoding none: listing the kernel's functions then reads only the records it shows."""
+        words, string = self._words, self.string
+        for type_id, at in enumerate(self._offsets, self.first_id):
+            if (words[at + 1] >> 24) & 0x1F == kind and string(words[at]).startswith(prefixes):
+                yield type_id
+
     def _decode(self, type_id: int) -> AnyType:
         words = self._words
         at = self._offsets[type_id - self.first_id]

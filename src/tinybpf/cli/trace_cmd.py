@@ -223,8 +223,8 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
     from tinybpf.trace.probes import AttachRefused
     from tinybpf.trace.program_options import ProgramOptionError, split_arguments
 
-    set_own_comm("bpftrace")  # bpftrace's own comm: scripts filter the tracer's events out by it
-    set_own_argv0("bpftrace")  # and its name for pidof
+    set_own_comm("tinybpf")  # its own name, not the interpreter's: scripts filter the tracer out by comm
+    set_own_argv0("tinybpf")  # and pidof finds it by that name, never as another program
     command = _command(args.command) if args.command is not None else None
     if args.pid:
         _check_pid(args.pid)

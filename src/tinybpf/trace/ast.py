@@ -145,6 +145,14 @@ class TypeName(Node):
 
 
 @dataclass(eq=False)
+class Typeof(Expression):
+    """``typeof(type)`` or ``typeof(expr)`` given where an expression goes: a macro's argument that stands
+    for a type. Macro expansion puts the type in place of the parameter; it is never a value."""
+
+    target: Union[TypeName, Expression]
+
+
+@dataclass(eq=False)
 class Sizeof(Expression):
     """``sizeof(type)`` or ``sizeof(expr)``."""
 

@@ -8,7 +8,8 @@ Only what bpftrace scripts rely on is evaluated: ``#define NAME INTEGER`` (also 
 ``#undef``, and the conditionals ``#ifdef``/``#ifndef``/``#if``/``#elif``/``#else``/``#endif``, in which
 ``BPFTRACE_HAVE_BTF`` is defined (tinybpf always reads kernel types from BTF), so the branch a tool writes
 for BTF kernels is the one taken. ``#if`` understands an integer, a defined name and ``defined(NAME)``;
-anything else counts as false. Headers are not read.
+anything else counts as false. Headers are not read: an ``#include`` in a taken branch brings in the
+kernel constants ``btf.defines`` lists for that header (``AF_INET`` from ``<linux/socket.h>``).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import os
 import re
 from typing import Optional
 
+from tinybpf.btf.defines import header_defines
 from tinybpf.trace.lexer import parse_int
 
 _DIRECTIVE = re.compile(r"\s*#\s*(\w+)\s*(.*?)\s*$")
@@ -36,13 +38,26 @@ def macro_constants(c_source: str) -> dict[str, int]:
 
 def defined_constants(c_source: str) -> dict[str, int]:
     """Every macro defined (and not undefined) in the taken branches whose body is an integer."""
+    return _preprocess(c_source)[0]
+
+
+def active_source(c_source: str) -> str:
+    """``c_source`` without the lines of branches not taken (blank lines keep the line numbers), so a
+    struct a tool defines only ``#ifndef BPFTRACE_HAVE_BTF`` is not defined."""
+    return "\n".join(_preprocess(c_source)[1])
+
+
+def _preprocess(c_source: str) -> tuple[dict[str, int], list[str]]:
     macros: dict[str, Optional[int]] = dict(PREDEFINED)
     taking: list[bool] = []  # per open conditional: is its current branch taken
     decided: list[bool] = []  # per open conditional: has one of its branches been taken
+    lines: list[str] = []
     for line in c_source.splitlines():
         match = _DIRECTIVE.match(line)
         if match is None:
+            lines.append(line if all(taking) else "")
             continue
+        lines.append("")
         directive, rest = match.groups()
         outer = all(taking)
         if directive in ("ifdef", "ifndef", "if"):
@@ -66,7 +81,9 @@ def defined_constants(c_source: str) -> dict[str, int]:
                 macros[name] = _integer(body)
         elif directive == "undef":
             macros.pop(rest, None)
-    return {name: value for name, value in macros.items() if value is not None and name not in PREDEFINED}
+        elif directive == "include":
+            macros.update(header_defines(rest.strip("<>\" ")))
+    return {name: value for name, value in macros.items() if value is not None and name not in PREDEFINED}, lines
 
 
 def _condition(directive: str, rest: str, macros: dict[str, Optional[int]]) -> bool:

@@ -107,11 +107,14 @@ class CTypes:
         self._btf_failed = False
         self._anon = 0
         self.macros: dict[str, int] = {}
+        self.headers = False
         if c_source.strip():
-            from tinybpf.trace.c_macros import macro_constants
+            from tinybpf.trace.c_macros import active_source, macro_constants
 
             self.macros = macro_constants(c_source)
-            _Parser(self, c_source).parse()
+            # with a kernel header included, its types would be complete: BTF stands in for them
+            self.headers = "#include" in c_source
+            _Parser(self, active_source(c_source)).parse()
 
     # ----------------------------------------------------------------- queries
 
@@ -331,6 +334,7 @@ class _Parser:
         self.types = types
         self.tokens = [m.group(1) for m in _TOKEN.finditer(source) if m.group(1)]
         self.at = 0
+        self.in_record = 0  # how deep in struct bodies the parser is
 
     def peek(self, ahead: int = 0) -> str:
         index = self.at + ahead
@@ -394,6 +398,10 @@ class _Parser:
             name = self.take() if self.peek() not in ("{",) else ""
             if self.peek() == "{":
                 return self.record_body(token, name)
+            if self.in_record and not self.types.headers and f"{token} {name}" not in self.types.records \
+                    and self.by_value():
+                # clang sees only the script's definitions: a member of a struct it never defined is incomplete
+                raise CTypeError(f"definitions.h: error: field has incomplete type '{token} {name}'")
             known = self.types.record(f"{token} {name}")  # sized, so arrays of it are too
             return SType("struct", known.size if known else 0, tag=f"{token} {name}")
         if token == "enum":
@@ -416,6 +424,13 @@ class _Parser:
         if found is None:
             raise CTypeError(f"unknown type '{name}' in C definition")
         return found
+
+    def by_value(self) -> bool:
+        """Whether the declarator that follows is the type itself, not a pointer to it."""
+        ahead = 0
+        while self.peek(ahead) in _QUALIFIERS:
+            ahead += 1
+        return self.peek(ahead) != "*"
 
     def declarator(self) -> tuple[int, str, list[int], int]:
         pointer = 0
@@ -454,6 +469,7 @@ class _Parser:
             name = f"(anon{self.types._anon})"
         tag = f"{keyword} {name}"
         self.take("{")
+        self.in_record += 1
         fields: list[tuple[str, SType, int]] = []
         while self.peek() and self.peek() != "}":
             if self.peek() == ";":
@@ -469,6 +485,7 @@ class _Parser:
             if self.peek() == ";":
                 self.take()
         self.take("}")
+        self.in_record -= 1
         packed = self.attributes()
         packed = self.attributes() or packed
         self.types.records[tag] = record = layout(tag, fields, keyword == "union", packed, self.types)

@@ -10,6 +10,7 @@ The context pointer (r1 at entry) is kept in r6 only when the probe reads it (``
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 from typing import Any, Callable, Optional, Union
@@ -49,6 +50,7 @@ from tinybpf.trace import ast, scratch
 from tinybpf.trace.codegen_loops import MapLoops
 from tinybpf.trace.codegen_memory import MemoryCodegen, is_memory_read
 from tinybpf.trace.diagnostics import Diagnostic, TraceError
+from tinybpf.trace.exit_flag import TIMER_PROVIDERS
 from tinybpf.trace.ir import CompiledTrace, Event, MapLayout
 from tinybpf.trace.regalloc import STACK_LIMIT, Registers, Stack, Value
 from tinybpf.trace.scratch import SCRATCH_LIMIT
@@ -161,7 +163,7 @@ class ProbeCodegen:
         for name, t in sorted(self.analysis.variables.get(id(self.probe), {}).items()):
             self.vars[name] = self.stack.alloc(max(t.size, 8))
         if "exit" in self.analysis.uses.get(id(self.probe), ()) and self.target is not None \
-                and self.target.provider not in ("BEGIN", "END", "bench"):
+                and self.target.provider in TIMER_PROVIDERS:
             from tinybpf.trace.exit_flag import emit_check
 
             emit_check(self.emit, self.stack.alloc(8), "out")
@@ -400,6 +402,9 @@ class ProbeCodegen:
         return sema_memory.offset_of(self.analysis.ctypes, struct, e.field) or 0
 
     def sizeof(self, e: ast.Sizeof) -> int:
+        if isinstance(e.target, ast.TypeName) and e.target.array_length:  # ``T[N]``: N of them
+            element = ast.Sizeof(pos=e.pos, target=dataclasses.replace(e.target, array_length=None))
+            return self.sizeof(element) * e.target.array_length
         if isinstance(e.target, ast.TypeName) and self.analysis.ctypes is not None:
             found = self.analysis.ctypes.named_type(e.target.name)
             if found is not None and not e.target.pointer_depth:

@@ -16,6 +16,8 @@ from tinybpf.asm import (
     R1,
     R2,
     R3,
+    R4,
+    R5,
     R6,
     ALUOp,
     Instruction,
@@ -35,7 +37,7 @@ from tinybpf.asm import (
 )
 from tinybpf.errors import CompileError
 from tinybpf.trace import ast
-from tinybpf.trace.functions import PT_REGS_X86_64, clock_helper
+from tinybpf.trace.functions import MAX_STACK_FRAMES, PT_REGS_X86_64, clock_helper
 from tinybpf.trace.regalloc import Value
 from tinybpf.trace.semantics import SType
 from tinybpf.trace.values import BUILD_ID_MAP, KSTACK_MAP, USTACK_MAP
@@ -65,6 +67,9 @@ class FunctionCodegen:
         if e.name == "signal":
             self.signal(e)
             return
+        if e.name == "debugf":
+            self.debugf(e)
+            return
         fmt = e.args[0]
         if e.name in ("errorf", "warnf") and isinstance(fmt, ast.String):
             pos, severity = e.pos, "ERROR" if e.name == "errorf" else "WARNING"
@@ -72,6 +77,39 @@ class FunctionCodegen:
             located = ast.String(fmt.pos, where.replace("%", "%%").encode() + fmt.value.rstrip(b"\n"))
             e = ast.Call(e.pos, e.name, [located, *e.args[1:]])
         self.gen.calls.printf(e)
+
+    def debugf(self, e: ast.Call) -> None:
+        """``bpf_trace_printk(fmt, size, a, b, c)``: the format (with its NUL) and string arguments (for
+        ``%s``) copied onto the stack, integers passed as they are."""
+        gen = self.gen
+        fmt = e.args[0]
+        assert isinstance(fmt, ast.String)
+        text = fmt.value.split(b"\0", 1)[0] + b"\0"
+        slot = gen.stack.alloc(len(text))
+        for at in range(0, len(text), 8):
+            word = text[at:at + 8]
+            for index, byte in enumerate(word):
+                self.emit(st(Size.B, FP, slot + at + index, byte))
+        strings: dict[int, int] = {}  # argument index -> the stack slot its string was copied to (for %s)
+        for index, arg in enumerate(e.args[1:]):
+            t = gen.type_of(arg)
+            if t.is_string:
+                strings[index] = gen.stack.alloc(t.size)
+                gen.mval(arg, strings[index], t.size)
+        values = {index: gen.ival(arg) for index, arg in enumerate(e.args[1:]) if index not in strings}
+        gen.regs.spill_all()
+        for index, register in zip(range(len(e.args) - 1), (R3, R4, R5)):
+            if index in strings:
+                self.emit(mov64(register, FP))
+                self.emit(alu64(ALUOp.ADD, register, strings[index]))
+            else:
+                self.emit(mov64(register, gen.operand(values[index], register)))
+        for value in values.values():
+            gen.release(value)
+        self.emit(mov64(R1, FP))
+        self.emit(alu64(ALUOp.ADD, R1, slot))
+        self.emit(mov64(R2, len(text)))
+        self.emit(call("trace_printk"))
 
     def signal(self, e: ast.Call) -> None:
         arg = e.args[-1]
@@ -122,6 +160,8 @@ class FunctionCodegen:
             self.emit(jmp(JumpOp.JEQ, value.reg, 0, 1))
             self.emit(mov64(value.reg, 1))
             return value
+        if name == "len" and not isinstance(e.args[0], ast.Map):
+            return self.stack_length(gen.type_of(e.args[0]))
         if name == "len":
             return self.map_length(e)
         if name in ("uptr", "kptr"):
@@ -222,6 +262,25 @@ class FunctionCodegen:
             self.emit(alu64(ALUOp.LSH, reg, shift))
             self.emit(alu64(ALUOp.ARSH if spec.signed else ALUOp.RSH, reg, shift))
         return value
+
+    def stack_length(self, t: SType) -> Value:
+        """``len(ustack)``: the frames of this probe's stack, up to the stack's limit, as ``bpf_get_stack``
+        counts them (bytes / 8). The stack value holds only an id into the stack-trace map, and this
+        context gives the same stack again."""
+        if not self.gen.uses_ctx:
+            raise CompileError("stacks need the probe context")
+        limit = int(t.tag.partition(":")[2] or MAX_STACK_FRAMES)
+        buffer = self.gen.stack.alloc(limit * 8)
+        self.emit(mov64(R1, R6))
+        self.emit(mov64(R2, FP))
+        self.emit(alu64(ALUOp.ADD, R2, buffer))
+        self.emit(mov64(R3, limit * 8))
+        self.emit(mov64(R4, 0 if t.kind == "kstack" else BPF_F_USER_STACK))
+        self.emit(call("get_stack"))
+        self.emit(jmp(JumpOp.JSGE, R0, 0, 1))
+        self.emit(mov64(R0, 0))
+        self.emit(alu64(ALUOp.RSH, R0, 3))
+        return self.gen.from_r0()
 
     def map_length(self, e: ast.Call) -> Value:
         """``len(@map)``: the kernel's element count of the map (the ``bpf_map_sum_elem_count`` kfunc)."""

@@ -53,6 +53,7 @@ class Options:
     include_dirs: Sequence[str] = ()
     includes: Sequence[str] = ()  # --include FILE: before the script's own C lines (``includes``)
     helper_warnings: bool = False  # -k: warn when a map lookup finds nothing
+    includes: Sequence[str] = ()  # --include FILE: an ``#include <FILE>`` before the script's own C lines
 
 
 _RECURSION_LIMIT = 25_000
@@ -84,6 +85,8 @@ def _compile(source: str, filename: str, options: Options) -> CompiledTrace:
     program = parse(source, filename, list(options.params))
     resolve_positional(program, options.params)
     config.load(program, source, filename)
+    program.c_definitions[:0] = [ast.CDefinition(pos=program.pos, kind="preprocessor", text=f"#include <{name}>")
+                                 for name in options.includes]
     from tinybpf.trace import program_options
     from tinybpf.trace.includes import check_includes, included_definitions
 
@@ -173,11 +176,17 @@ def _expand_all(program: ast.Program, source: str, filename: str, options: Optio
                 raise
             except TinyBPFError as exc:
                 message = exc.message if hasattr(exc, "message") else str(exc)
+                if message.startswith("No probes to attach for"):
+                    continue  # a wildcard that matches nothing drops out of a list silently, as in bpftrace
                 if missing == "error" or not message.startswith("No matches"):
                     raise TraceError([Diagnostic(message, ap.pos)], source, filename) from None
                 if missing == "warn" and warnings is not None:
                     warnings.append(Diagnostic(message + " Skipping.", ap.pos, "WARNING").render(source, filename))
         if not targets and probe.attach_points:
+            if missing == "error":
+                raise TraceError([Diagnostic("Probe has no valid attach points. If this is expected, set the "
+                                             "'missing_probes' config variable to 'warn'.", probe.pos)],
+                                 source, filename)
             if missing == "warn" and warnings is not None:
                 warnings.append(Diagnostic("Probe has no valid attach points. It is being removed which may "
                                            "cause issues with program behavior.", probe.pos, "WARNING")

@@ -1,8 +1,10 @@
 """A one-word array that ``exit()`` sets, so the probe that called it stops updating maps at once.
 
 ``exit()`` only asks user space to stop; until the probes are detached they keep firing (every
-millisecond for ``interval:ms:1``) and would change maps after the script meant to end. Probes that
-call ``exit()`` check the flag first and return while it is set (BEGIN/END/bench never check it).
+millisecond for ``interval:ms:1``) and would change maps after the script meant to end. Timer probes that
+call ``exit()`` check the flag first and return while it is set. Other probes keep running until they are
+detached, as bpftrace's do: a uretprobe that calls ``exit()`` still counts the calls that follow it
+(the suite's ``Sum casted retval`` counts all 221).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Callable
 from tinybpf.asm import FP, R0, R1, R2, ALUOp, JumpOp, Size, alu64, call, jmp, ld_map_fd, ldx, mov64, st
 
 EXIT_FLAG_MAP = "exit_flag"
+TIMER_PROVIDERS = ("interval", "profile")
 
 
 def _lookup(emit: Callable[[object], None], key_slot: int) -> None:

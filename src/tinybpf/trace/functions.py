@@ -121,6 +121,8 @@ def _map_of(a: SemanticAnalyser, e: ast.Call) -> None:
 def _len(a: SemanticAnalyser, e: ast.Call) -> SType:
     if not a.nargs(e, 1):
         return INT64
+    if not isinstance(e.args[0], ast.Map) and a.expr(e.args[0]).kind in ("kstack", "ustack"):
+        return INT64  # the number of frames
     _map_of(a, e)
     arg = e.args[0]
     info = a.result.maps.get(arg.name) if isinstance(arg, ast.Map) else None
@@ -191,6 +193,24 @@ def _signal(a: SemanticAnalyser, e: ast.Call) -> SType:
     args = _args(a, e)
     if a.nargs(e, 1, 2) and not args[-1].is_int and not isinstance(e.args[-1], ast.String):
         a.error("signal() only accepts a string literal or integer", e.pos)
+    return NONE
+
+
+DEBUGF_MAX_ARGS = 3  # bpf_trace_printk takes three values after the format
+
+
+def _debugf(a: SemanticAnalyser, e: ast.Call) -> SType:
+    """``debugf(fmt, ...)``: a line in the kernel's trace buffer (``bpf_trace_printk``): integers and strings."""
+    args = _args(a, e)
+    if not e.args or not isinstance(e.args[0], ast.String):
+        a.error("debugf() expects a string literal as its first argument", e.pos)
+        return NONE
+    if len(args) > DEBUGF_MAX_ARGS + 1:
+        a.error(f"debugf() takes at most {DEBUGF_MAX_ARGS} arguments after the format ({len(args) - 1} given)",
+                e.pos)
+    for arg, t in zip(e.args[1:], args[1:]):
+        if not t.is_int and not t.is_string and t.kind != "none":
+            a.error(f"debugf() only prints integers and strings ({t} provided)", arg.pos)
     return NONE
 
 
@@ -428,6 +448,7 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
     "strlen": _strlen,
     "reg": _reg,
     "percpu_kaddr": _percpu_kaddr,
+    "debugf": _debugf,
     "pton": _pton,
     "uptr": _address_space,
     "kptr": _address_space,
@@ -440,7 +461,7 @@ CHECKS: dict[str, Callable[[SemanticAnalyser, ast.Call], SType]] = {
 MEMORY_CALLS = ("getopt", "kstack", "ustack", "ksym", "usym", "buf", "strftime", "ntop", "cgroup_path",
                 "macaddr", "strerror", "syscall_name")
 # calls that only send an event
-EVENT_CALLS = ("system", "cat", "errorf", "warnf", "signal")
+EVENT_CALLS = ("system", "cat", "errorf", "warnf", "signal", "debugf")
 
 
 def check(a: SemanticAnalyser, e: ast.Call) -> SType:

@@ -14,6 +14,7 @@ import platform
 import re
 from collections.abc import Sequence
 
+from tinybpf.btf.defines import known_header
 from tinybpf.errors import TinyBPFError
 from tinybpf.trace import ast
 
@@ -52,7 +53,7 @@ def check_includes(program: ast.Program, include_dirs: Sequence[str] = ()) -> No
     """Raise ``MissingHeader`` (clang's message) for the first ``#include`` that names no existing file."""
     for line, definition in enumerate(program.c_definitions, start=2):
         match = _INCLUDE.match(definition.text.strip())
-        if match is None or match.group(2).startswith(_KERNEL_PREFIXES):
+        if match is None or match.group(2).startswith(_KERNEL_PREFIXES) or known_header(match.group(2)):
             continue
         header = match.group(2)
         local = (".",) if match.group(1) == '"' else ()  # a quoted header is looked for beside the script first

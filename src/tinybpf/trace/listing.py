@@ -365,7 +365,7 @@ def _raw_tracepoints(provider: str, parts: list[str], verbose: bool) -> list[Mat
         return []
     module, event = (parts[0], parts[1]) if len(parts) == 2 else ("*", parts[0])
     candidates = []
-    for name, params, _ in _btf_functions():
+    for name, params, _ in _btf_functions(verbose, RAW_TRACEPOINT_PREFIXES):
         for prefix in RAW_TRACEPOINT_PREFIXES:
             if name.startswith(prefix):
                 # the first parameter is the tracepoint's private data, not an argument
@@ -384,19 +384,24 @@ _LISTERS: dict[str, Callable[[str, list[str], bool], list[Match]]] = {
 # ------------------------------------------------------------------------------------ kernel BTF
 
 
-def _btf_functions() -> Iterator[tuple[str, tuple[str, ...], str]]:
+def _btf_functions(typed: bool = True, prefixes: tuple[str, ...] = ("",)) -> Iterator[tuple[str, tuple[str, ...], str]]:
     """(name, ``type name`` parameter lines, return type or "" for void) of kernel BTF functions with at
-    most :data:`MAX_ARGS` parameters."""
+    most :data:`MAX_ARGS` parameters whose names start with one of ``prefixes``. Without ``typed`` the
+    parameters are placeholders and the return type is "": rendering C types dominates a listing's time."""
     from tinybpf.btf import kernel_btf
     from tinybpf.btf.kinds import Kind
     from tinybpf.btf.types import Func, FuncProto
 
     btf = kernel_btf()
-    for candidate in btf.types():
-        if candidate.kind != Kind.FUNC or not isinstance(candidate, Func):
+    for type_id in btf.ids_of_kind(Kind.FUNC, prefixes):
+        candidate = btf.type(type_id)
+        if not isinstance(candidate, Func):
             continue
         proto = btf.type(candidate.type)
         if not isinstance(proto, FuncProto) or len(proto.params) > MAX_ARGS:
+            continue
+        if not typed:
+            yield candidate.name, tuple(param.name for param in proto.params), ""
             continue
         params = tuple(f"{btf.c_name(param.type)} {param.name}" for param in proto.params)
         yield candidate.name, params, btf.c_name(proto.return_type) if proto.return_type else ""

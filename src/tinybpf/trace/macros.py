@@ -220,9 +220,17 @@ def _substitute(node: ast.Node, rename: Callable[[str], str], exprs: dict[str, a
     if id(node) in seen:
         return
     seen.add(id(node))
+    if isinstance(node, ast.Offsetof):
+        first, dot, rest = node.field.partition(".")
+        member = exprs.get(first)
+        if isinstance(member, ast.Identifier):  # offsetof(type, member) with the member's name passed in
+            node.field = member.name + dot + rest
     for f in dataclasses.fields(node):
         value = getattr(node, f.name)
-        if isinstance(value, ast.Identifier) and value.name in exprs:
+        typed = _typed(value, exprs)
+        if typed is not None:
+            setattr(node, f.name, typed)
+        elif isinstance(value, ast.Identifier) and value.name in exprs:
             setattr(node, f.name, copy.deepcopy(exprs[value.name]))
         elif isinstance(value, ast.Node):
             _substitute(value, rename, exprs, seen)
@@ -237,6 +245,36 @@ def _substitute(node: ast.Node, rename: Callable[[str], str], exprs: dict[str, a
             setattr(node, f.name, replaced)
     if isinstance(node, (ast.Variable, ast.Map)):
         node.name = rename(node.name)
+
+
+def _typed(value: object, exprs: dict[str, ast.Expression]) -> ast.TypeName | None:
+    """The type a ``typeof(T)`` argument puts where its parameter names a type: ``p*`` in a cast or
+    ``sizeof``, or ``p[N]`` (an array of N), with the pointer levels and array length added."""
+    if isinstance(value, ast.ArrayAccess) and isinstance(value.expr, ast.Identifier) and \
+            isinstance(value.index, ast.Integer):
+        base = _type_argument(exprs.get(value.expr.name))
+        if base is None:
+            return None
+        return dataclasses.replace(base, pos=value.pos, array_length=value.index.value)
+    if not isinstance(value, ast.TypeName):
+        return None
+    base = _type_argument(exprs.get(value.name))
+    if base is None:
+        return None
+    return dataclasses.replace(base, pos=value.pos, pointer_depth=base.pointer_depth + value.pointer_depth,
+                               array_length=value.array_length if value.array_length is not None
+                               else base.array_length)
+
+
+def _type_argument(arg: ast.Expression | None) -> ast.TypeName | None:
+    """The type of a ``typeof(...)`` macro argument, when it names a type rather than an expression."""
+    while isinstance(arg, ast.Typeof) and isinstance(arg.target, ast.Typeof):
+        arg = arg.target
+    if isinstance(arg, ast.Typeof) and isinstance(arg.target, ast.TypeName):
+        return arg.target
+    if isinstance(arg, ast.Typeof) and isinstance(arg.target, ast.Identifier):
+        return ast.TypeName(pos=arg.pos, name=arg.target.name)  # typeof(struct Foo): the name is the type
+    return None
 
 
 def expand(program: ast.Program, macros: list[MacroDefinition], source: str, filename: str,

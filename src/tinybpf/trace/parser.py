@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Callable, NoReturn, Optional, Union
 
 from tinybpf.trace import ast
@@ -51,6 +52,15 @@ def parse(source: str, filename: str = "stdin", params: Sequence[str] = ()) -> a
     Raises ``TraceError`` with bpftrace-style diagnostics when the script is malformed.
     """
     return Parser(source, filename, params).parse()
+
+
+@dataclass
+class _Imported:
+    """What a script's imports add: macros (expanded like the library's), map declarations and probes."""
+
+    macros: list[Any]
+    map_decls: list[ast.MapDecl]
+    probes: list[ast.Probe]
 
 
 class Parser:
@@ -132,13 +142,27 @@ class Parser:
             kind = "preprocessor" if token.kind == "CPREPROC" else "struct"
             c_definitions.append(ast.CDefinition(pos=token.pos, kind=kind, text=token.text))
         config = self.config() if self.tok.text == "config" and self.peek().kind == "=" else None
+        imported = self.imports(set(), c_definitions)
         macros: list[Any] = []
         self.macro_names = {self.tokens[i + 1].text for i, t in enumerate(self.tokens[:-1])
                             if t.text == "macro" and t.kind == "IDENT" and self.tokens[i + 2].kind == "("}
-        library = self.library()
-        map_decls: list[ast.MapDecl] = []
-        probes: list[ast.Probe] = []
-        while self.tok.kind != "END" or not probes:  # macros may follow the probes that use them
+        self.macro_names |= {m.name for m in imported.macros}
+        library = self.library() + imported.macros
+        map_decls: list[ast.MapDecl] = list(imported.map_decls)
+        probes: list[ast.Probe] = list(imported.probes)
+        self.items(macros, map_decls, probes, need_probe=True)
+        program = ast.Program(pos=first.pos.to(self.tok.pos), c_definitions=c_definitions, config=config,
+                              probes=probes, map_decls=map_decls)
+        if macros or library or self.block_exprs:
+            from tinybpf.trace.macros import expand
+
+            expand(program, macros, self.source, self.filename, library)
+        return program
+
+    def items(self, macros: list[Any], map_decls: list[ast.MapDecl], probes: list[ast.Probe],
+              need_probe: bool) -> None:
+        """The probes, macros and map declarations up to the end (a script needs one probe at least)."""
+        while self.tok.kind != "END" or (need_probe and not probes):  # macros may follow the probes using them
             if self.tok.kind == "IDENT" and self.tok.text == "let" and self.peek().kind == "MAP":
                 map_decls.append(self.map_decl())
             elif self.tok.kind == "IDENT" and self.tok.text == "macro" and self.peek(2).kind == "(":
@@ -148,13 +172,37 @@ class Parser:
         for errors in (self.lex_errors, self.deferred):
             if errors:
                 raise TraceError(errors, self.source, self.filename)
-        program = ast.Program(pos=first.pos.to(self.tok.pos), c_definitions=c_definitions, config=config,
-                              probes=probes, map_decls=map_decls)
-        if macros or library or self.block_exprs:
-            from tinybpf.trace.macros import expand
 
-            expand(program, macros, self.source, self.filename, library)
-        return program
+    def imports(self, seen: set[str], c_definitions: list[ast.CDefinition]) -> _Imported:
+        """``import "path";`` statements: the imported scripts' items (their own imports first) and the
+        imported headers' C definitions, added to ``c_definitions`` (see ``imports``)."""
+        from tinybpf.errors import TinyBPFError
+        from tinybpf.trace import imports
+
+        found = _Imported([], [], [])
+        while self.tok.kind == "IDENT" and self.tok.text == "import" and self.peek().kind == "STRING":
+            first = self.advance()
+            name = self.advance()
+            self.expect(";", (";",))
+            try:
+                path = name.value.decode(errors="replace") if isinstance(name.value, bytes) else name.text
+                files = imports.resolve(path, self.filename, seen)
+            except TinyBPFError as exc:
+                self.error(str(exc), first.pos.to(name.pos))
+            for module in files:
+                if module.kind == "header":
+                    c_definitions.append(ast.CDefinition(pos=first.pos, kind="preprocessor", text=module.text))
+                    continue
+                sub = Parser(module.text, module.filename, self.params)
+                inner = sub.imports(seen, c_definitions)
+                sub.macro_names = {m.name for m in inner.macros} | {
+                    sub.tokens[i + 1].text for i, t in enumerate(sub.tokens[:-1])
+                    if t.text == "macro" and t.kind == "IDENT" and sub.tokens[i + 2].kind == "("}
+                found.macros.extend(inner.macros)
+                found.map_decls.extend(inner.map_decls)
+                found.probes.extend(inner.probes)
+                sub.items(found.macros, found.map_decls, found.probes, need_probe=False)
+        return found
 
     def library(self) -> list[Any]:
         """The standard library's macros, when the script names one (see ``stdlib``)."""
@@ -578,6 +626,11 @@ class Parser:
 
     def name(self, token: Token) -> ast.Expression:
         """An identifier, builtin or stack mode, or ``name(...)``: a call of an unknown function."""
+        if token.text == "typeof" and self.tok.kind == "(":
+            self.advance()
+            target = self.type_or_expr()
+            self.expect(")")
+            return ast.Typeof(pos=self.span(token), target=target)
         if self.tok.kind == "(":
             args = self.call_args()
             if token.text in getattr(self, "macro_names", ()):

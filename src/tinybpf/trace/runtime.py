@@ -22,7 +22,7 @@ import struct
 import time
 from typing import Any, Callable, Optional, TextIO
 
-from tinybpf.errors import BPFError
+from tinybpf.errors import BPFError, NotSupported, TinyBPFError
 from tinybpf.kernel.constants import MapFlags, MapType
 from tinybpf.kernel.syscall import pidfd_open
 from tinybpf.trace import config
@@ -305,7 +305,22 @@ class TraceRuntime:
             if self.stop_requested:
                 return  # Ctrl-C while hundreds of probes attach: what is attached is detached at once
             pid = self.child.pid if self.child and target.provider in per_process else self.pid
-            self.links.append(attach(loaded, target, pid or -1))
+            try:
+                self.links.append(attach(loaded, target, pid or -1))
+            except (TinyBPFError, OSError) as exc:
+                self.attach_failed(target.name, exc)
+
+    def attach_failed(self, name: str, exc: Exception) -> None:
+        """A probe the kernel refused: fatal unless ``missing_probes`` says warn (or ignore), as in bpftrace."""
+        missing = config.lookup("missing_probes", "error")
+        reason = exc.message if isinstance(exc, TinyBPFError) else str(exc)
+        if missing == "error" and isinstance(exc, NotSupported):
+            raise exc  # the kernel lacks the probe kind: its own message says so
+        if missing == "error":
+            raise TinyBPFError(f"Unable to attach probe: {name} ({reason})",
+                               "if this is expected, set the 'missing_probes' config variable to 'warn'") from None
+        if missing == "warn":
+            self.err.write(f"WARNING: {reason}\nWARNING: Unable to attach probe: {name}. Skipping.\n")
 
     def probe_count(self) -> int:
         """Probes as bpftrace counts them: the sites of one USDT probe are one probe."""
@@ -678,8 +693,10 @@ class TraceRuntime:
         out = []
         for key, value in raw:
             decoded = value_of(value)
-            if decoded is None and layout.name not in self.zeroed:
-                continue
+            if decoded is None:
+                if layout.name not in self.zeroed:
+                    continue
+                decoded = _ZEROED_VALUES.get(kind, 0)  # ``zero(@c)``: it prints as an aggregate at zero
             out.append((None if layout.key.kind == "none" else key_decode(key), decoded))
         return out
 
@@ -746,6 +763,10 @@ class TraceRuntime:
                 continue
             out.append((None if layout.key.kind == "none" else key_decode(prefix), counts))
         return out
+
+
+_ZEROED_VALUES: dict[str, Any] = {"min": [(0, 0)], "max": [(0, 0)], "avg": (0, 0), "stats": (0, 0)}
+"""What a zeroed keyless aggregate decodes to, for the kinds whose reader says "never set" (count/sum: 0)."""
 
 
 def run_trace(trace: CompiledTrace, out: TextIO, err: TextIO, **options: Any) -> int:

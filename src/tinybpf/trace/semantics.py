@@ -93,6 +93,7 @@ UINT64 = SType("int", 8, False)
 UINT32 = SType("int", 4, False)
 INT32 = SType("int", 4, True)
 BOOL = SType("bool", 1)
+_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 CTX = SType("ctx")
 
 
@@ -652,18 +653,18 @@ class SemanticAnalyser:
             for side, t in ((e.left, left), (e.right, right)):
                 if not t.is_int and t.kind != "none":
                     self.error(f"Invalid operand for '{e.op}': {t}", side.pos)
-            return INT64
+            return BOOL
         if left.kind == "none" or right.kind == "none":
-            return INT64
+            return BOOL if e.op in _COMPARISONS else INT64
         if compared_as_bytes(left, right):
             if e.op not in ("==", "!="):
                 self.error(f"The {e.op} operator can not be used on strings", e.pos)
-            return INT64
+            return BOOL
         if not left.is_int or not right.is_int:
             self.error(f"Type mismatch for '{e.op}': comparing '{left}' with '{right}'", e.pos)
             return INT64
-        if e.op in ("==", "!=", "<", "<=", ">", ">="):
-            return INT64
+        if e.op in _COMPARISONS:
+            return BOOL  # current bpftrace: a comparison is a bool, printed true/false
         return INT64 if left.signed and right.signed else UINT64
 
     def expr_Unop(self, e: ast.Unop) -> SType:
@@ -694,7 +695,7 @@ class SemanticAnalyser:
             self.error(f"The {e.op} operator can not be used on expressions of type '{operand}'", e.pos)
             return NONE
         if e.op == "!":
-            return INT64
+            return BOOL
         return operand if operand.kind != "none" else INT64
 
     def aggregate_read(self, e: ast.Expression) -> Optional[str]:

@@ -5,6 +5,10 @@ bpftrace ships part of its language as macros (``strlen``, ``pcomm``, ``assert``
 and is expanded like the script's own macros, keyed by name and number of arguments, so a user macro of the
 same name replaces only the variant with its arity. ``builtin`` turns ``__builtin_X`` into what the builtin
 means at compile time; ``fold`` evaluates the string helpers whose argument is known at compile time.
+
+``socket_cookie(sk)`` reads the cookie the kernel keeps in the socket (``skc_cookie``): the
+``bpf_get_socket_cookie`` helper is not allowed in the program types tinybpf loads, so a socket whose
+cookie was never asked for reads 0 instead of getting one.
 """
 from __future__ import annotations
 
@@ -44,9 +48,11 @@ macro pcomm(task) { task->real_parent->comm }
 macro pcomm() { pcomm(curtask) }
 macro leader_comm(task) { task->group_leader->comm }
 macro leader_comm() { leader_comm(curtask) }
+macro container_of(ptr, type, member) { (type *)((uint64)ptr - offsetof(type, member)) }
+macro socket_cookie(sk) { (uint64)((struct sock *)sk)->__sk_common.skc_cookie.counter }
 """ + "".join(f"macro {name}() {{ __builtin_{name} }}\n" for name in WRAPPED)
 
-NAMES = frozenset(["assert", "ppid", "leader_tid", "pcomm", "leader_comm", *WRAPPED])
+NAMES = frozenset(["assert", "ppid", "leader_tid", "pcomm", "leader_comm", "container_of", "socket_cookie", *WRAPPED])
 FOLDED = frozenset(["strerror", "signal_name", "strlen", "fail", "write_user", "ntop"])
 
 # bpftrace's defaults, for ``config.NAME`` of a setting the script leaves alone.
@@ -55,7 +61,7 @@ CONFIG_DEFAULTS: dict[str, Union[int, str]] = {
     "max_map_keys": 4096, "max_cat_bytes": 10240, "perf_rb_pages": 64, "log_size": 1000000,
     "max_bpf_progs": 1024, "max_probes": 1024, "missing_probes": "error", "print_maps_on_exit": 1,
     "on_stack_limit": 32, "symbol_source": "dwarf", "str_trunc_trailer": "..", "license": "GPL",
-    "show_debug_info": 0, "cache_user_symbols": "PER_PROGRAM", "max_type_res_iterations": 0,
+    "show_debug_info": 1, "cache_user_symbols": "PER_PROGRAM", "max_type_res_iterations": 0,
 }
 _USER_PROVIDERS = ("BEGIN", "END", "begin", "end", "uprobe", "uretprobe", "usdt")
 

@@ -74,6 +74,24 @@ class Symbolizer:
         text = f"{frame.symbol}+{frame.offset}" if offset else frame.symbol
         return f"{text} ({frame.module})" if module and frame.module else text
 
+    def user_frames(self, address: int, pid: int, perf: bool) -> list[str]:
+        """A ``ustack`` address as bpftrace's ``show_debug_info`` prints it: the functions inlined there
+        first (``[inlined] f@file:line``, or ``f (inlined)`` in perf mode), then ``func+off@file:line``."""
+        text = self.usym(address, pid, offset=True, module=perf)
+        process = self.process(pid)
+        frame = process.resolve(address) if process else None
+        if frame is None or not frame.symbol or not frame.module:
+            return [text]
+        from tinybpf.kernel.procfs import process_root
+        from tinybpf.trace.source_lines import symbol_frames
+
+        frames = symbol_frames(process_root(pid) + frame.module, frame.symbol, frame.offset)
+        if perf:
+            return [f"{name} (inlined)" for name, _ in frames[:-1]] + [text]
+        lines = [f"[inlined] {name}@{place}" if place else f"[inlined] {name}" for name, place in frames[:-1]]
+        place = frames[-1][1]
+        return [*lines, f"{text}@{place}" if place else text]
+
     def probed_symbol(self, address: int, offset: bool) -> str:
         """``address`` in the symbol table of a probed non-PIE executable (where addresses are fixed): the
         way to name frames of a process that has exited or that lives in another pid namespace."""
@@ -110,7 +128,13 @@ class Symbolizer:
             def resolve(address: int) -> list[str]:
                 return [self.ksym(address, offset=True)]
         else:
+            from tinybpf.trace import config
+
+            debug_info = config.flag("show_debug_info", True)
+
             def resolve(address: int) -> list[str]:
+                if debug_info:
+                    return self.user_frames(address, pid, perf)
                 return [self.usym(address, pid, offset=True, module=perf)]
         return format_stack(addresses, resolve, mode)
 
