@@ -7,13 +7,12 @@ them (cpu v4: ``r1 = (s8)r2``, ``r1 s/= r2``, ``r1 = bswap64 r1``, ``gotol +N``,
 own because LLVM's are ambiguous: a bpf-to-bpf call prints its offset signed (``call +3``, which
 LLVM prints as ``call 3`` like a helper), a kfunc call is ``call kfunc 77``, and an instruction the
 kernel would reject (unknown opcode, non-zero reserved field) prints every field as
-``.insn code=0x62 dst=1 src=0 off=3 imm=4``. :func:`tinybpf.asm.assembler.assemble` reads all of it.
+``.insn code=0x62 dst=1 src=0 off=3 imm=4``. :func:`tinybpf.asm.assembler.assemble` reads all of it; :func:`tinybpf.asm.disassemble` lists whole programs.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Protocol
 
-from tinybpf.asm.instruction import Instruction, Instructions, _resolve
 from tinybpf.asm.opcodes import (
     FETCH,
     LD_IMM64,
@@ -63,6 +62,24 @@ MOVSX_BITS = (8, 16, 32)
 SWAP_BITS = (16, 32, 64)
 ADDR_SPACE_CAST = 1
 """The off of ``ALU64 | MOV | X`` that makes it ``addr_space_cast`` (arena pointers, Linux 6.9)."""
+
+
+class Instruction(Protocol):
+    """The fields text is made of (:class:`tinybpf.asm.Instruction` has them); kept structural so the
+    instruction model can print itself through this module without the two importing each other."""
+
+    @property
+    def opcode(self) -> int: ...
+    @property
+    def dst(self) -> int: ...
+    @property
+    def src(self) -> int: ...
+    @property
+    def off(self) -> int: ...
+    @property
+    def imm(self) -> int: ...
+    @property
+    def reference(self) -> Optional[str]: ...
 
 
 def _mem(base: int, off: int) -> str:
@@ -244,26 +261,3 @@ def format_instruction(insn: Instruction) -> str:
     """One line of disassembly; a reference is appended as ``<name>`` like llvm-objdump's symbols."""
     text = canonical_text(insn) or raw_text(insn)
     return f"{text} <{insn.reference}>" if insn.reference else text
-
-
-def _ignore(index: int, message: str) -> None:
-    """Listings show what they can: an unresolvable reference keeps its stored offset."""
-
-
-def disassemble(program: Union[Instructions, list[Instruction], bytes, bytearray, memoryview], byteorder: str = "little") -> str:
-    """A listing, one instruction per line, ``name:`` lines before labelled instructions.
-
-    Bytes are decoded first; jumps and calls to labels show their resolved offsets.
-    """
-    if isinstance(program, (bytes, bytearray, memoryview)):
-        program = Instructions.decode(program, byteorder)
-    try:
-        program = _resolve(program, _ignore)
-    except ValueError:  # a label defined twice: list the instructions as they are
-        pass
-    lines = []
-    for insn in program:
-        if insn.symbol is not None:
-            lines.append(f"{insn.symbol}:")
-        lines.append(format_instruction(insn))
-    return "\n".join(lines)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Optional, Union
 
+from tinybpf.btf.c_decl import declaration
 from tinybpf.btf.kinds import BTF_MAGIC, BTF_VERSION, Kind
 from tinybpf.btf.types import (
     COMPOSITES,
@@ -430,8 +431,6 @@ class BTF:
 
     def c_name(self, ref: TypeRef) -> str:
         """The type as C spells it: ``struct task_struct *``, ``const char[16]``, ``int (*)(void *)``."""
-        from tinybpf.btf.c_decl import declaration
-
         return declaration(self, self._get(ref).id, "")
 
     def __repr__(self) -> str:
