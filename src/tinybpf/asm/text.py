@@ -64,7 +64,7 @@ ADDR_SPACE_CAST = 1
 """The off of ``ALU64 | MOV | X`` that makes it ``addr_space_cast`` (arena pointers, Linux 6.9)."""
 
 
-class Instruction(Protocol):
+class InstructionFields(Protocol):
     """The fields text is made of (:class:`tinybpf.asm.Instruction` has them); kept structural so the
     instruction model can print itself through this module without the two importing each other."""
 
@@ -86,7 +86,7 @@ def _mem(base: int, off: int) -> str:
     return f"r{base} + {off}" if off >= 0 else f"r{base} - {-off}"
 
 
-def _alu(insn: Instruction) -> Optional[str]:
+def _alu(insn: InstructionFields) -> Optional[str]:
     reg = "r" if insn.opcode & 0x07 == Class.ALU64 else "w"
     op, by_reg = insn.opcode & 0xF0, insn.opcode & Source.X
     dst, src, off, imm = insn.dst, insn.src, insn.off, insn.imm
@@ -118,7 +118,7 @@ def _alu(insn: Instruction) -> Optional[str]:
     return None if src else f"{reg}{dst} {symbol} {imm}"
 
 
-def _jump(insn: Instruction) -> Optional[str]:
+def _jump(insn: InstructionFields) -> Optional[str]:
     jmp64 = insn.opcode & 0x07 == Class.JMP
     op, by_reg = insn.opcode & 0xF0, insn.opcode & Source.X
     dst, src, off, imm = insn.dst, insn.src, insn.off, insn.imm
@@ -159,7 +159,7 @@ def _call(src: int, off: int, imm: int) -> Optional[str]:
     return f"call {imm}" if src == 0 and imm >= 0 else None
 
 
-def _ld(insn: Instruction) -> Optional[str]:
+def _ld(insn: InstructionFields) -> Optional[str]:
     dst, src, off, imm = insn.dst, insn.src, insn.off, insn.imm
     if insn.opcode == LD_IMM64:
         if off:
@@ -179,7 +179,7 @@ def _ld(insn: Instruction) -> Optional[str]:
     return None
 
 
-def _ldx(insn: Instruction) -> Optional[str]:
+def _ldx(insn: InstructionFields) -> Optional[str]:
     mode, size = insn.opcode & 0xE0, Size(insn.opcode & 0x18)
     if insn.imm:
         return None
@@ -193,21 +193,21 @@ def _ldx(insn: Instruction) -> Optional[str]:
     return f"r{insn.dst} = *({kind}{bits} *)({_mem(insn.src, insn.off)})"
 
 
-def _st(insn: Instruction) -> Optional[str]:
+def _st(insn: InstructionFields) -> Optional[str]:
     if insn.opcode & 0xE0 != Mode.MEM or insn.src:
         return None
     bits = SIZE_BITS[Size(insn.opcode & 0x18)]
     return f"*(u{bits} *)({_mem(insn.dst, insn.off)}) = {insn.imm}"
 
 
-def _stx(insn: Instruction) -> Optional[str]:
+def _stx(insn: InstructionFields) -> Optional[str]:
     mode, size = insn.opcode & 0xE0, Size(insn.opcode & 0x18)
     if mode == Mode.MEM:
         return None if insn.imm else f"*(u{SIZE_BITS[size]} *)({_mem(insn.dst, insn.off)}) = r{insn.src}"
     return _atomic(insn, size) if mode == Mode.ATOMIC else None
 
 
-def _atomic(insn: Instruction, size: Size) -> Optional[str]:
+def _atomic(insn: InstructionFields, size: Size) -> Optional[str]:
     imm, dst, src, bits = insn.imm, insn.dst, insn.src, SIZE_BITS[size]
     reg = "r" if size == Size.DW else "w"
     if imm == AtomicOp.LOAD_ACQ:
@@ -233,7 +233,7 @@ def _atomic(insn: Instruction, size: Size) -> Optional[str]:
     return None
 
 
-_FORMATTERS: dict[int, Callable[[Instruction], Optional[str]]] = {
+_FORMATTERS: dict[int, Callable[[InstructionFields], Optional[str]]] = {
     Class.LD: _ld,
     Class.LDX: _ldx,
     Class.ST: _st,
@@ -245,19 +245,19 @@ _FORMATTERS: dict[int, Callable[[Instruction], Optional[str]]] = {
 }
 
 
-def canonical_text(insn: Instruction) -> Optional[str]:
+def canonical_text(insn: InstructionFields) -> Optional[str]:
     """llvm-objdump's text for an instruction the kernel may accept, None for any other bit pattern."""
     if insn.dst > 10 or insn.src > 10:
         return None
     return _FORMATTERS[insn.opcode & 0x07](insn)
 
 
-def raw_text(insn: Instruction) -> str:
+def raw_text(insn: InstructionFields) -> str:
     """Every field spelled out, for an instruction with no canonical text."""
     return f".insn code={insn.opcode:#04x} dst={insn.dst} src={insn.src} off={insn.off} imm={insn.imm}"
 
 
-def format_instruction(insn: Instruction) -> str:
+def format_instruction(insn: InstructionFields) -> str:
     """One line of disassembly; a reference is appended as ``<name>`` like llvm-objdump's symbols."""
     text = canonical_text(insn) or raw_text(insn)
     return f"{text} <{insn.reference}>" if insn.reference else text

@@ -11,6 +11,7 @@ from typing import Callable, NoReturn, Optional
 COMMANDS = {
     "prog": "inspect",
     "map": "inspect",
+    "link": "inspect",
     "features": "features_cmd",
     "asm": "asm_cmd",
     "disasm": "asm_cmd",
@@ -19,6 +20,9 @@ COMMANDS = {
     "btf": "btf_cmd",
     "trace": "trace_cmd",
 }
+
+BPFTOOL_NOUNS = frozenset({"prog", "map", "link", "btf"})
+"""Commands that read bpftool's grammar."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -49,8 +53,16 @@ def _version() -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     first = next((a for a in args_list if not a.startswith("-")), None)
+    json_output = pretty = False
+    if first in BPFTOOL_NOUNS:  # bpftool's -j/-p go anywhere on the line
+        from tinybpf.cli.bpftool_words import split_output_flags
+
+        args_list, json_output, pretty = split_output_flags(args_list)
     parser = build_parser(first)
     args, extra = parser.parse_known_args(args_list)
+    if first in BPFTOOL_NOUNS:
+        args.json = json_output or getattr(args, "json", False)
+        args.pretty = pretty
     if extra:
         usage_error = getattr(args, "usage_error", parser.error)
         usage_error(f"unrecognized arguments: {' '.join(extra)}")

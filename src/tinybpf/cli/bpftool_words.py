@@ -1,0 +1,92 @@
+"""bpftool's command grammar: ``prog show id 3``, ``map update id 5 key 1 0 0 0 value hex 0a 00``, ``-j`` anywhere.
+
+bpftool reads its arguments as a stream of words with keywords (``id``, ``name``, ``key``...) rather than
+options, so these commands parse the words themselves; every mistake is one line naming the word and a hint.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Optional
+
+from tinybpf.errors import TinyBPFError
+
+OUTPUT_FLAGS = {"-j": "json", "--json": "json", "-p": "pretty", "--pretty": "pretty"}
+MAX_ID = 0xFFFFFFFF
+
+
+def split_output_flags(argv: list[str]) -> tuple[list[str], bool, bool]:
+    """Remove ``-j/--json/-p/--pretty`` from anywhere on the line: (rest, json, pretty)."""
+    rest = [a for a in argv if a not in OUTPUT_FLAGS]
+    found = {OUTPUT_FLAGS[a] for a in argv if a in OUTPUT_FLAGS}
+    return rest, bool(found), "pretty" in found
+
+
+class Words:
+    """The words after the noun, consumed left to right."""
+
+    def __init__(self, noun: str, words: list[str]) -> None:
+        self.noun = noun
+        self.words = list(words)
+
+    def __bool__(self) -> bool:
+        return bool(self.words)
+
+    def fail(self, message: str, hint: str = "") -> TinyBPFError:
+        return TinyBPFError(f"{self.noun}: {message}", hint or f"see `tinybpf {self.noun} help`")
+
+    def peek(self) -> Optional[str]:
+        return self.words[0] if self.words else None
+
+    def take(self, what: str) -> str:
+        if not self.words:
+            raise self.fail(f"expected {what}")
+        return self.words.pop(0)
+
+    def accept(self, *keywords: str) -> Optional[str]:
+        if self.words and self.words[0] in keywords:
+            return self.words.pop(0)
+        return None
+
+    def number(self, what: str, limit: int = MAX_ID) -> int:
+        word = self.take(what)
+        try:
+            value = int(word, 0)
+        except ValueError:
+            raise self.fail(f"invalid {what} {word!r}", f"{what} is a number like 3") from None
+        if not 0 < value <= limit:
+            raise self.fail(f"invalid {what} {word!r}", f"{what} is between 1 and {limit}")
+        return value
+
+    def done(self) -> None:
+        if self.words:
+            raise self.fail(f"unexpected {' '.join(self.words)!r}")
+
+    def hex_bytes(self, what: str, size: int, stop: tuple[str, ...] = ()) -> bytes:
+        """``[hex] B B B...`` as bpftool reads a key or value: decimal bytes, or hex after ``hex``."""
+        base = 16 if self.accept("hex") else 0
+        out = bytearray()
+        while self.words and self.words[0] not in stop and len(out) < size:
+            word = self.words.pop(0)
+            try:
+                byte = int(word, 16 if base == 16 else 0)
+            except ValueError:
+                raise self.fail(f"invalid byte {word!r} in {what}", "bytes are like 0x0a, 10 or (after hex) 0a") \
+                    from None
+            if not 0 <= byte <= 255:
+                raise self.fail(f"byte {word!r} of {what} is out of range", "each byte is 0..255")
+            out.append(byte)
+        if len(out) != size:
+            raise self.fail(f"{what} has {len(out)} bytes, the map expects {size}", f"give {size} bytes")
+        return bytes(out)
+
+
+def emit_json(doc: Any, pretty: bool) -> None:
+    """bpftool's JSON: compact by default, four-space indentation with ``-p``."""
+    if pretty:
+        sys.stdout.write(json.dumps(doc, indent=4) + "\n")
+    else:
+        sys.stdout.write(json.dumps(doc, separators=(",", ":")) + "\n")
+
+
+__all__ = ["OUTPUT_FLAGS", "Words", "emit_json", "split_output_flags"]
