@@ -11,6 +11,12 @@ from typing import Any, Optional
 
 from tinybpf.errors import TinyBPFError
 
+class UsageError(TinyBPFError):
+    """A command line bpftool's grammar does not accept; exits 2 like argparse's usage errors."""
+
+    exit_code = 2
+
+
 OUTPUT_FLAGS = {"-j": "json", "--json": "json", "-p": "pretty", "--pretty": "pretty"}
 MAX_ID = 0xFFFFFFFF
 
@@ -32,8 +38,8 @@ class Words:
     def __bool__(self) -> bool:
         return bool(self.words)
 
-    def fail(self, message: str, hint: str = "") -> TinyBPFError:
-        return TinyBPFError(f"{self.noun}: {message}", hint or f"see `tinybpf {self.noun} help`")
+    def fail(self, message: str, hint: str = "") -> UsageError:
+        return UsageError(f"{self.noun}: {message}", hint or f"see `tinybpf {self.noun} help`")
 
     def peek(self) -> Optional[str]:
         return self.words[0] if self.words else None
@@ -89,4 +95,4 @@ def emit_json(doc: Any, pretty: bool) -> None:
         sys.stdout.write(json.dumps(doc, separators=(",", ":")) + "\n")
 
 
-__all__ = ["OUTPUT_FLAGS", "Words", "emit_json", "split_output_flags"]
+__all__ = ["OUTPUT_FLAGS", "UsageError", "Words", "emit_json", "split_output_flags"]

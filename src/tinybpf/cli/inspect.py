@@ -371,7 +371,7 @@ def _xlated_json(row: Any, opcodes: bool, linum: bool) -> dict[str, Any]:
         raw = row.raw
         r["opcodes"] = {"code": f"0x{raw[0]:02x}", "src_reg": f"0x{raw[1] >> 4:x}", "dst_reg": f"0x{raw[1] & 15:x}",
                         "off": [f"0x{b:02x}" for b in raw[2:4]],
-                        "imm": [f"0x{b:02x}" for b in (raw[4:8] + raw[12:16] if len(raw) > 8 else raw[4:8])]}
+                        "imm": [f"0x{b:02x}" for b in raw[4:16]]}
     return r
 
 

@@ -81,7 +81,7 @@ def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
         log = getattr(exc, "log", "")
         if log and getattr(args, "verbose", False):
             sys.stderr.write(log + "\n")
-        return 1
+        return int(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
