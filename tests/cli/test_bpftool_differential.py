@@ -123,3 +123,30 @@ def test_map_lookup_update_delete(loaded: list[Object]) -> None:
                                                                                             map_id, "-j"))
         tinybpf("map", "delete", "id", map_id, "key", "hex", "01", "00", "00", "00")
         assert "Found 0 elements" in tinybpf("map", "dump", "id", map_id)
+
+
+def test_btf_show_is_bpftools(loaded: list[Object]) -> None:
+    btf_ids = sorted({prog.info().btf_id for obj in loaded for prog in obj})
+    for btf_id in btf_ids + [1]:
+        ours = json.loads(tinybpf("btf", "show", "id", str(btf_id), "-j"))
+        theirs = json.loads(bpftool("btf", "show", "id", str(btf_id), "-j"))
+        _same_fields(ours, theirs)
+        assert tinybpf("btf", "show", "id", str(btf_id)) == bpftool("btf", "show", "id", str(btf_id))
+    assert tinybpf("btf", "dump", "id", str(btf_ids[0])) == bpftool("btf", "dump", "id", str(btf_ids[0]))
+
+
+def test_link_show_is_bpftools() -> None:
+    from tinybpf.asm import exit_, mov64
+    from tinybpf.kernel import commands
+    from tinybpf.kernel.constants import ProgType
+    from tinybpf.kernel.fd import FD
+    from tinybpf.programs import Program
+
+    with Program.load(ProgType.RAW_TRACEPOINT, [mov64(0, 0), exit_()], name="tt_cli_link") as prog, \
+            FD(commands.raw_tracepoint_open("sched_switch", prog.fd)) as link:
+        from tinybpf.kernel.object_info import link_record
+
+        link_id = str(link_record(link.fd).id)
+        _same_fields(json.loads(tinybpf("link", "show", "id", link_id, "-j")),
+                     json.loads(bpftool("link", "show", "id", link_id, "-j")))
+        assert tinybpf("link", "show", "id", link_id) == bpftool("link", "show", "id", link_id)

@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from tinybpf.errors import TinyBPFError
 
+
 class UsageError(TinyBPFError):
     """A command line bpftool's grammar does not accept; exits 2 like argparse's usage errors."""
 

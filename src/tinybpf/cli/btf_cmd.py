@@ -1,23 +1,166 @@
-"""``tinybpf btf dump``: the kernel's (or a file's) BTF as C declarations or bpftool's raw listing."""
+"""``tinybpf btf list|show|dump``: BTF objects the kernel holds, and any BTF as C or bpftool's raw listing."""
 from __future__ import annotations
 
 import argparse
 import sys
 from typing import Any
 
-from tinybpf.errors import TinyBPFError
+from tinybpf.errors import BPFError, TinyBPFError
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("btf", help="inspect BTF")
-    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
-    verbs.required = True
-    dump = verbs.add_parser("dump", help="print types as C (vmlinux.h style) or raw records (bpftool's format)")
-    dump.add_argument("types", nargs="*", metavar="TYPE", help="only these types (names or ids), with what they need")
-    dump.add_argument("--format", choices=("c", "raw"), default="raw", help="output format (default raw)")
-    dump.add_argument("--file", default="/sys/kernel/btf/vmlinux",
-                      help="a BTF blob or a BPF object's .BTF (default: the running kernel)")
-    dump.set_defaults(handler=run_dump)
+    parser = sub.add_parser("btf", help="list, show and dump BTF (bpftool's words: dump id N format c)",
+                            add_help=False)
+    parser.add_argument("words", nargs=argparse.REMAINDER,
+                        help="list | show [id N] | dump [id N | file PATH] [format c|raw] [TYPE...]")
+    parser.set_defaults(handler=run_btf)
+
+
+def run_btf(args: argparse.Namespace) -> int:
+    from tinybpf.cli.bpftool_words import Words
+
+    words = Words("btf", list(args.words))
+    verb = words.take("a verb (list, show, dump)")
+    if verb in ("list", "show", "ls"):
+        return _show(args, words)
+    if verb != "dump":
+        raise words.fail(f"unknown verb {verb!r}", "btf verbs: list, show, dump")
+    source, fmt, names = "/sys/kernel/btf/vmlinux", "raw", []
+    btf_id = 0
+    while words:
+        word = words.take("a word")
+        if word in ("file", "--file"):
+            source = words.take("a file")
+        elif word == "id":
+            btf_id = words.number("btf id")
+        elif word in ("format", "--format"):
+            fmt = words.take("a format (c or raw)")
+            if fmt not in ("c", "raw"):
+                raise words.fail(f"unknown format {fmt!r}", "formats: c, raw")
+        elif word.startswith("--format="):
+            fmt = word.split("=", 1)[1]
+        elif word.startswith("--file="):
+            source = word.split("=", 1)[1]
+        else:
+            names.append(word)
+    btf = _by_id(btf_id) if btf_id else _load(source)
+    return _dump(btf, fmt, names)
+
+
+def _by_id(btf_id: int) -> Any:
+    from tinybpf.btf import BTF, kernel_btf
+    from tinybpf.kernel import commands
+    from tinybpf.kernel.constants import Cmd
+    from tinybpf.kernel.fd import FD
+    from tinybpf.kernel.object_info import btf_object
+
+    try:
+        fd = FD(commands.get_fd_by_id(Cmd.BTF_GET_FD_BY_ID, btf_id))
+    except BPFError as exc:
+        if exc.errno == 2:
+            raise TinyBPFError(f"no BTF object with id {btf_id}", "see `tinybpf btf list`") from None
+        raise
+    with fd:
+        obj = btf_object(fd.fd)
+    if obj.kernel and obj.name == "vmlinux":
+        return kernel_btf()
+    base = kernel_btf() if obj.kernel else None
+    return BTF(obj.data, base=base, name=obj.name or f"BTF id {btf_id}")
+
+
+def _owners() -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """BTF id -> the programs and maps that use it, in the order bpftool prints them."""
+    from tinybpf.maps import Map, list_map_ids
+    from tinybpf.programs import Program, list_program_ids
+
+    progs: list[tuple[int, int]] = []
+    maps: list[tuple[int, int]] = []
+    for prog_id in list_program_ids():
+        try:
+            with Program.from_id(prog_id) as prog:
+                btf_id = prog.info().btf_id
+        except BPFError:
+            continue
+        if btf_id:
+            progs.append((btf_id, prog_id))
+    for map_id in list_map_ids():
+        try:
+            with Map.from_id(map_id) as m:
+                btf_id = m.info.btf_id
+        except BPFError:
+            continue
+        if btf_id:
+            maps.append((btf_id, map_id))
+    return _hashmap_order(progs), _hashmap_order(maps)
+
+
+def _hashmap_order(pairs: list[tuple[int, int]]) -> dict[int, list[int]]:
+    """Values per key in the order libbpf's hashmap (bpftool's table) iterates them after these appends:
+    each bucket is a list with new entries at its head, and every growth re-inserts bucket by bucket,
+    which reverses runs of equal keys. Keys hash as themselves (``hash_fn_for_key_as_id``)."""
+    bits = 0
+    buckets: list[list[tuple[int, int]]] = []
+
+    def bucket(key: int, width: int) -> int:
+        return ((key * 11400714819323198485) & 0xFFFFFFFFFFFFFFFF) >> (64 - width) if width else 0
+
+    for size, (key, value) in enumerate(pairs):
+        if not buckets or (size + 1) * 4 // 3 > len(buckets):
+            bits = max(bits + 1, 2)
+            grown: list[list[tuple[int, int]]] = [[] for _ in range(1 << bits)]
+            for chain in buckets:
+                for entry in chain:
+                    grown[bucket(entry[0], bits)].insert(0, entry)
+            buckets = grown
+        buckets[bucket(key, bits)].insert(0, (key, value))
+    order: dict[int, list[int]] = {}
+    for chain in buckets:
+        for key, value in chain:
+            order.setdefault(key, []).append(value)
+    return order
+
+
+def _show(args: argparse.Namespace, words: Any) -> int:
+    from tinybpf.cli.bpftool_words import emit_json
+    from tinybpf.kernel import commands
+    from tinybpf.kernel.constants import Cmd
+    from tinybpf.kernel.fd import FD
+    from tinybpf.kernel.object_info import btf_object
+
+    only = 0
+    if words.accept("id"):
+        only = words.number("btf id")
+    words.done()
+    progs, maps = _owners()
+    records = []
+    for btf_id in [only] if only else commands.list_ids(Cmd.BTF_GET_NEXT_ID):
+        try:
+            fd = FD(commands.get_fd_by_id(Cmd.BTF_GET_FD_BY_ID, btf_id))
+        except BPFError as exc:
+            if exc.errno == 2 and not only:
+                continue
+            if exc.errno == 2:
+                raise TinyBPFError(f"no BTF object with id {btf_id}", "see `tinybpf btf list`") from None
+            raise
+        with fd:
+            obj = btf_object(fd.fd, with_data=False)
+        r: dict[str, Any] = {"id": obj.id, "size": obj.size, "prog_ids": progs.get(obj.id, []),
+                             "map_ids": maps.get(obj.id, []), "kernel": obj.kernel}
+        if obj.name:
+            r["name"] = obj.name
+        records.append(r)
+    if getattr(args, "json", False):
+        emit_json(records[0] if only else records, getattr(args, "pretty", False))
+        return 0
+    for r in records:
+        name = f"[{r['name']}]" if r["kernel"] else r.get("name", "<anon>")
+        line = f"{r['id']}: name {name}  size {r['size']}B"
+        if r["prog_ids"]:
+            line += "  prog_ids " + ",".join(map(str, r["prog_ids"]))
+        if r["map_ids"]:
+            line += "  map_ids " + ",".join(map(str, r["map_ids"]))
+        print(line)
+    return 0
 
 
 def _load(path: str) -> Any:
@@ -48,17 +191,16 @@ def _ids(btf: Any, names: list[str]) -> list[int]:
     return ids
 
 
-def run_dump(args: argparse.Namespace) -> int:
-    btf = _load(args.file)
-    if args.format == "c":
+def _dump(btf: Any, fmt: str, names: list[str]) -> int:
+    if fmt == "c":
         from tinybpf.btf import render_c
 
         try:
-            sys.stdout.write(render_c(btf, [int(n) if n.isdigit() else n for n in args.types] or None))
+            sys.stdout.write(render_c(btf, [int(n) if n.isdigit() else n for n in names] or None))
         except KeyError as exc:
             raise TinyBPFError(str(exc).strip("'\""), "names are C names without struct/enum") from None
         return 0
-    ids = _ids(btf, args.types) if args.types else range(btf.first_id, btf.count)
+    ids = _ids(btf, names) if names else range(btf.first_id, btf.count)
     write = sys.stdout.write
     for type_id in ids:
         write(raw_line(btf, type_id) + "\n")
