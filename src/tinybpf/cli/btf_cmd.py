@@ -200,61 +200,8 @@ def _dump(btf: Any, fmt: str, names: list[str]) -> int:
         except KeyError as exc:
             raise TinyBPFError(str(exc).strip("'\""), "names are C names without struct/enum") from None
         return 0
-    ids = _ids(btf, names) if names else range(btf.first_id, btf.count)
-    write = sys.stdout.write
-    for type_id in ids:
-        write(raw_line(btf, type_id) + "\n")
+    from tinybpf.btf.raw_listing import raw_lines
+
+    lines = raw_lines(btf, _ids(btf, names) if names else None)
+    sys.stdout.write("\n".join(lines) + "\n")
     return 0
-
-
-_ENCODING = {0: "(none)", 1: "SIGNED", 2: "CHAR", 4: "BOOL"}
-_LINKAGE = {0: "static", 1: "global", 2: "extern"}
-
-
-def raw_line(btf: Any, type_id: int) -> str:
-    """One type as ``bpftool btf dump`` prints it (plain format)."""
-    from tinybpf.btf import types as t
-
-    kind = btf.type(type_id)
-    name = f"'{kind.name or '(anon)'}'"
-    head = f"[{type_id}] {kind.kind.name} {name}"
-    if isinstance(kind, t.Int):
-        return (f"{head} size={kind.size} bits_offset={kind.bit_offset} nr_bits={kind.bits} "
-                f"encoding={_ENCODING.get(kind.encoding, kind.encoding)}")
-    if isinstance(kind, (t.Ptr, t.Typedef, t.Volatile, t.Const, t.Restrict, t.TypeTag)):
-        return f"{head} type_id={kind.type}"
-    if isinstance(kind, t.Array):
-        return f"{head} type_id={kind.type} index_type_id={kind.index_type} nr_elems={kind.nelems}"
-    if isinstance(kind, (t.Struct, t.Union)):
-        lines = [f"{head} size={kind.size} vlen={len(kind.members)}"]
-        for m in kind.members:
-            extra = f" bitfield_size={m.bitfield_size}" if m.bitfield_size else ""
-            lines.append(f"\t'{m.name or '(anon)'}' type_id={m.type} bits_offset={m.bit_offset}{extra}")
-        return "\n".join(lines)
-    if isinstance(kind, (t.Enum, t.Enum64)):
-        sign = "SIGNED" if kind.signed else "UNSIGNED"
-        lines = [f"{head} encoding={sign} size={kind.size} vlen={len(kind.values)}"]
-        suffix = ("LL" if kind.signed else "ULL") if isinstance(kind, t.Enum64) else ""
-        lines += [f"\t'{v.name}' val={v.value}{suffix}" for v in kind.values]
-        return "\n".join(lines)
-    if isinstance(kind, t.Fwd):
-        return f"{head} fwd_kind={'union' if kind.union else 'struct'}"
-    if isinstance(kind, t.Func):
-        return f"{head} type_id={kind.type} linkage={_LINKAGE.get(kind.linkage, kind.linkage)}"
-    if isinstance(kind, t.FuncProto):
-        lines = [f"{head} ret_type_id={kind.return_type} vlen={len(kind.params)}"]
-        lines += [f"\t'{p.name or '(anon)'}' type_id={p.type}" for p in kind.params]
-        return "\n".join(lines)
-    if isinstance(kind, t.Var):
-        return f"{head} type_id={kind.type}, linkage={_LINKAGE.get(kind.linkage, kind.linkage)}"
-    if isinstance(kind, t.Datasec):
-        lines = [f"{head} size={kind.size} vlen={len(kind.vars)}"]
-        for v in kind.vars:
-            var = btf.type(v.type)
-            lines.append(f"\ttype_id={v.type} offset={v.offset} size={v.size} ({var.kind.name} '{var.name}')")
-        return "\n".join(lines)
-    if isinstance(kind, t.Float):
-        return f"{head} size={kind.size}"
-    if isinstance(kind, t.DeclTag):
-        return f"{head} type_id={kind.type} component_idx={kind.component_idx}"
-    return head
