@@ -281,6 +281,22 @@ class BTF:
                     yield self.first_id + position // 4
                 position = column.find(pattern, position + 1)
 
+    def functions(self) -> Iterator[tuple[str, int, int]]:
+        """(name, FUNC_PROTO id, parameter count) of every own FUNC, read from the records without decoding
+        them: listing the kernel's ~55k functions by name must not build 125k type objects."""
+        words, offsets, first = self._words, self._offsets, self.first_id
+        func, proto = int(Kind.FUNC), int(Kind.FUNC_PROTO)
+        for at in offsets:
+            if (words[at + 1] >> 24) & 0x1F != func:
+                continue
+            target = words[at + 2]
+            arity = -1
+            if target >= first:
+                proto_at = offsets[target - first]
+                if (words[proto_at + 1] >> 24) & 0x1F == proto:
+                    arity = words[proto_at + 1] & 0xFFFF
+            yield self.string(words[at]), target, arity
+
     def _name_column(self) -> bytes:
         """The name offset of every own type, packed in id order (native u32s)."""
         if self._name_offs is None:

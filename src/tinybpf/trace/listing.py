@@ -350,10 +350,13 @@ def _kfuncs(provider: str, parts: list[str], verbose: bool) -> list[Match]:
         return []
     module, function = (parts[0], parts[1]) if len(parts) == 2 else ("*", parts[0])
     traceable = _traceable_functions()
+    regex = _wildcard_regex(f"{module or '*'}:{function}")
     candidates = []
-    for name, params, returns in _btf_functions():
-        if traceable is not None and name not in traceable:
-            continue
+
+    def keep(name: str) -> bool:
+        return (traceable is None or name in traceable) and bool(regex.fullmatch(f"vmlinux:{name}"))
+
+    for name, params, returns in _btf_functions(verbose, keep):
         if verbose and returns:
             params = (*params, f"{returns} retval")
         candidates.append((f"vmlinux:{name}", params if verbose else ()))
@@ -364,8 +367,13 @@ def _raw_tracepoints(provider: str, parts: list[str], verbose: bool) -> list[Mat
     if not _loads("raw_tracepoint"):
         return []
     module, event = (parts[0], parts[1]) if len(parts) == 2 else ("*", parts[0])
+    regex = _wildcard_regex(f"{module or '*'}:{event}")
+
+    def keep(name: str) -> bool:
+        return any(name.startswith(p) and regex.fullmatch(f"vmlinux:{name[len(p):]}") for p in RAW_TRACEPOINT_PREFIXES)
+
     candidates = []
-    for name, params, _ in _btf_functions():
+    for name, params, _ in _btf_functions(verbose, keep):
         for prefix in RAW_TRACEPOINT_PREFIXES:
             if name.startswith(prefix):
                 # the first parameter is the tracepoint's private data, not an argument
@@ -384,22 +392,23 @@ _LISTERS: dict[str, Callable[[str, list[str], bool], list[Match]]] = {
 # ------------------------------------------------------------------------------------ kernel BTF
 
 
-def _btf_functions() -> Iterator[tuple[str, tuple[str, ...], str]]:
-    """(name, ``type name`` parameter lines, return type or "" for void) of kernel BTF functions with at
-    most :data:`MAX_ARGS` parameters."""
+def _btf_functions(verbose: bool, keep: Callable[[str], bool]) -> Iterator[tuple[str, tuple[str, ...], str]]:
+    """(name, ``type name`` parameter lines, return type or "" for void) of the kernel BTF functions ``keep``
+    accepts that take at most :data:`MAX_ARGS` parameters; types are spelled only for a verbose listing."""
     from tinybpf.btf import kernel_btf
-    from tinybpf.btf.kinds import Kind
-    from tinybpf.btf.types import Func, FuncProto
+    from tinybpf.btf.types import FuncProto
 
     btf = kernel_btf()
-    for candidate in btf.types():
-        if candidate.kind != Kind.FUNC or not isinstance(candidate, Func):
+    for name, proto_id, arity in btf.functions():
+        if not 0 <= arity <= MAX_ARGS or not keep(name):
             continue
-        proto = btf.type(candidate.type)
-        if not isinstance(proto, FuncProto) or len(proto.params) > MAX_ARGS:
+        if not verbose:
+            yield name, (), ""
             continue
+        proto = btf.type(proto_id)
+        assert isinstance(proto, FuncProto)
         params = tuple(f"{btf.c_name(param.type)} {param.name}" for param in proto.params)
-        yield candidate.name, params, btf.c_name(proto.return_type) if proto.return_type else ""
+        yield name, params, btf.c_name(proto.return_type) if proto.return_type else ""
 
 
 def _traceable_functions() -> Optional[set[str]]:
