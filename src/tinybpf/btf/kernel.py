@@ -26,6 +26,26 @@ def kernel_btf() -> BTF:
     return btf
 
 
+def kernel_header() -> str:
+    """The whole running kernel as a ``vmlinux.h``, rendered once per kernel and kept beside the index.
+
+    Rendering ~125k types takes seconds of Python; the text depends only on the blob, so later calls on
+    the same kernel read it back (``TINYBPF_NO_CACHE=1`` renders every time).
+    """
+    from tinybpf.btf.c_render import render_c
+
+    data = btf_files.read_vmlinux_btf()
+    index = _index_path(data)
+    path = index[: -len(".index")] + ".h" if index else None
+    saved = _read(path)
+    if saved is not None:
+        return saved.decode()
+    header = render_c(kernel_btf())
+    if path is not None:
+        _write(path, header.encode())
+    return header
+
+
 @functools.cache
 def module_btf(module: str) -> BTF:
     """A module's split BTF on top of :func:`kernel_btf` (``module_btf("nf_tables")``)."""
@@ -50,7 +70,7 @@ def _read(path: Optional[str]) -> Optional[bytes]:
 
 
 def _write(path: str, index: bytes) -> None:
-    """Best effort: a read-only home only costs the indexing pass next time."""
+    """Best effort: a read-only home only costs the work again next time."""
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temporary = f"{path}.{os.getpid()}"

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
 from tinybpf.errors import BPFError, TinyBPFError
+
+VMLINUX = "/sys/kernel/btf/vmlinux"
 
 
 def register(sub: Any) -> None:
@@ -25,7 +28,7 @@ def run_btf(args: argparse.Namespace) -> int:
         return _show(args, words)
     if verb != "dump":
         raise words.fail(f"unknown verb {verb!r}", "btf verbs: list, show, dump")
-    source, fmt, names = "/sys/kernel/btf/vmlinux", "raw", []
+    source, fmt, names = VMLINUX, "raw", []
     btf_id = 0
     while words:
         word = words.take("a word")
@@ -43,6 +46,15 @@ def run_btf(args: argparse.Namespace) -> int:
             source = word.split("=", 1)[1]
         else:
             names.append(word)
+    if not btf_id and os.path.realpath(source) == VMLINUX:
+        if fmt == "c" and not names:
+            from tinybpf.btf import kernel_header
+
+            sys.stdout.write(kernel_header())
+            return 0
+        from tinybpf.btf import kernel_btf
+
+        return _dump(kernel_btf(), fmt, names)
     btf = _by_id(btf_id) if btf_id else _load(source)
     return _dump(btf, fmt, names)
 

@@ -370,6 +370,8 @@ def _raw_tracepoints(provider: str, parts: list[str], verbose: bool) -> list[Mat
     regex = _wildcard_regex(f"{module or '*'}:{event}")
 
     def keep(name: str) -> bool:
+        if not name.startswith(RAW_TRACEPOINT_PREFIXES):
+            return False
         return any(name.startswith(p) and regex.fullmatch(f"vmlinux:{name[len(p):]}") for p in RAW_TRACEPOINT_PREFIXES)
 
     candidates = []
