@@ -42,12 +42,14 @@ import shutil
 import zlib
 from collections.abc import Iterable, Iterator
 from glob import glob
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-from tinybpf.elf import ElfFile, SymbolType
-from tinybpf.elf.usdt import UsdtProbe, find_probes
 from tinybpf.errors import FormatError, TinyBPFError
 from tinybpf.trace.type_listing import is_type_search, list_types
+
+if TYPE_CHECKING:  # the ELF readers load only for the user-space probe types that read binaries
+    from tinybpf.elf import ElfFile
+    from tinybpf.elf.usdt import UsdtProbe
 
 # bpftrace's SW_PROBE_LIST and HW_PROBE_LIST: (event, alias).
 SOFTWARE_EVENTS = (
@@ -147,6 +149,8 @@ def process_files(pid: int) -> list[str]:
 
 def process_usdt_probes(paths: list[str]) -> Iterator[UsdtProbe]:
     """The USDT probe sites of ``paths``, with duplicates (one probe at several sites) kept."""
+    from tinybpf.elf.usdt import find_probes
+
     for path in paths:
         try:
             yield from find_probes(path)
@@ -312,6 +316,8 @@ def _uprobes(provider: str, parts: list[str], verbose: bool) -> list[Match]:
 
 
 def _usdt(provider: str, parts: list[str], verbose: bool) -> list[Match]:
+    from tinybpf.elf.usdt import find_probes
+
     target, namespace, name = parts[0], parts[1] if len(parts) == 3 else "*", parts[-1]
     paths = resolve_binaries(target, provider)
     candidates = []
@@ -459,6 +465,8 @@ def _search_target(target: str, paths: list[str]) -> str:
 def function_names(path: str) -> set[str]:
     """Names of the functions a uprobe can attach to in ``path``, as bcc lists them for bpftrace: non-zero
     STT_FUNC and STT_GNU_IFUNC symbols of ``.symtab`` and ``.dynsym``, and of the separate debug file."""
+    from tinybpf.elf import ElfFile
+
     try:
         elf = ElfFile.from_path(path)
     except (OSError, FormatError):
@@ -474,6 +482,8 @@ def function_names(path: str) -> set[str]:
 
 
 def _function_symbols(elf: ElfFile) -> set[str]:
+    from tinybpf.elf import SymbolType
+
     kinds = (SymbolType.FUNC, SymbolType.GNU_IFUNC)
     return {symbol.name for symbol in elf.symbols() + elf.dynamic_symbols()
             if symbol.name and symbol.value and symbol.type in kinds}
