@@ -376,12 +376,10 @@ def _raw_tracepoints(provider: str, parts: list[str], verbose: bool) -> list[Mat
     regex = _wildcard_regex(f"{module or '*'}:{event}")
 
     def keep(name: str) -> bool:
-        if not name.startswith(RAW_TRACEPOINT_PREFIXES):
-            return False
         return any(name.startswith(p) and regex.fullmatch(f"vmlinux:{name[len(p):]}") for p in RAW_TRACEPOINT_PREFIXES)
 
     candidates = []
-    for name, params, _ in _btf_functions(verbose, keep):
+    for name, params, _ in _btf_functions(verbose, keep, RAW_TRACEPOINT_PREFIXES):
         for prefix in RAW_TRACEPOINT_PREFIXES:
             if name.startswith(prefix):
                 # the first parameter is the tracepoint's private data, not an argument
@@ -400,14 +398,16 @@ _LISTERS: dict[str, Callable[[str, list[str], bool], list[Match]]] = {
 # ------------------------------------------------------------------------------------ kernel BTF
 
 
-def _btf_functions(verbose: bool, keep: Callable[[str], bool]) -> Iterator[tuple[str, tuple[str, ...], str]]:
-    """(name, ``type name`` parameter lines, return type or "" for void) of the kernel BTF functions ``keep``
-    accepts that take at most :data:`MAX_ARGS` parameters; types are spelled only for a verbose listing."""
+def _btf_functions(verbose: bool, keep: Callable[[str], bool],
+                   prefixes: tuple[str, ...] = ()) -> Iterator[tuple[str, tuple[str, ...], str]]:
+    """(name, ``type name`` parameter lines, return type or "" for void) of the kernel BTF functions named
+    with one of ``prefixes`` (any when empty) that ``keep`` accepts and that take at most :data:`MAX_ARGS`
+    parameters; types are spelled only for a verbose listing."""
     from tinybpf.btf import kernel_btf
     from tinybpf.btf.types import FuncProto
 
     btf = kernel_btf()
-    for name, proto_id, arity in btf.functions():
+    for name, proto_id, arity in btf.functions(prefixes):
         if not 0 <= arity <= MAX_ARGS or not keep(name):
             continue
         if not verbose:
