@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import zlib
-from typing import Optional
+from typing import Callable, Optional
 
 from tinybpf.btf.reader import BTF
 from tinybpf.kernel import btf_files
@@ -27,23 +27,34 @@ def kernel_btf() -> BTF:
 
 
 def kernel_header() -> str:
-    """The whole running kernel as a ``vmlinux.h``, rendered once per kernel and kept beside the index.
-
-    Rendering ~125k types takes seconds of Python; the text depends only on the blob, so later calls on
-    the same kernel read it back (``TINYBPF_NO_CACHE=1`` renders every time).
-    """
+    """The whole running kernel as a ``vmlinux.h`` (what ``btf dump format c`` prints)."""
     from tinybpf.btf.c_render import render_c
 
-    data = btf_files.read_vmlinux_btf()
-    index = _index_path(data)
-    path = index[: -len(".index")] + ".h" if index else None
+    return _kept(".h", lambda: render_c(kernel_btf()))
+
+
+def kernel_raw_listing() -> str:
+    """The whole running kernel in bpftool's raw format (what ``btf dump`` prints)."""
+    from tinybpf.btf.raw_listing import raw_lines
+
+    return _kept(".raw", lambda: "\n".join(raw_lines(kernel_btf())) + "\n")
+
+
+def _kept(suffix: str, render: Callable[[], str]) -> str:
+    """A listing of the whole kernel, rendered once per kernel and kept beside the index.
+
+    Listing ~125k types takes from a third of a second to seconds of Python; the text depends only on
+    the blob, so later calls on the same kernel read it back (``TINYBPF_NO_CACHE=1`` renders every time).
+    """
+    index = _index_path(btf_files.read_vmlinux_btf())
+    path = index[: -len(".index")] + suffix if index else None
     saved = _read(path)
     if saved is not None:
         return saved.decode()
-    header = render_c(kernel_btf())
+    text = render()
     if path is not None:
-        _write(path, header.encode())
-    return header
+        _write(path, text.encode())
+    return text
 
 
 @functools.cache

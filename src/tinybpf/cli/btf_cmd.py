@@ -47,10 +47,10 @@ def run_btf(args: argparse.Namespace) -> int:
         else:
             names.append(word)
     if not btf_id and os.path.realpath(source) == VMLINUX:
-        if fmt == "c" and not names:
-            from tinybpf.btf import kernel_header
+        if not names:
+            from tinybpf.btf import kernel_header, kernel_raw_listing
 
-            sys.stdout.write(kernel_header())
+            sys.stdout.write(kernel_header() if fmt == "c" else kernel_raw_listing())
             return 0
         from tinybpf.btf import kernel_btf
 
