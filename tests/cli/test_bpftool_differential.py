@@ -150,3 +150,34 @@ def test_link_show_is_bpftools() -> None:
         _same_fields(json.loads(tinybpf("link", "show", "id", link_id, "-j")),
                      json.loads(bpftool("link", "show", "id", link_id, "-j")))
         assert tinybpf("link", "show", "id", link_id) == bpftool("link", "show", "id", link_id)
+
+
+# Where tinybpf's probes answer differently from bpftool 7.1's on purpose: map types that need BTF-described
+# values are not probed, struct_ops programs need a kernel struct to implement, and bpftool 7.1 does not know
+# the types added after it (netfilter, cgrp_storage, arena).
+PROBED_DIFFERENTLY = {"struct_ops", "sk_storage", "inode_storage", "task_storage", "netfilter", "cgrp_storage",
+                      "arena"}
+
+
+def _probe_lines(text: str) -> list[str]:
+    keep = []
+    for line in text.splitlines():
+        if line.startswith("\t") or line.startswith("eBPF helpers supported"):
+            continue  # helper lists: bpftool 7.1 misreads this kernel's verifier messages and lists every helper
+        if line.startswith("eBPF ") and line.split()[2] in PROBED_DIFFERENTLY:
+            continue
+        keep.append(line)
+    return keep
+
+
+def test_feature_probe_layout_is_bpftools() -> None:
+    assert _probe_lines(tinybpf("feature", "probe")) == _probe_lines(bpftool("feature", "probe"))
+    ours, theirs = json.loads(tinybpf("feature", "probe", "-j")), json.loads(bpftool("feature", "probe", "-j"))
+    assert set(ours) == set(theirs)
+    assert ours["system_config"] == theirs["system_config"] and ours["misc"] == theirs["misc"]
+    for section in ("program_types", "map_types"):
+        for key, value in theirs[section].items():
+            if key.split("_", 1)[1].rsplit("_", 2)[0] not in PROBED_DIFFERENTLY:
+                assert ours[section][key] == value, key
+    macros = tinybpf("feature", "probe", "macros", "prefix", "TT_")
+    assert "#define TT_HAVE_BPF_SYSCALL" in macros and "#define TT_BPF__PROG_TYPE_xdp__HELPER_bpf_redirect 1" in macros

@@ -13,6 +13,7 @@ COMMANDS = {
     "map": "inspect",
     "link": "inspect",
     "features": "features_cmd",
+    "feature": "feature_cmd",
     "asm": "asm_cmd",
     "disasm": "asm_cmd",
     "load": "object_cmd",
@@ -21,7 +22,7 @@ COMMANDS = {
     "trace": "trace_cmd",
 }
 
-BPFTOOL_NOUNS = frozenset({"prog", "map", "link", "btf"})
+BPFTOOL_NOUNS = frozenset({"prog", "map", "link", "btf", "feature"})
 """Commands that read bpftool's grammar."""
 
 
