@@ -181,3 +181,51 @@ def test_feature_probe_layout_is_bpftools() -> None:
                 assert ours[section][key] == value, key
     macros = tinybpf("feature", "probe", "macros", "prefix", "TT_")
     assert "#define TT_HAVE_BPF_SYSCALL" in macros and "#define TT_BPF__PROG_TYPE_xdp__HELPER_bpf_redirect 1" in macros
+
+
+def _return_zero(prog_type: Any, name: str) -> Any:
+    from tinybpf.asm import exit_, mov64
+    from tinybpf.programs import Program
+
+    return Program.load(prog_type, [mov64(0, 1), exit_()], name=name)
+
+
+def test_perf_list_is_bpftools() -> None:
+    import os
+
+    from tinybpf.kernel.constants import ProgType
+    from tinybpf.links.tracepoint import attach_tracepoint
+
+    with _return_zero(ProgType.TRACEPOINT, "tt_cli_perf") as prog, \
+            attach_tracepoint(prog, "syscalls/sys_enter_getppid"):
+        def mine(text: str) -> list[Any]:
+            return [r for r in json.loads(text) if r["pid"] == os.getpid()]
+
+        ours, theirs = mine(tinybpf("perf", "list", "-j")), mine(bpftool("perf", "list", "-j"))
+        assert ours == theirs and ours and ours[0]["tracepoint"] == "sys_enter_getppid"
+        lines = [line for line in tinybpf("perf", "list").splitlines() if line.startswith(f"pid {os.getpid()} ")]
+        assert lines == [line for line in bpftool("perf", "list").splitlines()
+                         if line.startswith(f"pid {os.getpid()} ")]
+
+
+def test_cgroup_tree_is_bpftools() -> None:
+    import os
+
+    from tinybpf.kernel.constants import AttachType, ProgType
+    from tinybpf.links.cgroup import attach_cgroup, cgroup_root
+
+    try:
+        root = cgroup_root()
+    except Exception as exc:  # no cgroup v2 here
+        pytest.skip(str(exc))
+    path = os.path.join(root, f"tt_cli_cgroup_{os.getpid()}")
+    os.mkdir(path)
+    try:
+        with _return_zero(ProgType.CGROUP_SKB, "tt_cli_cgroup_skb") as prog, \
+                attach_cgroup(prog, AttachType.CGROUP_INET_EGRESS, path):
+            for extra in ([], ["effective"]):
+                assert tinybpf("cgroup", "tree", path, *extra) == bpftool("cgroup", "tree", path, *extra)
+                assert json.loads(tinybpf("cgroup", "tree", path, *extra, "-j")) == \
+                    json.loads(bpftool("cgroup", "tree", path, *extra, "-j"))
+    finally:
+        os.rmdir(path)

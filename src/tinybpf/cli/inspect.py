@@ -104,10 +104,10 @@ def _names_of(kind: str, fd: Any, how: str) -> set[str]:
     info = program_info(fd.fd)
     if how == "tag":
         return {info.tag}
-    return {info.name, _full_name(fd.fd, info.name)}
+    return {info.name, program_full_name(fd.fd, info.name)}
 
 
-def _full_name(fd: int, short: str) -> str:
+def program_full_name(fd: int, short: str) -> str:
     from tinybpf.kernel.object_info import program_arrays
     from tinybpf.program_dump import full_name, program_btf
 
@@ -135,7 +135,7 @@ def prog_record(fd: Any) -> dict[str, Any]:
     misses = int(read_info(fd.fd, PROG_INFO)["recursion_misses"])  # type: ignore[call-overload]
     r: dict[str, Any] = {"id": info.id, "type": info.type_name}
     if info.name:
-        r["name"] = _full_name(fd.fd, info.name)
+        r["name"] = program_full_name(fd.fd, info.name)
     r["tag"] = info.tag
     r["gpl_compatible"] = info.gpl_compatible
     if info.run_time_ns:

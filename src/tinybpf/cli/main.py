@@ -12,6 +12,9 @@ COMMANDS = {
     "prog": "inspect",
     "map": "inspect",
     "link": "inspect",
+    "perf": "attachments",
+    "cgroup": "attachments",
+    "struct_ops": "attachments",
     "features": "features_cmd",
     "feature": "feature_cmd",
     "asm": "asm_cmd",
@@ -22,7 +25,7 @@ COMMANDS = {
     "trace": "trace_cmd",
 }
 
-BPFTOOL_NOUNS = frozenset({"prog", "map", "link", "btf", "feature"})
+BPFTOOL_NOUNS = frozenset({"prog", "map", "link", "btf", "feature", "perf", "cgroup", "struct_ops"})
 """Commands that read bpftool's grammar."""
 
 
