@@ -229,3 +229,50 @@ def test_cgroup_tree_is_bpftools() -> None:
                     json.loads(bpftool("cgroup", "tree", path, *extra, "-j"))
     finally:
         os.rmdir(path)
+
+
+@pytest.fixture
+def veth() -> Iterator[str]:
+    import os
+
+    name = f"tt_nl{os.getpid() % 100000}"
+    if subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", name + "p"],
+                      capture_output=True).returncode:
+        pytest.skip("cannot create a veth pair here")
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+def test_net_list_is_bpftools(veth: str, tmp_path: pathlib.Path) -> None:
+    from tinybpf.kernel.bpffs import find_bpffs
+    from tinybpf.kernel.constants import ProgType
+    from tinybpf.links.tc import attach_tc
+    from tinybpf.links.xdp import XDPMode, attach_xdp
+
+    bpffs = find_bpffs()
+    if bpffs is None or not shutil.which("tc"):
+        pytest.skip("needs a bpffs and iproute2's tc")
+    pin = f"{bpffs}/tt_cli_tc_{veth}"
+    with _return_zero(ProgType.XDP, "tt_cli_xdp") as xdp, _return_zero(ProgType.SCHED_CLS, "tt_cli_cls") as cls, \
+            _return_zero(ProgType.SCHED_CLS, "tt_cli_tcx") as tcx, attach_xdp(xdp, veth, XDPMode.SKB), \
+            attach_tc(tcx, veth, "ingress"):
+        cls.pin(pin)
+        try:
+            subprocess.run(["tc", "qdisc", "add", "dev", veth, "clsact"], check=True)
+            subprocess.run(["tc", "filter", "add", "dev", veth, "ingress", "bpf", "da", "object-pinned", pin],
+                           check=True)
+            ours = tinybpf("net", "list", "dev", veth)
+            assert [line for line in ours.splitlines() if "tcx/" not in line] == \
+                bpftool("net", "list", "dev", veth).splitlines()
+            assert f"{veth}(" in ours and " generic id " in ours and " clsact/ingress " in ours
+            assert f"tcx/ingress tt_cli_tcx prog_id {tcx.info().id} link_id " in ours
+            doc, ref = json.loads(tinybpf("-j", "net", "list", "dev", veth)), json.loads(bpftool("-j", "net", "list",
+                                                                                                "dev", veth))
+            doc[0]["tc"] = [r for r in doc[0]["tc"] if not r["kind"].startswith("tcx/")]
+            assert doc == ref
+        finally:
+            import os
+
+            os.unlink(pin)

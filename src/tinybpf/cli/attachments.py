@@ -10,7 +10,7 @@ from typing import Any
 from tinybpf.cli.bpftool_words import Words, emit_json
 from tinybpf.errors import BPFError, TinyBPFError
 
-NOUNS = {"perf": "perf events and raw tracepoints with programs, per process",
+NOUNS = {"net": "programs on network devices: XDP, tc and tcx, flow dissector", "perf": "perf events and raw tracepoints with programs, per process",
          "cgroup": "programs attached to cgroups (cgroup tree)", "struct_ops": "struct_ops maps"}
 _FD_TYPES = {0: "raw_tracepoint", 1: "tracepoint", 2: "kprobe", 3: "kretprobe", 4: "uprobe", 5: "uretprobe"}
 _F_ALLOW_OVERRIDE, _F_ALLOW_MULTI, _F_QUERY_EFFECTIVE = 1, 2, 1
@@ -22,6 +22,109 @@ def register(sub: Any) -> None:
         parser = sub.add_parser(noun, help=about, add_help=False)
         parser.add_argument("words", nargs=argparse.REMAINDER, help="bpftool's words: list, tree [PATH] ...")
         parser.set_defaults(handler=HANDLERS[noun], noun=noun)
+
+
+# ---- net list ----
+
+def net_main(args: argparse.Namespace) -> int:
+    from tinybpf.kernel import netlink
+
+    words = Words("net", list(args.words))
+    verb = words.accept("list", "show", "ls") or ("list" if not words else words.take("a verb"))
+    if verb not in ("list", "show", "ls"):
+        raise words.fail(f"unknown verb {verb!r}", "net verbs: list [dev NAME]")
+    only = words.take("a device name") if words.accept("dev") else None
+    words.done()
+    devices = [d for d in netlink.devices() if only is None or d.name == only]
+    if only is not None and not devices:
+        raise TinyBPFError(f"no network device {only!r}", "see `ip link`")
+    xdp: list[dict[str, Any]] = []
+    for d in devices:
+        if not d.xdp:
+            continue
+        r: dict[str, Any] = {"devname": d.name, "ifindex": d.ifindex}
+        if d.xdp_mode == netlink.XDP_ATTACHED_MULTI:
+            r["multi_attachments"] = [{"mode": mode, "id": prog_id} for mode, prog_id in d.xdp]
+        else:
+            r["mode"], r["id"] = d.xdp[0]
+        xdp.append(r)
+    tc: list[dict[str, Any]] = []
+    for d in devices:
+        for f in netlink.tc_filters(d.ifindex):
+            r = {"devname": d.name, "ifindex": d.ifindex, "kind": f.kind}
+            if f.name:
+                r["name"] = f.name
+            if f.prog_id is not None:
+                r["id"] = f.prog_id
+            tc.append(r)
+        tc += _tcx(d.name, d.ifindex)
+    dissector = _flow_dissector()
+    if args.json:
+        emit_json([{"xdp": xdp, "tc": tc, "flow_dissector": [{"id": i} for i in dissector]}], args.pretty)
+        return 0
+    out = ["xdp:"]
+    for r in xdp:
+        pairs = r.get("multi_attachments") or [{"mode": r["mode"], "id": r["id"]}]
+        out.append(f"{r['devname']}({r['ifindex']})" + "".join(f" {p['mode']} id {p['id']}" for p in pairs))
+    out += ["", "tc:"]
+    for r in tc:
+        text = f"{r['devname']}({r['ifindex']}) {r['kind']}" + (f" {r['name']}" if "name" in r else "")
+        if "prog_id" in r:
+            text += f" prog_id {r['prog_id']} " + (f"link_id {r['link_id']} " if r["link_id"] else "")
+        elif "id" in r:
+            text += f" id {r['id']}"
+        out.append(text)
+    out += ["", "flow_dissector:"] + [f"id {i}" for i in dissector] + [""]
+    print("\n".join(out))
+    return 0
+
+
+def _tcx(devname: str, ifindex: int) -> list[dict[str, Any]]:
+    """tcx (Linux 6.6) attachments of a device, queried by ifindex as newer bpftool lists them."""
+    from tinybpf.kernel import commands
+    from tinybpf.kernel.constants import AttachType
+
+    found = []
+    for attach, kind in ((AttachType.TCX_INGRESS, "tcx/ingress"), (AttachType.TCX_EGRESS, "tcx/egress")):
+        try:
+            _, ids, links = commands.prog_query_links(ifindex, attach)
+        except BPFError:
+            continue
+        for prog_id, link_id in zip(ids, links):
+            r: dict[str, Any] = {"devname": devname, "ifindex": ifindex, "kind": kind}
+            name = _prog_name(prog_id)
+            if name:
+                r["name"] = name
+            r.update(prog_id=prog_id, prog_flags=[], link_id=link_id, link_flags=[])
+            found.append(r)
+    return found
+
+
+def _prog_name(prog_id: int) -> str:
+    from tinybpf.cli.inspect import program_full_name
+    from tinybpf.programs import Program
+
+    try:
+        with Program.from_id(prog_id) as prog:
+            return program_full_name(prog.fd, prog.info().name)
+    except BPFError:
+        return ""
+
+
+def _flow_dissector() -> list[int]:
+    from tinybpf.kernel import commands
+    from tinybpf.kernel.constants import AttachType
+
+    try:
+        fd = os.open("/proc/self/ns/net", os.O_RDONLY)
+    except OSError:
+        return []
+    try:
+        return commands.prog_query(fd, AttachType.FLOW_DISSECTOR)[1][:1]
+    except BPFError:
+        return []
+    finally:
+        os.close(fd)
 
 
 # ---- perf list ----
@@ -267,4 +370,4 @@ def struct_ops_main(args: argparse.Namespace) -> int:
     return 0
 
 
-HANDLERS = {"perf": perf_main, "cgroup": cgroup_main, "struct_ops": struct_ops_main}
+HANDLERS = {"net": net_main, "perf": perf_main, "cgroup": cgroup_main, "struct_ops": struct_ops_main}

@@ -12,6 +12,7 @@ COMMANDS = {
     "prog": "inspect",
     "map": "inspect",
     "link": "inspect",
+    "net": "attachments",
     "perf": "attachments",
     "cgroup": "attachments",
     "struct_ops": "attachments",
@@ -25,7 +26,7 @@ COMMANDS = {
     "trace": "trace_cmd",
 }
 
-BPFTOOL_NOUNS = frozenset({"prog", "map", "link", "btf", "feature", "perf", "cgroup", "struct_ops"})
+BPFTOOL_NOUNS = frozenset({"prog", "map", "link", "btf", "feature", "net", "perf", "cgroup", "struct_ops"})
 """Commands that read bpftool's grammar."""
 
 

@@ -267,6 +267,17 @@ def prog_query(target_fd: int, attach_type: int, query_flags: int = 0, max_progs
     return int(attrs.PROG_QUERY.unpack_from(attr, 0)[3]), list(ids[:count])
 
 
+def prog_query_links(target: int, attach_type: int, max_progs: int = 64) -> tuple[int, list[int], list[int]]:
+    """BPF_PROG_QUERY with the link ids (Linux 6.6, tcx and netkit): (attach flags, program ids, link ids)."""
+    ids, links = (ctypes.c_uint32 * max_progs)(), (ctypes.c_uint32 * max_progs)()
+    attr = _attr()
+    attrs.PROG_QUERY.pack_into(attr, 0, target, attach_type, 0, 0, ctypes.addressof(ids), max_progs)
+    attrs.U64.pack_into(attr, attrs.PROG_QUERY_LINK_IDS_OFFSET, ctypes.addressof(links))
+    bpf(Cmd.PROG_QUERY, attr, attrs.PROG_QUERY_LINK_IDS_OFFSET + 24)
+    count = int(attrs.PROG_QUERY.unpack_from(attr, 0)[5])
+    return int(attrs.PROG_QUERY.unpack_from(attr, 0)[3]), list(ids[:count]), list(links[:count])
+
+
 def task_fd_query(pid: int, fd: int) -> Optional[tuple[int, int, str, int, int]]:
     """BPF_TASK_FD_QUERY: (prog_id, fd_type, name, probe_offset, probe_addr) of a perf event or raw
     tracepoint fd of process ``pid`` that has a program attached; None for any other fd."""
@@ -340,6 +351,7 @@ __all__ = [
     "prog_detach",
     "prog_load",
     "prog_query",
+    "prog_query_links",
     "prog_test_run",
     "raw_tracepoint_open",
     "read_info",
