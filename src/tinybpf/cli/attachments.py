@@ -29,8 +29,10 @@ def register(sub: Any) -> None:
 def net_main(args: argparse.Namespace) -> int:
     from tinybpf.kernel import netlink
 
-    words = Words("net", list(args.words))
-    verb = words.accept("list", "show", "ls") or ("list" if not words else words.take("a verb"))
+    words = Words("net", list(args.words) or ["list"])
+    verb = words.verb("Usage: tinybpf net { show | list } [dev NAME]\n       tinybpf net help")
+    if verb is None:
+        return 0
     if verb not in ("list", "show", "ls"):
         raise words.fail(f"unknown verb {verb!r}", "net verbs: list [dev NAME]")
     only = words.take("a device name") if words.accept("dev") else None
@@ -132,9 +134,11 @@ def _flow_dissector() -> list[int]:
 def perf_main(args: argparse.Namespace) -> int:
     from tinybpf.kernel import commands
 
-    words = Words("perf", list(args.words))
-    verb = words.accept("list", "show", "ls") or ("list" if not words else words.take("a verb"))
-    if verb != "list" and verb not in ("show", "ls"):
+    words = Words("perf", list(args.words) or ["list"])
+    verb = words.verb("Usage: tinybpf perf { show | list }\n       tinybpf perf help")
+    if verb is None:
+        return 0
+    if verb not in ("list", "show", "ls"):
         raise words.fail(f"unknown verb {verb!r}", "perf verbs: list, show")
     words.done()
     records = []
@@ -193,7 +197,9 @@ def cgroup_main(args: argparse.Namespace) -> int:
     from tinybpf.kernel.procfs import cgroup2_mount
 
     words = Words("cgroup", list(args.words))
-    verb = words.take("a verb (tree)")
+    verb = words.verb("Usage: tinybpf cgroup tree [CGROUP_ROOT] [effective]\n       tinybpf cgroup help")
+    if verb is None:
+        return 0
     if verb != "tree":
         raise words.fail(f"unknown verb {verb!r}", "cgroup verbs: tree [CGROUP_ROOT] [effective]")
     root = words.take("a cgroup path") if words and words.peek() != "effective" else cgroup2_mount()
@@ -344,8 +350,10 @@ def struct_ops_main(args: argparse.Namespace) -> int:
     from tinybpf.kernel.constants import MapType
     from tinybpf.maps import Map, list_map_ids
 
-    words = Words("struct_ops", list(args.words))
-    verb = words.accept("list", "show", "ls") or ("list" if not words else words.take("a verb"))
+    words = Words("struct_ops", list(args.words) or ["list"])
+    verb = words.verb("Usage: tinybpf struct_ops { show | list }\n       tinybpf struct_ops help")
+    if verb is None:
+        return 0
     if verb not in ("list", "show", "ls"):
         raise words.fail(f"unknown verb {verb!r}", "struct_ops verbs: list, show")
     words.done()

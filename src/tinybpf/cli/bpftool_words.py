@@ -23,8 +23,9 @@ MAX_ID = 0xFFFFFFFF
 
 
 def split_output_flags(argv: list[str]) -> tuple[list[str], bool, bool]:
-    """Remove ``-j/--json/-p/--pretty`` from anywhere on the line: (rest, json, pretty)."""
-    rest = [a for a in argv if a not in OUTPUT_FLAGS]
+    """Remove ``-j/--json/-p/--pretty`` from anywhere on the line: (rest, json, pretty). ``-h/--help``
+    become the ``help`` verb."""
+    rest = ["help" if a in ("-h", "--help") else a for a in argv if a not in OUTPUT_FLAGS]
     found = {OUTPUT_FLAGS[a] for a in argv if a in OUTPUT_FLAGS}
     return rest, bool(found), "pretty" in found
 
@@ -44,6 +45,13 @@ class Words:
 
     def peek(self) -> Optional[str]:
         return self.words[0] if self.words else None
+
+    def verb(self, usage: str) -> Optional[str]:
+        """The verb, or None after printing ``usage`` for ``help`` or a bare noun (bpftool's ``do_help``)."""
+        if not self.words or self.words[0] == "help":
+            sys.stdout.write(usage.strip("\n") + "\n")
+            return None
+        return self.words.pop(0)
 
     def take(self, what: str) -> str:
         if not self.words:

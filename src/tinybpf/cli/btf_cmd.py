@@ -19,11 +19,24 @@ def register(sub: Any) -> None:
     parser.set_defaults(handler=run_btf)
 
 
+BTF_USAGE = """
+Usage: tinybpf btf { show | list } [id BTF_ID]
+       tinybpf btf dump BTF_SRC [format FORMAT] [TYPE...]
+       tinybpf btf help
+
+       BTF_SRC := { id BTF_ID | file FILE }
+       FORMAT  := { raw | c }
+       OPTIONS := { {-j|--json} [{-p|--pretty}] }
+"""
+
+
 def run_btf(args: argparse.Namespace) -> int:
     from tinybpf.cli.bpftool_words import Words
 
     words = Words("btf", list(args.words))
-    verb = words.take("a verb (list, show, dump)")
+    verb = words.verb(BTF_USAGE)
+    if verb is None:
+        return 0
     if verb in ("list", "show", "ls"):
         return _show(args, words)
     if verb != "dump":

@@ -47,6 +47,14 @@ MISC = (  # (JSON key, sentence, macro)
 )
 
 
+FEATURE_USAGE = """
+Usage: tinybpf feature probe [kernel] [full] [macros [prefix PREFIX]]
+       tinybpf feature help
+
+       OPTIONS := { {-j|--json} [{-p|--pretty}] }
+"""
+
+
 def register(sub: Any) -> None:
     parser = sub.add_parser("feature", help="probe what this kernel offers, in bpftool's layout", add_help=False)
     parser.add_argument("words", nargs=argparse.REMAINDER, help="probe [kernel] [full] [macros [prefix PREFIX]]")
@@ -70,7 +78,10 @@ def feature(args: argparse.Namespace) -> int:
     from tinybpf.kernel.sysinfo import is_root
 
     words = Words("feature", list(args.words))
-    if words.take("a verb (probe)") != "probe":
+    verb = words.verb(FEATURE_USAGE)
+    if verb is None:
+        return 0
+    if verb != "probe":
         raise words.fail("the only verb is probe", "tinybpf feature probe [kernel] [full] [macros]")
     full = macros = False
     prefix = ""

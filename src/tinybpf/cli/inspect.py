@@ -300,9 +300,23 @@ def _show(kind: str, args: argparse.Namespace, words: Words) -> int:
 
 # ---- prog ----
 
+PROG_USAGE = """
+Usage: tinybpf prog { show | list } [PROG]
+       tinybpf prog dump xlated PROG [{ opcodes | linum }]
+       tinybpf prog dump jited  PROG [opcodes]
+       tinybpf prog pin   PROG FILE
+       tinybpf prog help
+
+       PROG := { id PROG_ID | pinned FILE | tag PROG_TAG | name PROG_NAME }
+       OPTIONS := { {-j|--json} [{-p|--pretty}] }
+"""
+
+
 def prog_main(args: argparse.Namespace) -> int:
     words = _words(args)
-    verb = words.take("a verb (show, list, dump, pin)")
+    verb = words.verb(PROG_USAGE)
+    if verb is None:
+        return 0
     if verb in ("show", "list", "ls"):
         return _show("prog", args, words)
     if verb == "dump":
@@ -440,9 +454,28 @@ def _pin(kind: str, words: Words) -> int:
 
 # ---- map ----
 
+MAP_USAGE = """
+Usage: tinybpf map { show | list } [MAP]
+       tinybpf map dump    MAP
+       tinybpf map lookup  MAP key DATA
+       tinybpf map getnext MAP key DATA
+       tinybpf map update  MAP key DATA value VALUE [UPDATE_FLAGS]
+       tinybpf map delete  MAP key DATA
+       tinybpf map pin     MAP FILE
+       tinybpf map help
+
+       MAP := { id MAP_ID | pinned FILE | name MAP_NAME }
+       DATA := { [hex] BYTES }
+       UPDATE_FLAGS := { any | exist | noexist }
+       OPTIONS := { {-j|--json} [{-p|--pretty}] }
+"""
+
+
 def map_main(args: argparse.Namespace) -> int:
     words = _words(args)
-    verb = words.take("a verb (show, list, dump, lookup, update, delete, pin)")
+    verb = words.verb(MAP_USAGE)
+    if verb is None:
+        return 0
     if verb in ("show", "list", "ls"):
         return _show("map", args, words)
     if verb == "pin":
@@ -548,9 +581,22 @@ def _print_elements(m: Any, items: list[tuple[bytes, Any]], args: argparse.Names
 
 # ---- link ----
 
+LINK_USAGE = """
+Usage: tinybpf link { show | list } [LINK]
+       tinybpf link pin    LINK FILE
+       tinybpf link detach LINK
+       tinybpf link help
+
+       LINK := { id LINK_ID | pinned FILE }
+       OPTIONS := { {-j|--json} [{-p|--pretty}] }
+"""
+
+
 def link_main(args: argparse.Namespace) -> int:
     words = _words(args)
-    verb = words.take("a verb (show, list, detach, pin)")
+    verb = words.verb(LINK_USAGE)
+    if verb is None:
+        return 0
     if verb in ("show", "list", "ls"):
         return _show("link", args, words)
     if verb == "pin":
