@@ -276,3 +276,39 @@ def test_net_list_is_bpftools(veth: str, tmp_path: pathlib.Path) -> None:
             import os
 
             os.unlink(pin)
+
+
+def test_run_counters_show_when_bpf_stats_are_on() -> None:
+    from tinybpf.kernel.constants import ProgType
+    from tinybpf.programs import enable_run_stats
+
+    with enable_run_stats(), _return_zero(ProgType.SOCKET_FILTER, "tt_cli_stats") as prog:
+        prog.test_run(b"\0" * 64, repeat=10)
+        prog_id = str(prog.info().id)
+        ours = json.loads(tinybpf("prog", "show", "id", prog_id, "-j"))
+        assert ours["run_cnt"] == 10 and ours["run_time_ns"] > 0
+        _same_fields(ours, json.loads(bpftool("prog", "show", "id", prog_id, "-j")))
+        assert tinybpf("prog", "show", "id", prog_id) == bpftool("prog", "show", "id", prog_id)
+
+
+def test_pin_then_show_pinned() -> None:
+    import os
+
+    from tinybpf.kernel.bpffs import find_bpffs
+    from tinybpf.kernel.constants import ProgType
+    from tinybpf.maps import Map
+
+    bpffs = find_bpffs()
+    if bpffs is None:
+        pytest.skip("no bpffs mounted")
+    prog_pin, map_pin = f"{bpffs}/tt_cli_prog_{os.getpid()}", f"{bpffs}/tt_cli_map_{os.getpid()}"
+    with _return_zero(ProgType.SOCKET_FILTER, "tt_cli_pinned") as prog, \
+            Map.create(map_type=2, key_size=4, value_size=4, max_entries=1, name="tt_cli_pinned") as m:
+        tinybpf("prog", "pin", "id", str(prog.info().id), prog_pin)
+        tinybpf("map", "pin", "id", str(m.info.id), map_pin)
+        try:
+            assert json.loads(tinybpf("prog", "show", "pinned", prog_pin, "-j"))["id"] == prog.info().id
+            assert json.loads(tinybpf("map", "show", "pinned", map_pin, "-j"))["id"] == m.info.id
+        finally:
+            os.unlink(prog_pin)
+            os.unlink(map_pin)
