@@ -127,7 +127,7 @@ def test_map_lookup_update_delete(loaded: list[Object]) -> None:
 
 def test_btf_show_is_bpftools(loaded: list[Object]) -> None:
     btf_ids = sorted({prog.info().btf_id for obj in loaded for prog in obj})
-    for btf_id in btf_ids + [1]:
+    for btf_id in [*btf_ids, 1]:
         ours = json.loads(tinybpf("btf", "show", "id", str(btf_id), "-j"))
         theirs = json.loads(bpftool("btf", "show", "id", str(btf_id), "-j"))
         _same_fields(ours, theirs)
