@@ -39,7 +39,7 @@ def bpftool(*args: str) -> str:
 
 @pytest.fixture(scope="module")
 def loaded() -> Iterator[list[Object]]:
-    objects = [Object.load_file(DATA / name) for name in ("subprogs.bpf.o", "globals.bpf.o")]
+    objects = [Object.load_file(DATA / name) for name in ("subprogs.bpf.o", "globals.bpf.o", "maps.bpf.o")]
     try:
         yield objects
     finally:
@@ -98,6 +98,20 @@ def test_map_show_is_bpftools(loaded: list[Object]) -> None:
         _same_fields(json.loads(tinybpf("map", "show", "id", str(map_id), "--json")),
                      json.loads(bpftool("map", "show", "id", str(map_id), "-j")))
         assert tinybpf("map", "show", "id", str(map_id)) == bpftool("map", "show", "id", str(map_id))
+
+
+def test_map_dump_is_bpftools(loaded: list[Object]) -> None:
+    """Typed maps print through BTF (global data as sections of variables), untyped ones as hex bytes."""
+    compared = 0
+    for map_id in _map_ids(loaded):
+        ref = subprocess.run(["bpftool", "map", "dump", "id", str(map_id)], capture_output=True, text=True)
+        if ref.returncode:  # ring buffers and other maps without elements to dump
+            continue
+        assert tinybpf("map", "dump", "id", str(map_id)) == ref.stdout
+        assert json.loads(tinybpf("map", "dump", "id", str(map_id), "-j")) == \
+            json.loads(bpftool("map", "dump", "id", str(map_id), "-j"))
+        compared += 1
+    assert compared >= 5
 
 
 def test_show_by_name_and_tag(loaded: list[Object]) -> None:

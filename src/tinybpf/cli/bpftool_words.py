@@ -104,4 +104,35 @@ def emit_json(doc: Any, pretty: bool) -> None:
         sys.stdout.write(json.dumps(doc, separators=(",", ":")) + "\n")
 
 
-__all__ = ["OUTPUT_FLAGS", "UsageError", "Words", "emit_json", "split_output_flags"]
+def pretty_text(value: Any) -> str:
+    """``value`` as bpftool's json_writer prints it in pretty mode (its plain map dumps): every object field
+    on a new line four spaces deeper, array elements inline, a closing bracket on its own line after
+    content. A :class:`tinybpf.btf.value_dump.Raw` is written unquoted."""
+    out: list[str] = []
+    _pretty(value, out, 0)
+    return "".join(out)
+
+
+def _pretty(value: Any, out: list[str], depth: int) -> None:
+    from tinybpf.btf.value_dump import Raw
+
+    if isinstance(value, dict):
+        out.append("{")
+        for i, (name, item) in enumerate(value.items()):
+            out.append(("," if i else "") + "\n" + "    " * (depth + 1) + json.dumps(name) + ": ")
+            _pretty(item, out, depth + 1)
+        out.append(("\n" + "    " * depth if value else "") + "}")
+    elif isinstance(value, list):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _pretty(item, out, depth + 1)
+        out.append(("\n" + "    " * depth if value else "") + "]")
+    elif isinstance(value, Raw):
+        out.append(str(value))
+    else:
+        out.append(json.dumps(value))
+
+
+__all__ = ["OUTPUT_FLAGS", "UsageError", "Words", "emit_json", "pretty_text", "split_output_flags"]

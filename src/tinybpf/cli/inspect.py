@@ -557,17 +557,56 @@ def _map_dump(m: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _map_types(m: Any) -> tuple[Any, int, int]:
+    """(BTF, key type id, value type id) of a map created with BTF, (None, 0, 0) otherwise."""
+    from tinybpf.kernel.attrs import MAP_INFO
+    from tinybpf.kernel.commands import read_info
+    from tinybpf.program_dump import program_btf
+
+    raw = read_info(m.fd, MAP_INFO)
+    value_type = int(raw["btf_value_type_id"])  # type: ignore[call-overload]
+    btf = program_btf(m.info.btf_id) if value_type else None
+    return btf, int(raw["btf_key_type_id"]) if btf else 0, value_type  # type: ignore[call-overload]
+
+
+def _formatted(m: Any, types: tuple[Any, int, int], key: bytes, value: Any, plain: bool) -> dict[str, Any]:
+    """One element as bpftool's BTF dumper shows it: the key (when typed) and the value or per-CPU values."""
+    from tinybpf.btf.value_dump import dump_value
+
+    btf, key_type, value_type = types
+    r: dict[str, Any] = {}
+    if key_type:
+        r["key"] = dump_value(btf, key_type, key, plain)
+    if m.percpu:
+        r["values"] = [{"cpu": cpu, "value": dump_value(btf, value_type, v, plain)} for cpu, v in enumerate(value)]
+    else:
+        r["value"] = dump_value(btf, value_type, value, plain)
+    return r
+
+
 def _print_elements(m: Any, items: list[tuple[bytes, Any]], args: argparse.Namespace, single: bool = False) -> None:
+    from tinybpf.cli.bpftool_words import pretty_text
+
+    types = _map_types(m)
     if args.json:
         def value_json(v: Any) -> Any:
             if m.percpu:
                 return [{"cpu": cpu, "value": [f"0x{b:02x}" for b in per_cpu]} for cpu, per_cpu in enumerate(v)]
             return [f"0x{b:02x}" for b in v]
         key = "values" if m.percpu else "value"
-        docs = [{"key": [f"0x{b:02x}" for b in k], key: value_json(v)} for k, v in items]
+        docs = []
+        for k, v in items:
+            doc = {"key": [f"0x{b:02x}" for b in k], key: value_json(v)}
+            if types[0] is not None:
+                doc["formatted"] = _formatted(m, types, k, v, plain=False)
+            docs.append(doc)
         emit_json(docs[0] if single else docs, args.pretty)
         return
     out = sys.stdout
+    if types[0] is not None:
+        formatted = [_formatted(m, types, k, v, plain=True) for k, v in items]
+        out.write(pretty_text(formatted[0] if single else formatted) + "\n")
+        return
     for k, v in items:
         if m.percpu:
             out.write(f"key:\n{_hex(k)}\n")
