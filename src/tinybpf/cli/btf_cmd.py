@@ -130,7 +130,7 @@ def _hashmap_order(pairs: list[tuple[int, int]]) -> dict[int, list[int]]:
         return ((key * 11400714819323198485) & 0xFFFFFFFFFFFFFFFF) >> (64 - width) if width else 0
 
     for size, (key, value) in enumerate(pairs):
-        if not buckets or (size + 1) * 4 // 3 > len(buckets):
+        if not buckets or (size + 1) * 4 // len(buckets) > 3:  # libbpf: empty or more than 75% full
             bits = max(bits + 1, 2)
             grown: list[list[tuple[int, int]]] = [[] for _ in range(1 << bits)]
             for chain in buckets:
