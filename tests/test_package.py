@@ -17,7 +17,7 @@ SRC = pathlib.Path(__file__).resolve().parent.parent / "src" / "tinybpf"
 LAYERS = [
     {"_lazy", "errors", "kernel"},
     {"asm", "btf", "elf", "spec"},
-    {"codecs", "maps", "programs", "links", "events", "symbols", "features", "objects"},
+    {"codecs", "maps", "programs", "program_dump", "links", "events", "symbols", "features", "objects"},
     {"bcc", "cc", "trace", "manager"},
     {"cli", "__main__"},
 ]

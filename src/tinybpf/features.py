@@ -185,6 +185,33 @@ def attach_kind(kind: str) -> Feature:
 ATTACH_KINDS = ("tracepoint", "raw_tracepoint", "kprobe", "uprobe", "fentry", "fexit", "software", "hardware")
 
 
+# bpftool's miscellaneous probes: socket filters that only load where the verifier has the feature
+_MOV_R0_1 = struct.pack("<BBhi", 0xB7, 0, 0, 1)
+_EXIT = struct.pack("<BBhi", 0x95, 0, 0, 0)
+_MISC_PROGRAMS = (
+    _MOV_R0_1 * 4096 + _EXIT,  # more than the old 4096-instruction limit
+    struct.pack("<BBhi", 0xB7, 0, 0, 10) + struct.pack("<BBhi", 0x17, 0, 0, 1)  # r0 = 10; r0 -= 1
+    + struct.pack("<BBhi", 0x55, 0, -2, 0) + _EXIT,  # if r0 != 0 goto -2: a bounded loop
+    struct.pack("<BBhi", 0xB7, 0, 0, 0) + struct.pack("<BBhi", 0xA5, 0, 1, 0) + _MOV_R0_1 + _EXIT,  # JLT (v2)
+    struct.pack("<BBhi", 0xB7, 0, 0, 0) + struct.pack("<BBhi", 0xA6, 0, 1, 0) + _MOV_R0_1 + _EXIT,  # JMP32 (v3)
+)
+
+
+@functools.cache
+def misc_features() -> tuple[bool, bool, bool, bool]:
+    """(large program size limit, bounded loops, ISA v2, ISA v3), as ``bpftool feature probe`` tests them."""
+    from .programs import Program
+
+    found = []
+    for code in _MISC_PROGRAMS:
+        try:
+            Program.load(ProgType.SOCKET_FILTER, code, name="probe").close()
+            found.append(True)
+        except TinyBPFError:
+            found.append(False)
+    return found[0], found[1], found[2], found[3]
+
+
 def require(feature: Feature) -> None:
     """Raise ``NotSupported`` unless ``feature`` is available."""
     if not is_root():

@@ -37,8 +37,8 @@ def test_prog_list_show_and_dump() -> None:
         assert mine and mine[0]["name"] == "cli_test" and mine[0]["type"] == "socket_filter"
         text = tinybpf("prog", "show", str(prog_id)).stdout
         assert text.startswith(f"{prog_id}: socket_filter  name cli_test  tag {prog.info().tag}")
-        dump = tinybpf("prog", "dump", str(prog_id)).stdout.splitlines()
-        assert [line.split(":", 1)[1].strip() for line in dump] == ["r0 = 0", "exit"]
+        dump = tinybpf("prog", "dump", "xlated", "id", str(prog_id)).stdout.splitlines()
+        assert dump == ["   0: (b7) r0 = 0", "   1: (95) exit"]
 
 
 @pytest.mark.kernel
@@ -63,10 +63,13 @@ def _lines(text: str) -> list[str]:
 @pytest.mark.kernel
 def test_missing_ids_are_one_clear_line() -> None:
     for noun in ("prog", "map"):
-        proc = tinybpf(noun, "show", "999999999", check=False)
+        proc = tinybpf(noun, "show", "id", "999999999", check=False)
         assert proc.returncode == 1
         assert proc.stderr == f"tinybpf: error: no {'program' if noun == 'prog' else 'map'} with id 999999999 " \
             f"(hint: see `tinybpf {noun} list`)\n"
+        for bad in ("-1", "0", "99999999999", "x"):
+            proc = tinybpf(noun, "show", "id", bad, check=False)
+            assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "invalid" in proc.stderr, proc.stderr
 
 
 @pytest.mark.kernel

@@ -52,7 +52,7 @@ from tinybpf.asm.builder import (
     to_be,
     to_le,
 )
-from tinybpf.asm.instruction import Instruction, Instructions, Label
+from tinybpf.asm.instruction import Instruction, Instructions, Label, disassemble
 from tinybpf.asm.opcodes import (
     FETCH,
     FP,
@@ -84,11 +84,10 @@ from tinybpf.asm.opcodes import (
 if TYPE_CHECKING:
     from tinybpf.asm.assembler import assemble
     from tinybpf.asm.helpers import Helper, helper_id, helper_name
-    from tinybpf.asm.text import disassemble, format_instruction
+    from tinybpf.asm.text import format_instruction
 
 _LAZY = {
     "assemble": "tinybpf.asm.assembler",
-    "disassemble": "tinybpf.asm.text",
     "format_instruction": "tinybpf.asm.text",
     "Helper": "tinybpf.asm.helpers",
     "helper_id": "tinybpf.asm.helpers",

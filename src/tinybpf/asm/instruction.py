@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
 from tinybpf.asm.opcodes import LD_IMM64, Class, JumpOp, PseudoCall, PseudoLoad
+from tinybpf.asm.text import format_instruction
 from tinybpf.errors import FormatError
 
 _INSN = {"little": struct.Struct("<BBhi"), "big": struct.Struct(">BBhi")}
@@ -136,8 +137,6 @@ class Instruction:
         return Instruction(**fields)
 
     def __str__(self) -> str:
-        from tinybpf.asm.text import format_instruction
-
         return format_instruction(self)
 
 
@@ -248,8 +247,6 @@ class Instructions(list[Instruction]):
         return out
 
     def __str__(self) -> str:
-        from tinybpf.asm.text import disassemble
-
         return disassemble(self)
 
 
@@ -318,3 +315,26 @@ def _resolve(insns: list[Instruction], fail: Callable[[int, str], None]) -> Inst
         else:
             resolved.append(insn.replace(imm=delta))
     return resolved
+
+
+def _ignore(index: int, message: str) -> None:
+    """Listings show what they can: an unresolvable reference keeps its stored offset."""
+
+
+def disassemble(program: Union[list[Instruction], bytes, bytearray, memoryview], byteorder: str = "little") -> str:
+    """A listing, one instruction per line, ``name:`` lines before labelled instructions.
+
+    Bytes are decoded first; jumps and calls to labels show their resolved offsets.
+    """
+    if isinstance(program, (bytes, bytearray, memoryview)):
+        program = Instructions.decode(program, byteorder)
+    try:
+        program = _resolve(program, _ignore)
+    except ValueError:  # a label defined twice: list the instructions as they are
+        pass
+    lines = []
+    for insn in program:
+        if insn.symbol is not None:
+            lines.append(f"{insn.symbol}:")
+        lines.append(format_instruction(insn))
+    return "\n".join(lines)

@@ -7,13 +7,12 @@ them (cpu v4: ``r1 = (s8)r2``, ``r1 s/= r2``, ``r1 = bswap64 r1``, ``gotol +N``,
 own because LLVM's are ambiguous: a bpf-to-bpf call prints its offset signed (``call +3``, which
 LLVM prints as ``call 3`` like a helper), a kfunc call is ``call kfunc 77``, and an instruction the
 kernel would reject (unknown opcode, non-zero reserved field) prints every field as
-``.insn code=0x62 dst=1 src=0 off=3 imm=4``. :func:`tinybpf.asm.assembler.assemble` reads all of it.
+``.insn code=0x62 dst=1 src=0 off=3 imm=4``. :func:`tinybpf.asm.assembler.assemble` reads all of it; :func:`tinybpf.asm.disassemble` lists whole programs.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Protocol
 
-from tinybpf.asm.instruction import Instruction, Instructions, _resolve
 from tinybpf.asm.opcodes import (
     FETCH,
     LD_IMM64,
@@ -65,11 +64,29 @@ ADDR_SPACE_CAST = 1
 """The off of ``ALU64 | MOV | X`` that makes it ``addr_space_cast`` (arena pointers, Linux 6.9)."""
 
 
+class InstructionFields(Protocol):
+    """The fields text is made of (:class:`tinybpf.asm.Instruction` has them); kept structural so the
+    instruction model can print itself through this module without the two importing each other."""
+
+    @property
+    def opcode(self) -> int: ...
+    @property
+    def dst(self) -> int: ...
+    @property
+    def src(self) -> int: ...
+    @property
+    def off(self) -> int: ...
+    @property
+    def imm(self) -> int: ...
+    @property
+    def reference(self) -> Optional[str]: ...
+
+
 def _mem(base: int, off: int) -> str:
     return f"r{base} + {off}" if off >= 0 else f"r{base} - {-off}"
 
 
-def _alu(insn: Instruction) -> Optional[str]:
+def _alu(insn: InstructionFields) -> Optional[str]:
     reg = "r" if insn.opcode & 0x07 == Class.ALU64 else "w"
     op, by_reg = insn.opcode & 0xF0, insn.opcode & Source.X
     dst, src, off, imm = insn.dst, insn.src, insn.off, insn.imm
@@ -101,7 +118,7 @@ def _alu(insn: Instruction) -> Optional[str]:
     return None if src else f"{reg}{dst} {symbol} {imm}"
 
 
-def _jump(insn: Instruction) -> Optional[str]:
+def _jump(insn: InstructionFields) -> Optional[str]:
     jmp64 = insn.opcode & 0x07 == Class.JMP
     op, by_reg = insn.opcode & 0xF0, insn.opcode & Source.X
     dst, src, off, imm = insn.dst, insn.src, insn.off, insn.imm
@@ -142,7 +159,7 @@ def _call(src: int, off: int, imm: int) -> Optional[str]:
     return f"call {imm}" if src == 0 and imm >= 0 else None
 
 
-def _ld(insn: Instruction) -> Optional[str]:
+def _ld(insn: InstructionFields) -> Optional[str]:
     dst, src, off, imm = insn.dst, insn.src, insn.off, insn.imm
     if insn.opcode == LD_IMM64:
         if off:
@@ -162,7 +179,7 @@ def _ld(insn: Instruction) -> Optional[str]:
     return None
 
 
-def _ldx(insn: Instruction) -> Optional[str]:
+def _ldx(insn: InstructionFields) -> Optional[str]:
     mode, size = insn.opcode & 0xE0, Size(insn.opcode & 0x18)
     if insn.imm:
         return None
@@ -176,21 +193,21 @@ def _ldx(insn: Instruction) -> Optional[str]:
     return f"r{insn.dst} = *({kind}{bits} *)({_mem(insn.src, insn.off)})"
 
 
-def _st(insn: Instruction) -> Optional[str]:
+def _st(insn: InstructionFields) -> Optional[str]:
     if insn.opcode & 0xE0 != Mode.MEM or insn.src:
         return None
     bits = SIZE_BITS[Size(insn.opcode & 0x18)]
     return f"*(u{bits} *)({_mem(insn.dst, insn.off)}) = {insn.imm}"
 
 
-def _stx(insn: Instruction) -> Optional[str]:
+def _stx(insn: InstructionFields) -> Optional[str]:
     mode, size = insn.opcode & 0xE0, Size(insn.opcode & 0x18)
     if mode == Mode.MEM:
         return None if insn.imm else f"*(u{SIZE_BITS[size]} *)({_mem(insn.dst, insn.off)}) = r{insn.src}"
     return _atomic(insn, size) if mode == Mode.ATOMIC else None
 
 
-def _atomic(insn: Instruction, size: Size) -> Optional[str]:
+def _atomic(insn: InstructionFields, size: Size) -> Optional[str]:
     imm, dst, src, bits = insn.imm, insn.dst, insn.src, SIZE_BITS[size]
     reg = "r" if size == Size.DW else "w"
     if imm == AtomicOp.LOAD_ACQ:
@@ -216,7 +233,7 @@ def _atomic(insn: Instruction, size: Size) -> Optional[str]:
     return None
 
 
-_FORMATTERS: dict[int, Callable[[Instruction], Optional[str]]] = {
+_FORMATTERS: dict[int, Callable[[InstructionFields], Optional[str]]] = {
     Class.LD: _ld,
     Class.LDX: _ldx,
     Class.ST: _st,
@@ -228,42 +245,19 @@ _FORMATTERS: dict[int, Callable[[Instruction], Optional[str]]] = {
 }
 
 
-def canonical_text(insn: Instruction) -> Optional[str]:
+def canonical_text(insn: InstructionFields) -> Optional[str]:
     """llvm-objdump's text for an instruction the kernel may accept, None for any other bit pattern."""
     if insn.dst > 10 or insn.src > 10:
         return None
     return _FORMATTERS[insn.opcode & 0x07](insn)
 
 
-def raw_text(insn: Instruction) -> str:
+def raw_text(insn: InstructionFields) -> str:
     """Every field spelled out, for an instruction with no canonical text."""
     return f".insn code={insn.opcode:#04x} dst={insn.dst} src={insn.src} off={insn.off} imm={insn.imm}"
 
 
-def format_instruction(insn: Instruction) -> str:
+def format_instruction(insn: InstructionFields) -> str:
     """One line of disassembly; a reference is appended as ``<name>`` like llvm-objdump's symbols."""
     text = canonical_text(insn) or raw_text(insn)
     return f"{text} <{insn.reference}>" if insn.reference else text
-
-
-def _ignore(index: int, message: str) -> None:
-    """Listings show what they can: an unresolvable reference keeps its stored offset."""
-
-
-def disassemble(program: Union[Instructions, list[Instruction], bytes, bytearray, memoryview], byteorder: str = "little") -> str:
-    """A listing, one instruction per line, ``name:`` lines before labelled instructions.
-
-    Bytes are decoded first; jumps and calls to labels show their resolved offsets.
-    """
-    if isinstance(program, (bytes, bytearray, memoryview)):
-        program = Instructions.decode(program, byteorder)
-    try:
-        program = _resolve(program, _ignore)
-    except ValueError:  # a label defined twice: list the instructions as they are
-        pass
-    lines = []
-    for insn in program:
-        if insn.symbol is not None:
-            lines.append(f"{insn.symbol}:")
-        lines.append(format_instruction(insn))
-    return "\n".join(lines)

@@ -19,6 +19,8 @@ _LAZY = {
     "LineInfo": "tinybpf.btf.ext",
     "parse_btf_ext": "tinybpf.btf.ext",
     "kernel_btf": "tinybpf.btf.kernel",
+    "kernel_header": "tinybpf.btf.kernel",
+    "kernel_raw_listing": "tinybpf.btf.kernel",
     "module_btf": "tinybpf.btf.kernel",
     "CoreReloKind": "tinybpf.btf.kinds",
     "IntEncoding": "tinybpf.btf.kinds",
@@ -57,7 +59,8 @@ __all__ = [
     "BTF", "Array", "BTFBuilder", "BTFExt", "Const", "CoreRelo", "CoreReloKind", "Datasec", "DeclTag", "Enum",
     "Enum64", "EnumValue", "Field", "Float", "Func", "FuncInfo", "FuncProto", "Fwd", "Int", "IntEncoding", "Kind",
     "LineInfo", "Linkage", "Member", "Param", "Ptr", "Restrict", "Struct", "Type", "TypeTag", "Typedef", "Union",
-    "Var", "VarSecinfo", "Void", "Volatile", "kernel_btf", "module_btf", "parse_btf_ext", "render_c",
+    "Var", "VarSecinfo", "Void", "Volatile", "kernel_btf", "kernel_header",
+    "kernel_raw_listing", "module_btf", "parse_btf_ext", "render_c",
 ]
 
 

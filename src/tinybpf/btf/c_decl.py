@@ -7,7 +7,7 @@ structs and use renamed tags.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import Callable, Optional, Protocol
 
 from tinybpf.btf.types import (
     QUALIFIERS,
@@ -31,8 +31,14 @@ from tinybpf.btf.types import (
 )
 from tinybpf.btf.types import Union as UnionType
 
-if TYPE_CHECKING:
-    from tinybpf.btf.reader import BTF
+
+class TypeTable(Protocol):
+    """What a declarator needs from a BTF: types by id, and its error naming the blob."""
+
+    def type(self, type_id: int) -> AnyType: ...
+
+    def _fail(self, message: str) -> Exception: ...
+
 
 Spell = Callable[[AnyType], str]
 """Returns the C text of a type that ends a declarator chain: ``struct foo``, ``u32``, ``enum { A = 1, }``."""
@@ -57,12 +63,12 @@ def spell_type(kind_type: AnyType) -> str:
     return kind_type.name
 
 
-def declaration(btf: BTF, type_id: int, name: str, spell: Optional[Spell] = None) -> str:
+def declaration(btf: TypeTable, type_id: int, name: str, spell: Optional[Spell] = None) -> str:
     """Declare ``name`` with type ``type_id`` (``name`` "" gives the type's own C name)."""
     return _declare(btf, btf.type(type_id), name, spell or spell_type, 0)
 
 
-def _declare(btf: BTF, current: AnyType, inner: str, spell: Spell, depth: int) -> str:
+def _declare(btf: TypeTable, current: AnyType, inner: str, spell: Spell, depth: int) -> str:
     if depth > MAX_DECLARATOR_DEPTH:
         raise btf._fail(f"type id {current.id}: declarator is cyclic or too deep")
     if isinstance(current, Ptr):
@@ -94,7 +100,7 @@ def _declare(btf: BTF, current: AnyType, inner: str, spell: Spell, depth: int) -
     return _join(spell(current), inner)
 
 
-def _parameters(btf: BTF, proto: FuncProto, spell: Spell, depth: int) -> str:
+def _parameters(btf: TypeTable, proto: FuncProto, spell: Spell, depth: int) -> str:
     if not proto.params:
         return "void"
     parts = []
@@ -106,7 +112,7 @@ def _parameters(btf: BTF, proto: FuncProto, spell: Spell, depth: int) -> str:
     return ", ".join(parts)
 
 
-def _skip_qualifiers(btf: BTF, current: AnyType) -> AnyType:
+def _skip_qualifiers(btf: TypeTable, current: AnyType) -> AnyType:
     for _ in range(MAX_DECLARATOR_DEPTH):
         if not isinstance(current, QUALIFIERS):
             return current

@@ -114,13 +114,25 @@ class _Renderer:
         self._declared: set[int] = set()
         self._defined: set[int] = set()
         self._in_progress: set[int] = set()
+        self._settled: set[tuple[int, bool]] = set()
         self._names: dict[tuple[str, int, int], str] = {}
         self._taken: dict[tuple[str, str], tuple[str, int, int]] = {}
 
     # Dependency walk ------------------------------------------------------------------------------------
 
     def ensure(self, type_id: int, complete: bool, depth: int) -> None:
-        """Emit what makes ``type_id`` usable here: its definition when ``complete``, else a declaration."""
+        """Emit what makes ``type_id`` usable here: its definition when ``complete``, else a declaration.
+
+        Idempotent, so a second request for the same type and completeness returns at once (vmlinux asks
+        ~250k times for ~125k types).
+        """
+        key = (type_id, complete)
+        if key in self._settled:
+            return
+        self._ensure(type_id, complete, depth)
+        self._settled.add(key)
+
+    def _ensure(self, type_id: int, complete: bool, depth: int) -> None:
         if depth > MAX_NESTING:
             raise self.btf._fail(f"type id {type_id}: dependencies nest too deep (cyclic?)")
         t = self.btf.type(type_id)

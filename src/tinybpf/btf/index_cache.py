@@ -77,9 +77,9 @@ def pack(index: bytes) -> bytes:
 
 
 def unpack(content: bytes) -> Optional[bytes]:
-    """The index inside a cache file's ``content``; None unless the magic and the checksum match."""
+    """The payload inside a cache file's ``content``; None unless the magic and the checksum match."""
     head = len(_MAGIC) + _DIGEST
-    if not content.startswith(_MAGIC) or len(content) < head or (len(content) - head) % 4:
+    if not content.startswith(_MAGIC) or len(content) < head:
         return None
     index = content[head:]
     return index if hashlib.sha256(index).digest() == content[len(_MAGIC):head] else None

@@ -11,7 +11,13 @@ from typing import Callable, NoReturn, Optional
 COMMANDS = {
     "prog": "inspect",
     "map": "inspect",
+    "link": "inspect",
+    "net": "attachments",
+    "perf": "attachments",
+    "cgroup": "attachments",
+    "struct_ops": "attachments",
     "features": "features_cmd",
+    "feature": "feature_cmd",
     "asm": "asm_cmd",
     "disasm": "asm_cmd",
     "load": "object_cmd",
@@ -20,6 +26,9 @@ COMMANDS = {
     "trace": "trace_cmd",
     "cc": "cc_cmd",
 }
+
+BPFTOOL_NOUNS = frozenset({"prog", "map", "link", "btf", "feature", "net", "perf", "cgroup", "struct_ops"})
+"""Commands that read bpftool's grammar."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -50,8 +59,16 @@ def _version() -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     first = next((a for a in args_list if not a.startswith("-")), None)
+    json_output = pretty = False
+    if first in BPFTOOL_NOUNS:  # bpftool's -j/-p go anywhere on the line
+        from tinybpf.cli.bpftool_words import split_output_flags
+
+        args_list, json_output, pretty = split_output_flags(args_list)
     parser = build_parser(first)
     args, extra = parser.parse_known_args(args_list)
+    if first in BPFTOOL_NOUNS:
+        args.json = json_output or getattr(args, "json", False)
+        args.pretty = pretty
     if extra:
         usage_error = getattr(args, "usage_error", parser.error)
         usage_error(f"unrecognized arguments: {' '.join(extra)}")
@@ -70,7 +87,7 @@ def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
         log = getattr(exc, "log", "")
         if log and getattr(args, "verbose", False):
             sys.stderr.write(log + "\n")
-        return 1
+        return int(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

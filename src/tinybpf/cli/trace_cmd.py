@@ -86,8 +86,6 @@ def _usage_error(message: str) -> NoReturn:
 
 
 def trace(args: argparse.Namespace) -> int:
-    from tinybpf.trace.diagnostics import TraceError
-
     early = _informational(args)
     if early is not None:
         return early
@@ -117,6 +115,8 @@ def trace(args: argparse.Namespace) -> int:
         source, filename = _read_script(rest.pop(0))
     else:
         _usage_error("No program specified")
+    from tinybpf.trace.diagnostics import TraceError  # not needed to list probes
+
     try:
         if args.list is not None:
             return _list_program(source, filename, rest, args)

@@ -110,3 +110,10 @@ LINK_INFO = Layout("=III4s48s", ("type", "id", "prog_id", "pad", "detail"))
 
 # struct bpf_btf_info { u64 btf; u32 btf_size, id; u64 name; u32 name_len, kernel_btf; }
 BTF_INFO = Layout("=QIIQII", ("btf", "btf_size", "id", "name", "name_len", "kernel_btf"))
+
+# struct { u32 target_fd, attach_type, query_flags, attach_flags; u64 prog_ids; u32 prog_cnt; }
+PROG_QUERY = struct.Struct("=IIIIQI")
+PROG_QUERY_LINK_IDS_OFFSET = 40  # then u64 prog_attach_flags (32), link_ids (40), link_attach_flags, revision
+
+# struct { u32 pid, fd, flags, buf_len; u64 buf; u32 prog_id, fd_type; u64 probe_offset, probe_addr; }
+TASK_FD_QUERY = struct.Struct("=IIIIQIIQQ")

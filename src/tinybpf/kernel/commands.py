@@ -250,6 +250,47 @@ def prog_detach(target_fd: int, prog_fd: int, attach_type: int) -> None:
     bpf(Cmd.PROG_DETACH, attr, attrs.PROG_ATTACH.size)
 
 
+def prog_query(target_fd: int, attach_type: int, query_flags: int = 0, max_progs: int = 64) -> tuple[int, list[int]]:
+    """BPF_PROG_QUERY: (attach flags, program ids) attached to a cgroup, netns or device for one attach type.
+
+    The count comes first; EINVAL (a type this target cannot hold) raises as usual.
+    """
+    ids = (ctypes.c_uint32 * max_progs)()
+    attr = _attr()
+    attrs.PROG_QUERY.pack_into(attr, 0, target_fd, attach_type, query_flags, 0, ctypes.addressof(ids), max_progs)
+    ret, err = bpf_errno(Cmd.PROG_QUERY, attr, attrs.PROG_QUERY.size)
+    count = int(attrs.PROG_QUERY.unpack_from(attr, 0)[5])
+    if ret < 0 and err == 28 and count > max_progs:  # ENOSPC: ask again with room for all of them
+        return prog_query(target_fd, attach_type, query_flags, count)
+    if ret < 0:
+        bpf(Cmd.PROG_QUERY, attr, attrs.PROG_QUERY.size)  # raises with the proper message
+    return int(attrs.PROG_QUERY.unpack_from(attr, 0)[3]), list(ids[:count])
+
+
+def prog_query_links(target: int, attach_type: int, max_progs: int = 64) -> tuple[int, list[int], list[int]]:
+    """BPF_PROG_QUERY with the link ids (Linux 6.6, tcx and netkit): (attach flags, program ids, link ids)."""
+    ids, links = (ctypes.c_uint32 * max_progs)(), (ctypes.c_uint32 * max_progs)()
+    attr = _attr()
+    attrs.PROG_QUERY.pack_into(attr, 0, target, attach_type, 0, 0, ctypes.addressof(ids), max_progs)
+    attrs.U64.pack_into(attr, attrs.PROG_QUERY_LINK_IDS_OFFSET, ctypes.addressof(links))
+    bpf(Cmd.PROG_QUERY, attr, attrs.PROG_QUERY_LINK_IDS_OFFSET + 24)
+    count = int(attrs.PROG_QUERY.unpack_from(attr, 0)[5])
+    return int(attrs.PROG_QUERY.unpack_from(attr, 0)[3]), list(ids[:count]), list(links[:count])
+
+
+def task_fd_query(pid: int, fd: int) -> Optional[tuple[int, int, str, int, int]]:
+    """BPF_TASK_FD_QUERY: (prog_id, fd_type, name, probe_offset, probe_addr) of a perf event or raw
+    tracepoint fd of process ``pid`` that has a program attached; None for any other fd."""
+    buf = ctypes.create_string_buffer(4096)
+    attr = _attr()
+    attrs.TASK_FD_QUERY.pack_into(attr, 0, pid, fd, 0, len(buf), ctypes.addressof(buf), 0, 0, 0, 0)
+    ret, _ = bpf_errno(Cmd.TASK_FD_QUERY, attr, attrs.TASK_FD_QUERY.size)
+    if ret < 0:
+        return None
+    fields = attrs.TASK_FD_QUERY.unpack_from(attr, 0)
+    return fields[5], fields[6], buf.value.decode(errors="replace"), fields[7], fields[8]
+
+
 def enable_stats(stats_type: int = 0) -> int:
     """BPF_ENABLE_STATS: run_time_ns/run_cnt are counted while the returned fd stays open."""
     attr = _attr()
@@ -309,7 +350,10 @@ __all__ = [
     "prog_attach",
     "prog_detach",
     "prog_load",
+    "prog_query",
+    "prog_query_links",
     "prog_test_run",
     "raw_tracepoint_open",
     "read_info",
+    "task_fd_query",
 ]

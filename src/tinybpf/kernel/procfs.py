@@ -119,6 +119,39 @@ def kallsyms_addresses(names: Iterable[str]) -> dict[str, int]:
     return found
 
 
+class KallsymsText:
+    """/proc/kallsyms read once and searched as bytes, for the few exact lookups a listing needs.
+
+    ``prog dump`` names a handful of call targets; parsing all ~120k lines would cost more than the dump.
+    """
+
+    def __init__(self) -> None:
+        with open("/proc/kallsyms", "rb") as f:
+            self._text = b"\n" + f.read()
+
+    def address(self, name: str) -> int:
+        """The address of ``name`` (0 when it is not listed or kptr_restrict hides it)."""
+        for ending in (b"\n", b"\t"):
+            at = self._text.find(b" " + name.encode() + ending)
+            if at >= 0:
+                start = self._text.rfind(b"\n", 0, at) + 1
+                return int(self._text[start:self._text.index(b" ", start)], 16)
+        return 0
+
+    def name_at(self, address: int) -> str:
+        """The first symbol listed at exactly ``address``, "" when none is."""
+        if not address:
+            return ""
+        at = self._text.find(b"\n%016x " % address)
+        if at < 0:
+            return ""
+        start = at + 20  # newline, 16 hex digits, space, type letter, space
+        end = start
+        while end < len(self._text) and self._text[end] not in b"\t\n":
+            end += 1
+        return self._text[start:end].decode(errors="replace")
+
+
 def kallsyms() -> tuple[list[int], list[str], list[str]]:
     """/proc/kallsyms as parallel (addresses, names, modules) lists, in file order.
 
@@ -172,6 +205,16 @@ def read_text(path: str) -> Optional[str]:
 
 
 
+def fdinfo(fd: int) -> dict[str, str]:
+    """``/proc/self/fdinfo/FD`` as key -> value: a bpf object's ``memlock``, ``frozen``, ``owner_prog_type``."""
+    fields: dict[str, str] = {}
+    for line in (read_text(f"/proc/self/fdinfo/{fd}") or "").splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
 def cgroup2_mount() -> Optional[str]:
     """Where the unified (v2) cgroup hierarchy is mounted, None without one."""
     text = read_text("/proc/mounts") or ""
@@ -183,8 +226,10 @@ def cgroup2_mount() -> Optional[str]:
 
 
 __all__ = [
+    "KallsymsText",
     "Mapping",
     "cgroup2_mount",
+    "fdinfo",
     "kallsyms",
     "ldconfig_cache",
     "parse_maps",

@@ -42,12 +42,14 @@ import shutil
 import zlib
 from collections.abc import Iterable, Iterator
 from glob import glob
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-from tinybpf.elf import ElfFile, SymbolType
-from tinybpf.elf.usdt import UsdtProbe, find_probes
 from tinybpf.errors import FormatError, TinyBPFError
 from tinybpf.trace.type_listing import is_type_search, list_types
+
+if TYPE_CHECKING:  # the ELF readers load only for the user-space probe types that read binaries
+    from tinybpf.elf import ElfFile
+    from tinybpf.elf.usdt import UsdtProbe
 
 # bpftrace's SW_PROBE_LIST and HW_PROBE_LIST: (event, alias).
 SOFTWARE_EVENTS = (
@@ -147,6 +149,8 @@ def process_files(pid: int) -> list[str]:
 
 def process_usdt_probes(paths: list[str]) -> Iterator[UsdtProbe]:
     """The USDT probe sites of ``paths``, with duplicates (one probe at several sites) kept."""
+    from tinybpf.elf.usdt import find_probes
+
     for path in paths:
         try:
             yield from find_probes(path)
@@ -312,6 +316,8 @@ def _uprobes(provider: str, parts: list[str], verbose: bool) -> list[Match]:
 
 
 def _usdt(provider: str, parts: list[str], verbose: bool) -> list[Match]:
+    from tinybpf.elf.usdt import find_probes
+
     target, namespace, name = parts[0], parts[1] if len(parts) == 3 else "*", parts[-1]
     paths = resolve_binaries(target, provider)
     candidates = []
@@ -350,10 +356,13 @@ def _kfuncs(provider: str, parts: list[str], verbose: bool) -> list[Match]:
         return []
     module, function = (parts[0], parts[1]) if len(parts) == 2 else ("*", parts[0])
     traceable = _traceable_functions()
+    regex = _wildcard_regex(f"{module or '*'}:{function}")
     candidates = []
-    for name, params, returns in _btf_functions():
-        if traceable is not None and name not in traceable:
-            continue
+
+    def keep(name: str) -> bool:
+        return (traceable is None or name in traceable) and bool(regex.fullmatch(f"vmlinux:{name}"))
+
+    for name, params, returns in _btf_functions(verbose, keep):
         if verbose and returns:
             params = (*params, f"{returns} retval")
         candidates.append((f"vmlinux:{name}", params if verbose else ()))
@@ -364,8 +373,13 @@ def _raw_tracepoints(provider: str, parts: list[str], verbose: bool) -> list[Mat
     if not _loads("raw_tracepoint"):
         return []
     module, event = (parts[0], parts[1]) if len(parts) == 2 else ("*", parts[0])
+    regex = _wildcard_regex(f"{module or '*'}:{event}")
+
+    def keep(name: str) -> bool:
+        return any(name.startswith(p) and regex.fullmatch(f"vmlinux:{name[len(p):]}") for p in RAW_TRACEPOINT_PREFIXES)
+
     candidates = []
-    for name, params, _ in _btf_functions(verbose, RAW_TRACEPOINT_PREFIXES):
+    for name, params, _ in _btf_functions(verbose, keep, RAW_TRACEPOINT_PREFIXES):
         for prefix in RAW_TRACEPOINT_PREFIXES:
             if name.startswith(prefix):
                 # the first parameter is the tracepoint's private data, not an argument
@@ -384,27 +398,25 @@ _LISTERS: dict[str, Callable[[str, list[str], bool], list[Match]]] = {
 # ------------------------------------------------------------------------------------ kernel BTF
 
 
-def _btf_functions(typed: bool = True, prefixes: tuple[str, ...] = ("",)) -> Iterator[tuple[str, tuple[str, ...], str]]:
-    """(name, ``type name`` parameter lines, return type or "" for void) of kernel BTF functions with at
-    most :data:`MAX_ARGS` parameters whose names start with one of ``prefixes``. Without ``typed`` the
-    parameters are placeholders and the return type is "": rendering C types dominates a listing's time."""
+def _btf_functions(verbose: bool, keep: Callable[[str], bool],
+                   prefixes: tuple[str, ...] = ()) -> Iterator[tuple[str, tuple[str, ...], str]]:
+    """(name, ``type name`` parameter lines, return type or "" for void) of the kernel BTF functions named
+    with one of ``prefixes`` (any when empty) that ``keep`` accepts and that take at most :data:`MAX_ARGS`
+    parameters; types are spelled only for a verbose listing."""
     from tinybpf.btf import kernel_btf
-    from tinybpf.btf.kinds import Kind
-    from tinybpf.btf.types import Func, FuncProto
+    from tinybpf.btf.types import FuncProto
 
     btf = kernel_btf()
-    for type_id in btf.ids_of_kind(Kind.FUNC, prefixes):
-        candidate = btf.type(type_id)
-        if not isinstance(candidate, Func):
+    for name, proto_id, arity in btf.functions(prefixes):
+        if not 0 <= arity <= MAX_ARGS or not keep(name):
             continue
-        proto = btf.type(candidate.type)
-        if not isinstance(proto, FuncProto) or len(proto.params) > MAX_ARGS:
+        if not verbose:
+            yield name, (), ""
             continue
-        if not typed:
-            yield candidate.name, tuple(param.name for param in proto.params), ""
-            continue
+        proto = btf.type(proto_id)
+        assert isinstance(proto, FuncProto)
         params = tuple(f"{btf.c_name(param.type)} {param.name}" for param in proto.params)
-        yield candidate.name, params, btf.c_name(proto.return_type) if proto.return_type else ""
+        yield name, params, btf.c_name(proto.return_type) if proto.return_type else ""
 
 
 def _traceable_functions() -> Optional[set[str]]:
@@ -453,6 +465,8 @@ def _search_target(target: str, paths: list[str]) -> str:
 def function_names(path: str) -> set[str]:
     """Names of the functions a uprobe can attach to in ``path``, as bcc lists them for bpftrace: non-zero
     STT_FUNC and STT_GNU_IFUNC symbols of ``.symtab`` and ``.dynsym``, and of the separate debug file."""
+    from tinybpf.elf import ElfFile
+
     try:
         elf = ElfFile.from_path(path)
     except (OSError, FormatError):
@@ -468,6 +482,8 @@ def function_names(path: str) -> set[str]:
 
 
 def _function_symbols(elf: ElfFile) -> set[str]:
+    from tinybpf.elf import SymbolType
+
     kinds = (SymbolType.FUNC, SymbolType.GNU_IFUNC)
     return {symbol.name for symbol in elf.symbols() + elf.dynamic_symbols()
             if symbol.name and symbol.value and symbol.type in kinds}
