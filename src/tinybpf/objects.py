@@ -58,10 +58,10 @@ class GlobalData:
     lists; anything else as raw bytes.
     """
 
-    def __init__(self, section: DataSection, btf: Optional[BTF], buffer: bytearray) -> None:
+    def __init__(self, section: DataSection, btf: Optional[BTF]) -> None:
         object.__setattr__(self, "_section", section)
         object.__setattr__(self, "_btf", btf)
-        object.__setattr__(self, "_buffer", buffer)
+        object.__setattr__(self, "_buffer", None)  # the section's bytes, copied on the first write before load
         object.__setattr__(self, "_map", None)
 
     @property
@@ -74,9 +74,22 @@ class GlobalData:
 
     def raw(self) -> bytes:
         """The whole section's current bytes."""
-        if self._map is None:
+        if self._map is not None:
+            return bytes(self._map.lookup(0))
+        if self._buffer is not None:
             return bytes(self._buffer)
-        return bytes(self._map.lookup(0))
+        return self._section.read(0, self._section.size)
+
+    def initial_value(self) -> Optional[bytes]:
+        """What the map starts with, or None when the kernel's zero-filled value is already right (untouched .bss)."""
+        if self._buffer is not None:
+            return bytes(self._buffer)
+        return self._section.read(0, self._section.size) if self._section.data else None
+
+    def _read(self, variable: objspec.Variable) -> bytes:
+        if self._map is None and self._buffer is None:
+            return self._section.read(variable.offset, variable.size)
+        return self.raw()[variable.offset:variable.offset + variable.size]
 
     def _variable(self, name: str) -> objspec.Variable:
         variable = self._section.variables.get(name)
@@ -89,13 +102,14 @@ class GlobalData:
         if name.startswith("_"):
             raise AttributeError(name)
         variable = self._variable(name)
-        data = self.raw()[variable.offset:variable.offset + variable.size]
-        return decode_value(self._btf, variable.type_id, data)
+        return decode_value(self._btf, variable.type_id, self._read(variable))
 
     def __setattr__(self, name: str, value: Any) -> None:
         variable = self._variable(name)
         encoded = encode_value(self._btf, variable.type_id, value, variable.size, f"{self.name}.{name}")
         if self._map is None:
+            if self._buffer is None:
+                object.__setattr__(self, "_buffer", bytearray(self._section.read(0, self._section.size)))
             self._buffer[variable.offset:variable.offset + variable.size] = encoded
             return
         if self._section.readonly:
@@ -310,9 +324,7 @@ class Object:
         self.btf_fd: Optional[FD] = None
         self.loaded = False
         self._addresses: Optional[dict[str, int]] = None
-        self._globals = {
-            name: GlobalData(section, spec.btf, bytearray(section.data)) for name, section in spec.datasecs.items()
-        }
+        self._globals = {name: GlobalData(section, spec.btf) for name, section in spec.datasecs.items()}
 
     # ----- construction -----
 
@@ -459,10 +471,12 @@ class Object:
 
     def _initialise(self, name: str, spec: ObjectMapSpec, created: Map) -> None:
         if name in self._globals and name != objspec.KCONFIG_SECTION and spec.value_size:
-            created.update(0, bytes(self._globals[name]._buffer))
+            value: Optional[bytes] = self._globals[name].initial_value()
+            if value is not None:
+                created.update(0, value)
         elif name == objspec.KCONFIG_SECTION:
             value = kconfig_bytes(self.spec)
-            self._globals[name]._buffer[:] = value
+            object.__setattr__(self._globals[name], "_buffer", bytearray(value))
             created.update(0, value)
         else:
             for key, value in spec.contents:

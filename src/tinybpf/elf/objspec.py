@@ -124,7 +124,11 @@ class Variable:
 
 @dataclasses.dataclass(frozen=True)
 class DataSection:
-    """``.data``/``.rodata``/``.bss``/``.kconfig``: the initial bytes and the variables laid out in them."""
+    """``.data``/``.rodata``/``.bss``/``.kconfig``: the initial bytes and the variables laid out in them.
+
+    ``data`` holds only what the file holds: a NOBITS section (``.bss``) has ``data`` empty and ``size`` bytes
+    the kernel zero-fills, so a ``.bss`` claiming a gigabyte costs nothing until someone writes it.
+    """
 
     name: str
     map_name: str
@@ -132,6 +136,16 @@ class DataSection:
     variables: dict[str, Variable]
     readonly: bool
     btf_id: int = 0
+    size: int = -1
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            object.__setattr__(self, "size", len(self.data))
+
+    def read(self, offset: int, size: int) -> bytes:
+        """``size`` initial bytes at ``offset``, zeros past the file's bytes."""
+        chunk = bytes(self.data[offset:offset + size])
+        return chunk + bytes(max(min(size, self.size - offset), 0) - len(chunk))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,6 +229,12 @@ class _Function:
     start: int  # instruction index in its section
     end: int
     is_global: bool
+
+
+def _data_map_flags(readonly: bool) -> int:
+    """libbpf creates ``.rodata*`` and ``.kconfig`` maps BPF_F_RDONLY_PROG and freezes them: the verifier then reads
+    ``const volatile`` globals as known constants and prunes the branches they rule out."""
+    return int(MapFlags.RDONLY_PROG) if readonly else 0
 
 
 def _is_data_section(name: str) -> bool:
@@ -590,7 +610,7 @@ class _Parser:
 
     def _data_section(self, section: Section) -> None:
         readonly = section.name.startswith(".rodata")
-        data = bytes(section.data()) if section.type != SectionType.NOBITS else bytes(section.size)
+        data = bytes(section.data())
         variables: dict[str, Variable] = {}
         btf_id = 0
         if self.btf is not None:
@@ -608,13 +628,15 @@ class _Parser:
                 if sym.type == SymbolType.OBJECT:
                     variables[sym.name] = Variable(sym.name, sym.value, sym.size)
         map_name = internal_map_name(self.name, section.name)
-        self.datasecs[section.name] = DataSection(section.name, map_name, data, variables, readonly, btf_id)
+        self.datasecs[section.name] = DataSection(section.name, map_name, data, variables, readonly, btf_id,
+                                                  section.size)
         self.data_by_index[section.index] = section.name
-        if not data:
+        if not section.size:
             return
         self.maps[section.name] = ObjectMapSpec(
-            type=MapType.ARRAY, key_size=4, value_size=len(data), max_entries=1, name=map_name,
-            contents=((0, data),), freeze=readonly, btf_value_type_id=btf_id, section=section.name,
+            type=MapType.ARRAY, key_size=4, value_size=section.size, max_entries=1, name=map_name,
+            flags=_data_map_flags(readonly), contents=((0, data),) if data else (), freeze=readonly,
+            btf_value_type_id=btf_id, section=section.name,
         )
 
     def _kconfig_section(self) -> None:
@@ -628,7 +650,8 @@ class _Parser:
         self.datasecs[KCONFIG_SECTION] = DataSection(KCONFIG_SECTION, map_name, bytes(size), variables, True,
                                                      btf_id)
         self.maps[KCONFIG_SECTION] = ObjectMapSpec(
-            type=MapType.ARRAY, key_size=4, value_size=size, max_entries=1, name=map_name, freeze=True,
+            type=MapType.ARRAY, key_size=4, value_size=size, max_entries=1, name=map_name,
+            flags=_data_map_flags(True), freeze=True,
             btf_value_type_id=btf_id, section=KCONFIG_SECTION,
         )
 
