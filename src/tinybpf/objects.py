@@ -20,13 +20,14 @@ import dataclasses
 import functools
 import os
 import struct
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal, Optional, Union
 
-from .btf import core
+from .btf import core, values
 from .btf.kinds import IntEncoding, Kind
 from .btf.reader import BTF
-from .btf.types import ENUMS, Array, Enum, Float, Int, Ptr
+from .btf.types import Array, Float, Int, Ptr
 from .elf import objspec
 from .elf import sections as sec
 from .elf.objspec import DataSection, ObjectMapSpec, ObjectProgramSpec, ObjectSpec
@@ -119,6 +120,12 @@ class GlobalData:
         current[variable.offset:variable.offset + variable.size] = encoded
         self._map.update(0, bytes(current))
 
+    def as_dict(self) -> dict[str, Any]:
+        """Every variable decoded for people (enums by name, ``char[]`` as text), from one read of the section."""
+        raw = self.raw()
+        return {name: _display(self._btf, v.type_id, raw[v.offset:v.offset + v.size])
+                for name, v in self._section.variables.items()}
+
     __getitem__ = __getattr__
     __setitem__ = __setattr__
 
@@ -135,30 +142,10 @@ def _endian(btf: Optional[BTF]) -> Literal["little", "big"]:
 
 
 def decode_value(btf: Optional[BTF], type_id: int, data: bytes) -> Any:
-    """A variable's bytes as a Python value, using its BTF type (raw bytes without one)."""
+    """A variable's bytes as a Python value, using its BTF type (raw bytes without one); ``char[]`` as bytes."""
     if btf is None or not type_id:
         return bytes(data)
-    t = btf.resolve(type_id)
-    order = "<" if btf.byte_order == "little" else ">"
-    if isinstance(t, Int) and t.size in (1, 2, 4, 8):
-        if t.encoding & IntEncoding.BOOL:
-            return data[0] != 0
-        return int.from_bytes(data, _endian(btf), signed=bool(t.encoding & IntEncoding.SIGNED))
-    if isinstance(t, ENUMS):
-        return int.from_bytes(data, _endian(btf), signed=t.signed)
-    if isinstance(t, Ptr):
-        return int.from_bytes(data, _endian(btf))
-    if isinstance(t, Float) and t.size in (4, 8):
-        return struct.unpack(order + ("f" if t.size == 4 else "d"), data)[0]
-    if isinstance(t, Array):
-        element = btf.resolve(t.type)
-        if isinstance(element, Int) and element.size == 1 and (element.encoding & IntEncoding.CHAR or
-                                                                 element.name in ("char", "unsigned char")):
-            return bytes(data).split(b"\0", 1)[0]
-        size = btf.sizeof(t.type) if t.nelems else 0
-        if size and isinstance(element, (Int, Enum, Ptr, Float)):
-            return [decode_value(btf, t.type, data[i * size:(i + 1) * size]) for i in range(t.nelems)]
-    return bytes(data)
+    return values.decode(btf, type_id, data, readable=False)
 
 
 def encode_value(btf: Optional[BTF], type_id: int, value: Any, size: int, what: str) -> bytes:
@@ -321,6 +308,7 @@ class Object:
         self.links: dict[str, Any] = {}
         self.errors: dict[str, TinyBPFError] = {}
         self.reused_maps: set[str] = set()
+        self.pins: list[str] = []
         self.btf_fd: Optional[FD] = None
         self.loaded = False
         self._addresses: Optional[dict[str, int]] = None
@@ -622,7 +610,8 @@ class Object:
 
     # ----- attaching -----
 
-    def attach(self, *, interface: Union[str, int, None] = None, cgroup: Optional[str] = None) -> dict[str, Any]:
+    def attach(self, *, interface: Union[str, int, None] = None, cgroup: Optional[str] = None,
+               sample_period: Optional[int] = None) -> dict[str, Any]:
         """Attach every loaded program whose section says where; returns the new links by program name.
 
         Tracepoints, raw tracepoints, tp_btf/fentry/fexit/lsm, kprobes and uprobes (``uprobe/PATH:FUNC``)
@@ -632,9 +621,11 @@ class Object:
         made: dict[str, Any] = {}
         try:
             for name in self.programs:
-                if name in self.links or not self.auto_attachable(name, interface=interface, cgroup=cgroup):
+                if name in self.links or not self.auto_attachable(name, interface=interface, cgroup=cgroup,
+                                                                  sample_period=sample_period):
                     continue
-                made[name] = self.attach_program(name, interface=interface, cgroup=cgroup)
+                made[name] = self.attach_program(name, interface=interface, cgroup=cgroup,
+                                                 sample_period=sample_period)
         except BaseException:
             for link in made.values():
                 link.close()
@@ -643,16 +634,21 @@ class Object:
         return made
 
     def auto_attachable(self, name: str, *, interface: Union[str, int, None] = None,
-                        cgroup: Optional[str] = None) -> bool:
+                        cgroup: Optional[str] = None, sample_period: Optional[int] = None) -> bool:
         """Whether :meth:`attach` would attach program ``name`` given these targets."""
         spec = self.spec.programs[name]
         if spec.attach in (sec.TRACEPOINT, sec.RAW_TRACEPOINT, sec.KPROBE, sec.KRETPROBE, sec.KSYSCALL,
                            sec.KRETSYSCALL):
             return bool(spec.attach_target)
-        if spec.attach in (sec.UPROBE, sec.URETPROBE):
-            return bool(sec.split_uprobe_target(spec.attach_target)[0])
-        if spec.attach == sec.TRACING:
+        if spec.attach in (sec.UPROBE, sec.URETPROBE, sec.UPROBE_MULTI, sec.URETPROBE_MULTI):
+            path, function, _ = sec.split_uprobe_target(spec.attach_target)
+            return bool(path) and (bool(function) or spec.attach in (sec.UPROBE, sec.URETPROBE))
+        if spec.attach == sec.USDT:
+            return bool(sec.split_usdt_target(spec.attach_target)[0])
+        if spec.attach in (sec.TRACING, sec.ITER):
             return True
+        if spec.attach == sec.PERF_EVENT:
+            return bool(sample_period)
         if spec.attach in (sec.XDP, sec.TC, sec.SOCKET):
             return interface is not None
         if spec.attach == sec.CGROUP:
@@ -660,7 +656,8 @@ class Object:
         return False
 
     def attach_program(self, name: str, target: str = "", *, interface: Union[str, int, None] = None,
-                       cgroup: Optional[str] = None, sock: Any = None, pid: int = -1) -> Any:
+                       cgroup: Optional[str] = None, sock: Any = None, pid: int = -1,
+                       sample_period: Optional[int] = None) -> Any:
         """Attach program ``name`` where its section says (``target`` overrides the section's target)."""
         from . import links
 
@@ -687,6 +684,20 @@ class Object:
             if not path:
                 raise ObjectError(f"{where}: uprobe target {target!r} is not PATH:FUNCTION[+OFFSET]")
             link = links.attach_uprobe(program, path, function, offset, pid=pid, retprobe=kind == sec.URETPROBE)
+        elif kind in (sec.UPROBE_MULTI, sec.URETPROBE_MULTI) and target:
+            path, pattern, _ = sec.split_uprobe_target(target)
+            if not path or not pattern:
+                raise ObjectError(f"{where}: uprobe.multi target {target!r} is not PATH:PATTERN")
+            link = links.attach_uprobe_multi(program, path, pattern, pid=pid, retprobe=kind == sec.URETPROBE_MULTI)
+        elif kind == sec.USDT and target:
+            path, provider, probe = sec.split_usdt_target(target)
+            if not path:
+                raise ObjectError(f"{where}: usdt target {target!r} is not PATH:PROVIDER:NAME")
+            link = links.attach_usdt(program, path, provider, probe, pid=pid)
+        elif kind == sec.ITER:
+            link = links.attach_iter(program, target)
+        elif kind == sec.PERF_EVENT and sample_period:
+            link = links.attach_perf_event(program, sample_period=sample_period)
         elif kind == sec.SOCKET and (sock is not None or interface is not None):
             link = (links.attach_socket_filter(program, sock) if sock is not None
                     else links.attach_raw_socket(program, str(interface)))
@@ -701,6 +712,83 @@ class Object:
             raise ObjectError(f"{where}: cannot attach automatically", _attach_hint(kind))
         self.links[name] = link
         return link
+
+    # ----- reading maps for people -----
+
+    def map_entries(self, name: str) -> list[tuple[Any, Any]]:
+        """Map ``name``'s (key, value) pairs decoded through the object's BTF: struct fields as dicts, enums by name,
+        ``char[]`` as text; per-CPU values as one list per CPU. Without BTF, ints for 1/2/4/8 bytes, else bytes."""
+        m, spec = self.maps[name], self.spec.maps[name]
+        btf = self.spec.btf if self.use_btf else None
+        with Map.from_fd(os.dup(m.fd), key=bytes, value=bytes) as raw:
+            return [(_display(btf, spec.btf_key_type_id, key), _display(btf, spec.btf_value_type_id, value))
+                    for key, value in raw.items()]
+
+    # ----- pinning (bpftool's prog load / loadall / pinmaps) -----
+
+    def pin_maps(self, directory: str) -> dict[str, str]:
+        """Pin every map as ``directory/<map name>`` (libbpf's bpf_object__pin_maps); maps reused from a pin stay
+        where they are. Returns the paths by map key; on failure nothing of this call stays pinned."""
+        return self._pin_all(directory, {key: (m, self.spec.maps[key].name) for key, m in self.maps.items()
+                                         if key not in self.reused_maps})
+
+    def pin_programs(self, directory: str, *, links: bool = False, **targets: Any) -> dict[str, str]:
+        """Pin every loaded program as ``directory/<program name>``; with ``links``, attach what the section allows
+        (``targets`` as :meth:`attach` takes them) and pin the link there instead (bpftool's ``autoattach``),
+        falling back to the program."""
+        items: dict[str, tuple[Any, str]] = {}
+        for name, program in self.programs.items():
+            items[name] = (self._attached(name, targets) if links else None) or program, name
+        return self._pin_all(directory, items)
+
+    def pin_program(self, name: str, path: str, *, link: bool = False, **targets: Any) -> str:
+        """Pin program ``name`` (or, with ``link``, its auto-attached link) at ``path``: bpftool's ``prog load``."""
+        item = (self._attached(name, targets) if link else None) or self.programs[name]
+        self._pin_one(item, path, name)
+        return path
+
+    def unpin(self) -> None:
+        """Remove every pin (and directory) this object's pin methods made; maps reused from a pin keep theirs."""
+        while self.pins:
+            path = self.pins.pop()
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.rmdir(path)
+            elif os.path.lexists(path):
+                os.unlink(path)
+
+    def _attached(self, name: str, targets: dict[str, Any]) -> Any:
+        """The program's BPF link when its section lets it attach here and the attachment is a pinnable link."""
+        if name not in self.links and self.auto_attachable(name, **targets):
+            self.attach_program(name, **targets)
+        link = self.links.get(name)
+        return link if link is not None and getattr(link, "bpf_link", False) else None
+
+    def _pin_all(self, directory: str, items: dict[str, tuple[Any, str]]) -> dict[str, str]:
+        pinned: dict[str, str] = {}
+        for key, (item, name) in items.items():
+            path = os.path.join(directory, name.replace("/", "_").replace(".", "_"))  # bpffs refuses dots
+            self._pin_one(item, path, key)
+            pinned[key] = path
+        return pinned
+
+    def _pin_one(self, item: Any, path: str, what: str) -> None:
+        if os.path.lexists(path):
+            raise ObjectError(f"cannot pin {what} at {path}: it exists", f"remove it first: rm {path}")
+        self._make_directories(os.path.dirname(path))
+        try:
+            item.pin(path)
+        except BPFError as exc:
+            raise BPFError(exc.op, exc.errno, "pin on a bpffs mount such as /sys/fs/bpf, in names without dots",
+                           f"cannot pin {what} at {path}") from None
+        self.pins.append(path)
+
+    def _make_directories(self, directory: str) -> None:
+        """Create ``directory`` and missing parents (bpftool does), remembered so :meth:`unpin` removes them."""
+        if not directory or os.path.isdir(directory):
+            return
+        self._make_directories(os.path.dirname(directory))
+        os.mkdir(directory)
+        self.pins.append(directory)
 
     # ----- lifetime -----
 
@@ -733,15 +821,23 @@ class Object:
                 f"{len(self.spec.maps)} maps)")
 
 
+def _display(btf: Optional[BTF], type_id: int, raw: Any) -> Any:
+    if isinstance(raw, list):
+        return [_display(btf, type_id, one) for one in raw]
+    if btf is not None and type_id:
+        return values.decode(btf, type_id, raw)
+    return int.from_bytes(raw, sys.byteorder) if len(raw) in (1, 2, 4, 8) else bytes(raw)
+
+
 def _attach_hint(kind: str) -> str:
     if kind in (sec.XDP, sec.TC, sec.SOCKET):
         return "pass interface=... (CLI: --interface)"
     if kind == sec.CGROUP:
         return "pass cgroup=/sys/fs/cgroup/... (CLI: --cgroup)"
     if kind == sec.PERF_EVENT:
-        return "use tinybpf.links.attach_perf_event(obj.programs[name], ...)"
-    if kind == sec.USDT:
-        return "USDT probes are not attached automatically yet; attach a uprobe at the note's address"
+        return "give a sample period: sample_period=N (CLI: --sample-period N)"
+    if kind in (sec.USDT, sec.UPROBE_MULTI, sec.URETPROBE_MULTI):
+        return "name the target in the section: SEC(\"usdt/PATH:PROVIDER:NAME\"), SEC(\"uprobe.multi/PATH:PATTERN\")"
     return "attach it explicitly with tinybpf.links"
 
 

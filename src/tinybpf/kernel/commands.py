@@ -313,3 +313,20 @@ __all__ = [
     "raw_tracepoint_open",
     "read_info",
 ]
+
+
+def iter_create(link_fd: int) -> int:
+    """BPF_ITER_CREATE: a readable descriptor that runs the iterator link's program once, start to end."""
+    attr = _attr()
+    attrs.ITER_CREATE.pack_into(attr, 0, link_fd, 0)
+    return bpf(Cmd.ITER_CREATE, attr, attrs.ITER_CREATE.size)
+
+
+def link_create_uprobe_multi(prog_fd: int, attach_type: int, path: str, offsets: list[int], flags: int = 0,
+                             pid: int = 0) -> int:
+    """BPF_LINK_CREATE of a uprobe_multi link: one link for every file offset of ``path`` (Linux 6.6)."""
+    name = ctypes.create_string_buffer(path.encode())
+    table = (ctypes.c_uint64 * len(offsets))(*offsets)
+    extra = attrs.UPROBE_MULTI.pack(ctypes.addressof(name), ctypes.addressof(table), 0, 0, len(offsets), flags,
+                                    max(pid, 0))
+    return link_create(prog_fd, 0, attach_type, 0, extra)

@@ -10,6 +10,7 @@ from tinybpf._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from .cgroup import CgroupLink, attach_cgroup, cgroup_root
+    from .iterator import IterLink, attach_iter
     from .kprobe import KprobeLink, attach_kprobe, attach_kretprobe
     from .link import Link
     from .perf_event import PerfEventLink, attach_interval, attach_perf_event, attach_profile
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from .tc import TCLink, attach_tc
     from .tracepoint import TracepointLink, attach_tracepoint
     from .uprobe import UprobeLink, attach_uprobe, attach_uretprobe
+    from .uprobe_multi import UprobeMultiLink, attach_uprobe_multi
     from .usdt import UsdtLink, attach_usdt, attach_usdt_probe
     from .watchpoint import WatchpointLink, attach_watchpoint
     from .xdp import XDPLink, XDPMode, attach_xdp
@@ -26,6 +28,8 @@ _LAZY = {
     "CgroupLink": "tinybpf.links.cgroup",
     "attach_cgroup": "tinybpf.links.cgroup",
     "cgroup_root": "tinybpf.links.cgroup",
+    "IterLink": "tinybpf.links.iterator",
+    "attach_iter": "tinybpf.links.iterator",
     "KprobeLink": "tinybpf.links.kprobe",
     "attach_kprobe": "tinybpf.links.kprobe",
     "attach_kretprobe": "tinybpf.links.kprobe",
@@ -46,6 +50,8 @@ _LAZY = {
     "UprobeLink": "tinybpf.links.uprobe",
     "attach_uprobe": "tinybpf.links.uprobe",
     "attach_uretprobe": "tinybpf.links.uprobe",
+    "UprobeMultiLink": "tinybpf.links.uprobe_multi",
+    "attach_uprobe_multi": "tinybpf.links.uprobe_multi",
     "UsdtLink": "tinybpf.links.usdt",
     "attach_usdt": "tinybpf.links.usdt",
     "attach_usdt_probe": "tinybpf.links.usdt",
@@ -60,6 +66,7 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "CgroupLink",
+    "IterLink",
     "KprobeLink",
     "Link",
     "PerfEventLink",
@@ -68,12 +75,14 @@ __all__ = [
     "TCLink",
     "TracepointLink",
     "UprobeLink",
+    "UprobeMultiLink",
     "UsdtLink",
     "WatchpointLink",
     "XDPLink",
     "XDPMode",
     "attach_cgroup",
     "attach_interval",
+    "attach_iter",
     "attach_kprobe",
     "attach_kretprobe",
     "attach_perf_event",
@@ -84,6 +93,7 @@ __all__ = [
     "attach_tc",
     "attach_tracepoint",
     "attach_uprobe",
+    "attach_uprobe_multi",
     "attach_uretprobe",
     "attach_usdt",
     "attach_usdt_probe",
