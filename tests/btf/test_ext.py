@@ -74,5 +74,5 @@ def test_raw_mode_keeps_the_records_the_decoded_mode_reads(endian: str) -> None:
     assert {s: [int.from_bytes(r.data[4:8], order) for r in records] for s, records in raw.func_info.items()} == \
         {s: [info.type_id for info in infos] for s, infos in ext.func_info.items()}
     assert raw.core_relos == ext.core_relos
-    with pytest.raises(FormatError, match="x.o: .BTF.ext"):
+    with pytest.raises(FormatError, match=r"x\.o: \.BTF\.ext"):
         parse_btf_ext_raw(b"\0" * 8, btf, "x.o")
