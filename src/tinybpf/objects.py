@@ -21,7 +21,7 @@ import functools
 import os
 import struct
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal, Optional, Union
 
 from .btf import core, values
@@ -309,6 +309,7 @@ class Object:
         self.errors: dict[str, TinyBPFError] = {}
         self.reused_maps: set[str] = set()
         self.pins: list[str] = []
+        self._usdt_specs_used = 0
         self.btf_fd: Optional[FD] = None
         self.loaded = False
         self._addresses: Optional[dict[str, int]] = None
@@ -693,7 +694,7 @@ class Object:
             path, provider, probe = sec.split_usdt_target(target)
             if not path:
                 raise ObjectError(f"{where}: usdt target {target!r} is not PATH:PROVIDER:NAME")
-            link = links.attach_usdt(program, path, provider, probe, pid=pid)
+            link = links.attach_usdt(program, path, provider, probe, pid=pid, cookie=self._usdt_spec_id())
         elif kind == sec.ITER:
             link = links.attach_iter(program, target)
         elif kind == sec.PERF_EVENT and sample_period:
@@ -789,6 +790,28 @@ class Object:
         self._make_directories(os.path.dirname(directory))
         os.mkdir(directory)
         self.pins.append(directory)
+
+    def _usdt_spec_id(self) -> Optional[Callable[[Any], int]]:
+        """With libbpf's usdt.bpf.h in the object: a function that stores a site's argument spec in
+        ``__bpf_usdt_specs`` and returns its id, the site's BPF cookie. None without usdt.bpf.h."""
+        from .links.usdt_specs import SPECS_MAP, SpecEncoder
+
+        specs = self.maps.get(SPECS_MAP)
+        btf = self.spec.btf
+        if specs is None or btf is None or not self.spec.maps[SPECS_MAP].btf_value_type_id:
+            return None
+        encoder = SpecEncoder(btf, self.spec.maps[SPECS_MAP].btf_value_type_id)
+
+        def store(probe: Any) -> int:
+            spec_id = self._usdt_specs_used
+            if spec_id >= specs.max_entries:
+                raise ObjectError(f"{self.spec.path}: more USDT sites than {SPECS_MAP} has entries "
+                                  f"({specs.max_entries})", "attach fewer probes per object")
+            specs[spec_id] = encoder.encode(probe)
+            self._usdt_specs_used += 1
+            return spec_id
+
+        return store
 
     # ----- lifetime -----
 

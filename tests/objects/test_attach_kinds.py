@@ -98,3 +98,23 @@ def test_tracing_programs_load_where_the_kernel_allows_and_fail_attach_in_one_li
             assert not link.closed
         for name, error in obj.errors.items():
             assert "\n" not in str(error), name
+
+
+def test_libbpf_usdt_arguments_come_from_the_spec_map() -> None:
+    """BPF_USDT() (usdt.bpf.h) reads each argument as the site's note describes: register, sign, size."""
+    with Object.load_file(DATA / "loader" / "usdt_args.bpf.o") as obj:
+        process = subprocess.Popen([str(USDT_TARGET), "5"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   text=True)
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdout.readline()
+            obj.attach_program("on_tick_args", f"{USDT_TARGET}:tinybpf:tick")
+            process.stdin.write("\n")
+            process.stdin.flush()
+            process.stdout.readline()
+            process.stdin.write("\n")
+            process.stdin.flush()
+        finally:
+            process.communicate(timeout=30)
+        bss = obj.bss
+        assert (bss.calls, bss.sum, bss.neg_sum, bss.last_u8, bss.fives) == (5, 10, -10, 4, 25)

@@ -65,8 +65,10 @@ class ObjectBTF:
         self._strings = bytearray(btf._strings)
         self._appended = 0
 
-    def fixup(self, section_sizes: dict[str, int], symbols: dict[str, SymbolFacts]) -> Externs:
-        """Patch every DATASEC from the ELF facts and the extern FUNCs; returns the externs laid out."""
+    def fixup(self, section_sizes: dict[str, int], symbols: dict[str, SymbolFacts],
+              hidden_subprograms: frozenset[str] = frozenset()) -> Externs:
+        """Patch every DATASEC from the ELF facts, extern FUNCs and hidden sub-programs; returns the externs laid
+        out. ``hidden_subprograms`` are the global ``__hidden`` functions of ``.text``."""
         kconfig: tuple[KconfigSlot, ...] = ()
         ksyms: tuple[Ksym, ...] = ()
         for datasec in self.datasecs():
@@ -76,7 +78,7 @@ class ObjectBTF:
                 ksyms = self._fixup_ksyms(datasec)
             else:
                 self._fixup_datasec(datasec, section_sizes.get(datasec.name, 0), symbols)
-        self._fixup_extern_funcs()
+        self._fixup_func_linkage(hidden_subprograms)
         return Externs(kconfig, ksyms)
 
     def datasecs(self) -> list[Datasec]:
@@ -156,13 +158,20 @@ class ObjectBTF:
         self._set_datasec(datasec, 4 * len(datasec.vars), entries)
         return tuple(found)
 
-    def _fixup_extern_funcs(self) -> None:
-        """Extern FUNC linkage (kfunc prototypes) is invalid in program BTF: make it global."""
+    def _fixup_func_linkage(self, hidden: frozenset[str]) -> None:
+        """Extern FUNC linkage (kfunc prototypes) is invalid in program BTF: make it global. A ``__hidden`` global
+        sub-program becomes static, so the verifier checks it in its caller's context as libbpf arranges
+        (usdt.bpf.h's ``bpf_usdt_arg`` writes through a pointer a global function would have to NULL-check)."""
         for type_id in range(self.btf.first_id, self.btf.count):
             at = self._record_at(type_id)
             info = self._words[at + 1]
-            if (info >> 24) & 0x1F == Kind.FUNC and info & 0xFFFF == Linkage.EXTERN:
+            if (info >> 24) & 0x1F != Kind.FUNC:
+                continue
+            linkage = info & 0xFFFF
+            if linkage == Linkage.EXTERN:
                 self._words[at + 1] = (info & ~0xFFFF) | Linkage.GLOBAL
+            elif linkage == Linkage.GLOBAL and hidden and self.btf.string(self._words[at]) in hidden:
+                self._words[at + 1] = (info & ~0xFFFF) | Linkage.STATIC
 
     # ----- raw words -----
 

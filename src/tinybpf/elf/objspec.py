@@ -348,7 +348,11 @@ class _Parser:
                                                                           SymbolVisibility.INTERNAL))
                    for sym in self.symbols if sym.type in (SymbolType.OBJECT, SymbolType.NOTYPE)}
         weak = {sym.name for sym in self.symbols if sym.bind == SymbolBind.WEAK}
-        externs = self.object_btf.fixup(sizes, symbols)
+        hidden = frozenset(sym.name for sym in self.symbols if sym.type == SymbolType.FUNC and sym.bind in (
+            SymbolBind.GLOBAL, SymbolBind.WEAK) and sym.visibility in (SymbolVisibility.HIDDEN,
+                                                                         SymbolVisibility.INTERNAL)
+            and 0 < sym.shndx < len(self.sections) and self.elf.section_at(sym.shndx).name == ".text")
+        externs = self.object_btf.fixup(sizes, symbols, hidden)
         for slot in externs.kconfig:
             self.externs[slot.name] = Extern(slot.name, KCONFIG, slot.type_id, slot.offset, slot.size,
                                              slot.name in weak)
