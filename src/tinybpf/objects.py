@@ -310,6 +310,7 @@ class Object:
         self.reused_maps: set[str] = set()
         self.pins: list[str] = []
         self._usdt_specs_used = 0
+        self._struct_ops_layouts: dict[str, Any] = {}
         self.btf_fd: Optional[FD] = None
         self.loaded = False
         self._addresses: Optional[dict[str, int]] = None
@@ -433,9 +434,19 @@ class Object:
                                                                            btf_value_type_id=0))
         btf_fd = self.btf_fd.fd if self.btf_fd is not None else 0
         with_btf = bool(btf_fd and (spec.btf_key_type_id or spec.btf_value_type_id))
+        ops = getattr(spec, "struct_ops", None)
+        if ops is not None:
+            if not btf_fd:
+                raise ObjectError(f"struct_ops map {name!r} of {self.spec.path} needs the object's BTF loaded")
+            layout = self._struct_ops_layout(ops.type_name)
+            spec = dataclasses.replace(spec, value_size=layout.value_size)
         try:
             try:
-                raw = self._raw_create(spec, max_entries, inner, btf_fd if with_btf else 0, with_btf)
+                if ops is not None:
+                    raw = commands.map_create(spec.type, 4, layout.value_size, 1, spec.flags, spec.name.encode()[:15],
+                                              btf_fd=btf_fd, btf_vmlinux_value_type_id=layout.value_type_id)
+                else:
+                    raw = self._raw_create(spec, max_entries, inner, btf_fd if with_btf else 0, with_btf)
             except BPFError:
                 if not with_btf:
                     raise
@@ -458,7 +469,31 @@ class Object:
             spec.btf_key_type_id if with_btf else 0, spec.btf_value_type_id if with_btf else 0, spec.map_extra,
         )
 
+    def _struct_ops_layout(self, type_name: str) -> Any:
+        from .links.struct_ops import struct_ops_layout
+
+        if type_name not in self._struct_ops_layouts:
+            self._struct_ops_layouts[type_name] = struct_ops_layout(self._kernel(), type_name)
+        return self._struct_ops_layouts[type_name]
+
+    def _struct_ops_binding(self, program: str) -> tuple[Any, int]:
+        """(kernel layout, member index) of the struct_ops slot ``program`` fills: its attach_btf_id and
+        expected_attach_type."""
+        for spec in self.spec.maps.values():
+            ops = spec.struct_ops
+            for member in ops.members if ops is not None else ():
+                if member.program == program and ops is not None:
+                    layout = self._struct_ops_layout(ops.type_name)
+                    if member.name not in layout.members:
+                        raise ObjectError(f"{self.spec.path}: the kernel's struct {ops.type_name} "
+                                          f"has no member {member.name!r} for {program}")
+                    return layout, layout.members[member.name][0]
+        raise ObjectError(f"{self.spec.path}: struct_ops program {program!r} fills no struct_ops map",
+                          "point a member of a SEC(\".struct_ops\") variable at it")
+
     def _initialise(self, name: str, spec: ObjectMapSpec, created: Map) -> None:
+        if spec.struct_ops is not None:
+            return  # written when attached: the value holds the programs' fds
         if name in self._globals and name != objspec.KCONFIG_SECTION and spec.value_size:
             value: Optional[bytes] = self._globals[name].initial_value()
             if value is not None:
@@ -519,6 +554,10 @@ class Object:
         for ref in spec.references:
             self._patch_reference(insns, ref, order, where)
         attach_btf_id = self._attach_btf_id(spec, where) if spec.btf_target else 0
+        expected_attach_type: Optional[int] = spec.expected_attach_type
+        if spec.type == ProgType.STRUCT_OPS:
+            layout, expected_attach_type = self._struct_ops_binding(spec.name)
+            attach_btf_id = layout.type_id
         if spec.btf_target == "" and spec.type in (ProgType.TRACING, ProgType.LSM) and spec.attach != sec.ITER:
             raise ObjectError(f"{where}: section {spec.section!r} names no kernel function to attach to",
                               "write SEC(\"fentry/<function>\")")
@@ -526,7 +565,7 @@ class Object:
         try:
             return Program.load(
                 spec.type, bytes(insns), name=spec.name, license=spec.license or "GPL",
-                expected_attach_type=spec.expected_attach_type, kernel_version=spec.kernel_version, flags=spec.flags,
+                expected_attach_type=expected_attach_type, kernel_version=spec.kernel_version, flags=spec.flags,
                 attach_btf_id=attach_btf_id, btf_fd=btf_fd,
                 func_info=spec.func_info if btf_fd else b"", func_info_rec_size=spec.func_info_rec_size if btf_fd else 0,
                 line_info=spec.line_info if btf_fd else b"", line_info_rec_size=spec.line_info_rec_size if btf_fd else 0,
@@ -627,12 +666,36 @@ class Object:
                     continue
                 made[name] = self.attach_program(name, interface=interface, cgroup=cgroup,
                                                  sample_period=sample_period)
+            for name, spec in self.spec.maps.items():
+                if spec.struct_ops is not None and name not in self.links and name in self.maps:
+                    made[name] = self.attach_struct_ops(name)
         except BaseException:
             for link in made.values():
                 link.close()
                 self.links.pop(next(k for k, v in self.links.items() if v is link), None)
             raise
         return made
+
+    def attach_struct_ops(self, name: str) -> Any:
+        """Register struct_ops map ``name`` (its programs loaded) with the kernel; the link unregisters it."""
+        from .links.struct_ops import attach_struct_ops, struct_ops_value
+
+        ops = self.spec.maps[name].struct_ops
+        if ops is None:
+            raise ObjectError(f"{self.spec.path}: map {name!r} is not a struct_ops map")
+        where = f"{os.path.basename(self.spec.path)}:{name}"
+        missing = [m.program for m in ops.members if m.program and m.program not in self.programs]
+        if missing:
+            raise ObjectError(f"{where}: program {missing[0]!r} is not loaded", "load every program it names")
+        value = struct_ops_value(self._struct_ops_layout(ops.type_name), ops,
+                                 {m.program: self.programs[m.program].fd for m in ops.members if m.program},
+                                 where, sys.byteorder)
+        try:
+            link = attach_struct_ops(self.maps[name], value, link=ops.link, target=f"struct_ops {ops.type_name} {name}")
+        except BPFError as exc:
+            raise BPFError(exc.op, exc.errno, exc.hint, f"cannot register {where} as {ops.type_name}") from None
+        self.links[name] = link
+        return link
 
     def auto_attachable(self, name: str, *, interface: Union[str, int, None] = None,
                         cgroup: Optional[str] = None, sample_period: Optional[int] = None) -> bool:
@@ -709,6 +772,9 @@ class Object:
             link = links.attach_tc(program, interface, direction)
         elif kind == sec.CGROUP and spec.expected_attach_type is not None:
             link = links.attach_cgroup(program, spec.expected_attach_type, cgroup)
+        elif spec.type == ProgType.STRUCT_OPS:
+            raise ObjectError(f"{where}: a struct_ops program attaches through its map",
+                              "Object.attach() registers every struct_ops map, or attach_struct_ops(map name)")
         else:
             raise ObjectError(f"{where}: cannot attach automatically", _attach_hint(kind))
         self.links[name] = link

@@ -118,3 +118,20 @@ def test_libbpf_usdt_arguments_come_from_the_spec_map() -> None:
             process.communicate(timeout=30)
         bss = obj.bss
         assert (bss.calls, bss.sum, bss.neg_sum, bss.last_u8, bss.fives) == (5, 10, -10, 4, 25)
+
+
+def _congestion_controls() -> list[str]:
+    with open("/proc/sys/net/ipv4/tcp_available_congestion_control") as f:
+        return f.read().split()
+
+
+def test_struct_ops_register_while_attached_and_unregister_on_close() -> None:
+    """A .struct_ops.link map registers through a (pinnable) BPF link, a .struct_ops map through its update."""
+    with Object.load_file(DATA / "loader" / "struct_ops.bpf.o") as obj:
+        assert obj.maps["tinybpf_link"].info.flags & 1 << 13  # BPF_F_LINK
+        with pytest.raises(TinyBPFError, match="through its map"):
+            obj.attach_program("cc_ssthresh")
+        made = obj.attach()
+        assert set(made) == {"tinybpf_link", "tinybpf_legacy"} and made["tinybpf_link"].bpf_link
+        assert {"tinybpf_link", "tinybpf_legacy"} <= set(_congestion_controls())
+    assert not {"tinybpf_link", "tinybpf_legacy"} & set(_congestion_controls())

@@ -96,6 +96,11 @@ def run_run(args: argparse.Namespace) -> int:
                 print(f"{name}: attached to {link.target}")
             else:
                 print(f"{name}: loaded, not attached ({obj.spec.programs[name].section} needs an explicit target)")
+        for name in made.keys() - obj.programs.keys():  # struct_ops maps, registered as a whole
+            records.append({"name": name, "section": obj.spec.maps[name].section, "type": "struct_ops",
+                            "attached": made[name].target})
+            if not args.json:
+                print(f"{name}: registered as {made[name].target}")
         for link in made.values():
             if hasattr(link, "read_output"):  # an iter/ program: one pass over the iterator is its output
                 sys.stdout.write(link.read_output())

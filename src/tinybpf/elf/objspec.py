@@ -25,6 +25,7 @@ import os
 import struct
 from typing import Any, Optional, Union
 
+from tinybpf.btf.core import essential_name
 from tinybpf.btf.ext import CoreRelo, RawBTFExt, parse_btf_ext_raw
 from tinybpf.btf.fixup import KCONFIG_SECTION, ObjectBTF, SymbolFacts
 from tinybpf.btf.kinds import Kind
@@ -54,6 +55,7 @@ PSEUDO_KFUNC_CALL = 2
 PSEUDO_FUNC = 4
 
 LIBBPF_PIN_BY_NAME = 1
+STRUCT_OPS_SECTION = ".struct_ops"
 
 # reference kinds
 MAP = "map"
@@ -100,13 +102,37 @@ class ObjectProgramSpec(ProgramSpec):
 
 
 @dataclasses.dataclass(frozen=True)
+class StructOpsMember:
+    """A member of a struct_ops variable: a function pointer set to ``program``, or data (``program`` empty)."""
+
+    name: str
+    offset: int
+    size: int
+    program: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class StructOpsSpec:
+    """A ``SEC(".struct_ops")`` variable (``struct tcp_congestion_ops cc = {...}``): the kernel struct it fills
+    (``type_name``, flavour suffix dropped), its initial bytes and members. ``link``: ``.struct_ops.link``, so a
+    BPF link registers it (else the map update does)."""
+
+    type_name: str
+    data: bytes
+    members: tuple[StructOpsMember, ...]
+    link: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class ObjectMapSpec(MapSpec):
     """A map of an object: ``slot_refs`` are (index, map or program name) initialisers of map-in-map and prog-array
-    slots, ``pinning`` is libbpf's ``LIBBPF_PIN_*``, ``section`` the ELF section the map came from."""
+    slots, ``pinning`` is libbpf's ``LIBBPF_PIN_*``, ``section`` the ELF section the map came from; ``struct_ops``
+    describes a struct_ops map (its value size comes from the kernel's BTF at load)."""
 
     pinning: int = 0
     section: str = ""
     slot_refs: tuple[tuple[int, str], ...] = ()
+    struct_ops: Optional[StructOpsSpec] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,6 +319,8 @@ class _Parser:
             elif section.name == "maps":
                 self.legacy_section = section
                 self._legacy_maps(section)
+            elif section.name == STRUCT_OPS_SECTION or section.name.startswith(STRUCT_OPS_SECTION + "."):
+                self._struct_ops(section)
             elif _is_data_section(section.name) and section.flags & SectionFlag.ALLOC and section.type in (
                     SectionType.PROGBITS, SectionType.NOBITS) and not section.flags & SectionFlag.EXECINSTR:
                 self._data_section(section)
@@ -461,6 +489,39 @@ class _Parser:
             pinning=fields.get("pinning", 0), section=".maps",
         )
         return spec, values_offset
+
+    def _struct_ops(self, section: Section) -> None:
+        """Each variable of a ``.struct_ops*`` section is a struct_ops map; relocations name its programs."""
+        if self.btf is None:
+            raise self.fail(f"{section.name} needs BTF", "compile with clang -g")
+        try:
+            datasec = self.btf.find(section.name, Kind.DATASEC)
+        except KeyError:
+            raise self.fail(f"{section.name} has no BTF DATASEC") from None
+        assert isinstance(datasec, Datasec)
+        symbols = {sym.name: sym for sym in self._section_symbols(section)}
+        targets = {reloc.offset: self.symbols[reloc.symbol].name for reloc in self.elf.relocations_for(section)
+                   if reloc.symbol < len(self.symbols)}
+        data = section.data()
+        for info in datasec.vars:
+            var = self.btf.type(info.type)
+            symbol = symbols.get(var.name) if isinstance(var, Var) else None
+            if symbol is None or not isinstance(var, Var):
+                continue
+            struct_type = self.btf.resolve(var.type)
+            if not isinstance(struct_type, COMPOSITES):
+                raise self.fail(f"struct_ops {var.name!r} is not a struct")
+            members = tuple(
+                StructOpsMember(m.name, m.bit_offset // 8, self.btf.sizeof(m.type),
+                                targets.get(symbol.value + m.bit_offset // 8, ""))
+                for m in struct_type.members)
+            value = bytes(data[symbol.value:symbol.value + struct_type.size])
+            spec = StructOpsSpec(essential_name(struct_type.name), value, members,
+                                 section.name == STRUCT_OPS_SECTION + ".link")
+            self.maps[var.name] = ObjectMapSpec(
+                type=MapType.STRUCT_OPS, key_size=4, value_size=0, max_entries=1, name=var.name,
+                flags=int(MapFlags.LINK) if spec.link else 0, section=section.name, struct_ops=spec,
+            )
 
     def _legacy_maps(self, section: Section) -> None:
         """``struct bpf_map_def SEC("maps")``: five u32s (type, key, value, max_entries, flags) or more."""
@@ -712,6 +773,8 @@ __all__ = [
     "ObjectProgramSpec",
     "ObjectSpec",
     "Reference",
+    "StructOpsMember",
+    "StructOpsSpec",
     "Variable",
     "internal_map_name",
     "load_object_spec",

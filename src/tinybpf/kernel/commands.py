@@ -36,11 +36,14 @@ def map_create(
     btf_value_type_id: int = 0,
     map_extra: int = 0,
     ifindex: int = 0,
+    btf_vmlinux_value_type_id: int = 0,
 ) -> int:
+    """BPF_MAP_CREATE; ``btf_vmlinux_value_type_id`` is a struct_ops map's kernel value type (``btf_fd`` still the
+    object's BTF, as the kernel requires)."""
     attr = _attr()
     attrs.MAP_CREATE.pack_into(
         attr, 0, map_type, key_size, value_size, max_entries, flags, inner_map_fd, numa_node,
-        name[:15], ifindex, btf_fd, btf_key_type_id, btf_value_type_id, 0, map_extra, 0, 0,
+        name[:15], ifindex, btf_fd, btf_key_type_id, btf_value_type_id, btf_vmlinux_value_type_id, map_extra, 0, 0,
     )
     return bpf(Cmd.MAP_CREATE, attr)
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .perf_event import PerfEventLink, attach_interval, attach_perf_event, attach_profile
     from .raw_tracepoint import RawTracepointLink, attach_raw_tracepoint
     from .socket_filter import SocketFilterLink, attach_raw_socket, attach_socket_filter
+    from .struct_ops import StructOpsLink, attach_struct_ops
     from .tc import TCLink, attach_tc
     from .tracepoint import TracepointLink, attach_tracepoint
     from .uprobe import UprobeLink, attach_uprobe, attach_uretprobe
@@ -43,6 +44,8 @@ _LAZY = {
     "SocketFilterLink": "tinybpf.links.socket_filter",
     "attach_raw_socket": "tinybpf.links.socket_filter",
     "attach_socket_filter": "tinybpf.links.socket_filter",
+    "StructOpsLink": "tinybpf.links.struct_ops",
+    "attach_struct_ops": "tinybpf.links.struct_ops",
     "TCLink": "tinybpf.links.tc",
     "attach_tc": "tinybpf.links.tc",
     "TracepointLink": "tinybpf.links.tracepoint",
@@ -72,6 +75,7 @@ __all__ = [
     "PerfEventLink",
     "RawTracepointLink",
     "SocketFilterLink",
+    "StructOpsLink",
     "TCLink",
     "TracepointLink",
     "UprobeLink",
@@ -90,6 +94,7 @@ __all__ = [
     "attach_raw_socket",
     "attach_raw_tracepoint",
     "attach_socket_filter",
+    "attach_struct_ops",
     "attach_tc",
     "attach_tracepoint",
     "attach_uprobe",
