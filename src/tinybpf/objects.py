@@ -737,7 +737,8 @@ class Object:
         elif kind == sec.RAW_TRACEPOINT and target:
             link = links.attach_raw_tracepoint(program, target)
         elif kind == sec.TRACING:
-            link = links.attach_raw_tracepoint(program, "")
+            link = links.attach_raw_tracepoint(program, "")  # the kernel knows the target from attach_btf_id
+            link.target = spec.section.replace("/", " ", 1)
         elif kind in (sec.KPROBE, sec.KRETPROBE) and target:
             function, offset = sec.split_kprobe_target(target)
             link = links.attach_kprobe(program, function, offset, retprobe=kind == sec.KRETPROBE)

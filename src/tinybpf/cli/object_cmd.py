@@ -30,7 +30,7 @@ def add_object_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pin-root", metavar="DIR", default="/sys/fs/bpf",
                         help="where LIBBPF_PIN_BY_NAME maps are pinned (default /sys/fs/bpf)")
     parser.add_argument("--json", "-j", action="store_true", help="print JSON")
-    parser.add_argument("--pretty", action="store_true", help="print indented JSON (implies --json)")
+    parser.add_argument("--pretty", "-p", action="store_true", help="print indented JSON (implies --json)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the full verifier log on failure")
 
 
