@@ -9,9 +9,12 @@
 
 Loading follows libbpf's order: the object's BTF (fixed up by the spec reader, sanitized here if the
 kernel rejects a kind), then maps (reusing a pinned map of the same shape for ``LIBBPF_PIN_BY_NAME``),
-global data filled in and ``.rodata``/``.kconfig`` frozen, then each program with its CO-RE relocations
+global data filled in and ``.rodata``/``.kconfig`` created BPF_F_RDONLY_PROG and frozen (so the verifier
+prunes branches their ``const volatile`` values rule out), then each program with its CO-RE relocations
 resolved against the kernel's BTF, map and extern references patched, and func_info/line_info given
-to the kernel so a verifier error points at the C line.
+to the kernel so a verifier error points at the C line. What a load keeps after the process exits is
+what :meth:`Object.pin_programs`, :meth:`Object.pin_program` and :meth:`Object.pin_maps` pin (bpftool's
+``prog load``/``loadall``/``pinmaps``); everything else goes with :meth:`Object.close`.
 """
 from __future__ import annotations
 
@@ -652,11 +655,14 @@ class Object:
 
     def attach(self, *, interface: Union[str, int, None] = None, cgroup: Optional[str] = None,
                sample_period: Optional[int] = None) -> dict[str, Any]:
-        """Attach every loaded program whose section says where; returns the new links by program name.
+        """Attach every loaded program whose section says where, as libbpf's auto-attach does; returns the new
+        links by program name (struct_ops maps by map name).
 
-        Tracepoints, raw tracepoints, tp_btf/fentry/fexit/lsm, kprobes and uprobes (``uprobe/PATH:FUNC``)
-        attach on their own; xdp, tc and socket programs when ``interface`` is given; cgroup programs
-        when ``cgroup`` is given. perf_event, iter and the rest need :meth:`attach_program`.
+        Tracepoints, raw tracepoints, tp_btf/fentry/fexit/lsm, kprobes, ksyscalls, ``uprobe/PATH:FUNC``,
+        ``uprobe.multi/PATH:PATTERN``, ``usdt/PATH:PROVIDER:NAME`` and ``iter/`` attach on their own, and every
+        struct_ops map registers; xdp, tc and socket programs when ``interface`` is given; cgroup programs when
+        ``cgroup`` is; perf_event programs on the CPU clock of every CPU when ``sample_period`` (ns) is. The rest
+        need :meth:`attach_program` with a target.
         """
         made: dict[str, Any] = {}
         try:
