@@ -90,6 +90,24 @@ def test_loadall_pins_programs_and_maps_that_outlive_the_command(bpffs_dir: Path
 
 
 @pytest.mark.kernel
+@pytest.mark.parametrize("name", ["globals", "maps", "subprogs", "kconfig"])
+def test_loadall_pins_what_bpftool_pins(bpffs_dir: Path, name: str) -> None:
+    """Same object, same command line: the same program and map pin names as ``bpftool prog loadall``."""
+    if shutil.which("bpftool") is None:
+        pytest.skip("bpftool is not installed")
+    obj = str(DATA / f"{name}.bpf.o")
+    pinned = {}
+    for tool, command in (("bpftool", ["bpftool", "prog", "loadall"]),
+                          ("tinybpf", [sys.executable, "-m", "tinybpf", "prog", "loadall"])):
+        where = bpffs_dir / tool
+        where.mkdir(parents=True)  # bpftool creates only the last directory
+        subprocess.run([*command, obj, str(where / "progs"), "pinmaps", str(where / "maps")], check=True,
+                       capture_output=True)
+        pinned[tool] = {kind: sorted(p.name for p in (where / kind).iterdir()) for kind in ("progs", "maps")}
+    assert pinned["tinybpf"] == pinned["bpftool"]
+
+
+@pytest.mark.kernel
 def test_load_autoattach_pins_the_link(bpffs_dir: Path) -> None:
     done = _tinybpf("load", str(DATA / "kconfig.bpf.o"), str(bpffs_dir / "sub" / "link"), "autoattach", "--json")
     assert done.returncode == 0, done.stderr
