@@ -1,295 +1,33 @@
-"""Load a BPF object the way libbpf does: ``ObjectSpec`` in, live maps, programs and links out.
-
-    obj = Object.open("prog.bpf.o")      # parsed, nothing in the kernel yet
-    obj.rodata.threshold = 100            # globals are readable/writable before load (a skeleton's rodata)
-    obj.load()                            # BTF, maps, CO-RE, relocations, BPF_PROG_LOAD
-    obj.attach()                          # by section name: tracepoint/..., raw_tp/..., uprobe/..., ...
-    print(obj.maps["counts"].dump(), obj.bss.hits)
-    obj.close()                           # or ``with Object.load_file(...) as obj``
-
-Loading follows libbpf's order: the object's BTF (fixed up by the spec reader, sanitized here if the
-kernel rejects a kind), then maps (reusing a pinned map of the same shape for ``LIBBPF_PIN_BY_NAME``),
-global data filled in and ``.rodata``/``.kconfig`` created BPF_F_RDONLY_PROG and frozen (so the verifier
-prunes branches their ``const volatile`` values rule out), then each program with its CO-RE relocations
-resolved against the kernel's BTF, map and extern references patched, and func_info/line_info given
-to the kernel so a verifier error points at the C line. What a load keeps after the process exits is
-what :meth:`Object.pin_programs`, :meth:`Object.pin_program` and :meth:`Object.pin_maps` pin (bpftool's
-``prog load``/``loadall``/``pinmaps``); everything else goes with :meth:`Object.close`.
-"""
+"""``Object``: an object file opened (spec parsed, globals writable), loaded (maps, programs), attached, pinned."""
 from __future__ import annotations
 
-import ctypes
 import dataclasses
-import functools
 import os
 import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal, Optional, Union
+from typing import Any, Optional, Union
 
-from .btf import core, values
-from .btf.kinds import IntEncoding, Kind
-from .btf.reader import BTF
-from .btf.types import Array, Float, Int, Ptr
-from .elf import objspec
-from .elf import sections as sec
-from .elf.objspec import DataSection, ObjectMapSpec, ObjectProgramSpec, ObjectSpec
-from .errors import BPFError, TinyBPFError, VerifierError
-from .kernel import commands
-from .kernel.constants import AttachType, MapType, ProgType
-from .kernel.fd import FD
-from .maps import Map
-from .programs import Program
-from .spec import MapSpec
+from ..btf import core
+from ..btf.kinds import Kind
+from ..btf.reader import BTF
+from ..elf import objspec
+from ..elf import sections as sec
+from ..elf.objspec import ObjectMapSpec, ObjectProgramSpec, ObjectSpec
+from ..errors import BPFError, TinyBPFError, VerifierError
+from ..kernel import commands
+from ..kernel.constants import AttachType, MapType, ProgType
+from ..kernel.fd import FD
+from ..maps import Map
+from ..programs import Program
+from ..spec import MapSpec
+from .btf_load import load_btf
+from .errors import ObjectError
+from .globals import GlobalData, display_value
+from .kconfig import kconfig_bytes
 
 PIN_ROOT = "/sys/fs/bpf"
 _PSEUDO_MAP_FD, _PSEUDO_MAP_VALUE, _PSEUDO_BTF_ID, _PSEUDO_KFUNC_CALL = 1, 2, 3, 2
-
-
-class ObjectError(TinyBPFError):
-    """An object cannot be loaded as written (unknown section, unresolved extern, incompatible pin...)."""
-
-
-# ----- global data -----------------------------------------------------------------------------------
-
-
-class GlobalData:
-    """The variables of one data section (``.rodata``, ``.data``, ``.bss``, ``.kconfig``), by name.
-
-    Before load they live in a buffer that becomes the map's initial value; after load reads and
-    writes go to the map. ``.rodata`` and ``.kconfig`` are frozen at load: writing them after is an error.
-    Values are typed from BTF: integers, enums, floats, pointers as ints, ``char[]`` as bytes, arrays as
-    lists; anything else as raw bytes.
-    """
-
-    def __init__(self, section: DataSection, btf: Optional[BTF]) -> None:
-        object.__setattr__(self, "_section", section)
-        object.__setattr__(self, "_btf", btf)
-        object.__setattr__(self, "_buffer", None)  # the section's bytes, copied on the first write before load
-        object.__setattr__(self, "_map", None)
-
-    @property
-    def name(self) -> str:
-        return self._section.name
-
-    @property
-    def variables(self) -> list[str]:
-        return list(self._section.variables)
-
-    def raw(self) -> bytes:
-        """The whole section's current bytes."""
-        if self._map is not None:
-            return bytes(self._map.lookup(0))
-        if self._buffer is not None:
-            return bytes(self._buffer)
-        return self._section.read(0, self._section.size)
-
-    def initial_value(self) -> Optional[bytes]:
-        """What the map starts with, or None when the kernel's zero-filled value is already right (untouched .bss)."""
-        if self._buffer is not None:
-            return bytes(self._buffer)
-        return self._section.read(0, self._section.size) if self._section.data else None
-
-    def _read(self, variable: objspec.Variable) -> bytes:
-        if self._map is None and self._buffer is None:
-            return self._section.read(variable.offset, variable.size)
-        return self.raw()[variable.offset:variable.offset + variable.size]
-
-    def _variable(self, name: str) -> objspec.Variable:
-        variable = self._section.variables.get(name)
-        if variable is None:
-            known = ", ".join(self._section.variables) or "none"
-            raise AttributeError(f"{self._section.name} has no variable {name!r} (it has: {known})")
-        return variable
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        variable = self._variable(name)
-        return decode_value(self._btf, variable.type_id, self._read(variable))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        variable = self._variable(name)
-        encoded = encode_value(self._btf, variable.type_id, value, variable.size, f"{self.name}.{name}")
-        if self._map is None:
-            if self._buffer is None:
-                object.__setattr__(self, "_buffer", bytearray(self._section.read(0, self._section.size)))
-            self._buffer[variable.offset:variable.offset + variable.size] = encoded
-            return
-        if self._section.readonly:
-            raise ObjectError(f"cannot write {self.name}.{name}: {self.name} is frozen once loaded",
-                              "set read-only globals between Object.open() and load()")
-        current = bytearray(self._map.lookup(0))
-        current[variable.offset:variable.offset + variable.size] = encoded
-        self._map.update(0, bytes(current))
-
-    def as_dict(self) -> dict[str, Any]:
-        """Every variable decoded for people (enums by name, ``char[]`` as text), from one read of the section."""
-        raw = self.raw()
-        return {name: _display(self._btf, v.type_id, raw[v.offset:v.offset + v.size])
-                for name, v in self._section.variables.items()}
-
-    __getitem__ = __getattr__
-    __setitem__ = __setattr__
-
-    def __dir__(self) -> list[str]:
-        return [*super().__dir__(), *self._section.variables]
-
-    def __repr__(self) -> str:
-        state = "loaded" if self._map is not None else "not loaded"
-        return f"GlobalData({self.name!r}, {len(self._section.variables)} variables, {state})"
-
-
-def _endian(btf: Optional[BTF]) -> Literal["little", "big"]:
-    return "big" if btf is not None and btf.byte_order == "big" else "little"
-
-
-def decode_value(btf: Optional[BTF], type_id: int, data: bytes) -> Any:
-    """A variable's bytes as a Python value, using its BTF type (raw bytes without one); ``char[]`` as bytes."""
-    if btf is None or not type_id:
-        return bytes(data)
-    return values.decode(btf, type_id, data, readable=False)
-
-
-def encode_value(btf: Optional[BTF], type_id: int, value: Any, size: int, what: str) -> bytes:
-    """The bytes of ``value`` for a variable of BTF type ``type_id`` and ``size`` bytes."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        raw = bytes(value)
-        if len(raw) > size:
-            raise ObjectError(f"{what}: {len(raw)} bytes do not fit in {size}")
-        return raw.ljust(size, b"\0")
-    t = btf.resolve(type_id) if btf is not None and type_id else None
-    order = _endian(btf)
-    if isinstance(value, str):
-        return encode_value(btf, type_id, value.encode(), size, what)
-    if isinstance(value, float) or isinstance(t, Float):
-        if size not in (4, 8):
-            raise ObjectError(f"{what}: cannot store a float in {size} bytes")
-        return struct.pack(("<" if order == "little" else ">") + ("f" if size == 4 else "d"), value)
-    if isinstance(value, (list, tuple)) and isinstance(t, Array) and btf is not None:
-        element_size = btf.sizeof(t.type)
-        if len(value) > t.nelems:
-            raise ObjectError(f"{what}: {len(value)} values for {t.nelems} elements")
-        return b"".join(encode_value(btf, t.type, v, element_size, what) for v in value).ljust(size, b"\0")
-    if isinstance(value, int):
-        signed = value < 0
-        try:
-            return value.to_bytes(size, order, signed=signed)
-        except OverflowError:
-            raise ObjectError(f"{what}: {value} does not fit in {size} bytes") from None
-    raise ObjectError(f"{what}: cannot store {type(value).__name__} (use int, float, bytes, str or a list)")
-
-
-# ----- kconfig and ksyms -----------------------------------------------------------------------------
-
-
-def kconfig_bytes(spec: ObjectSpec) -> bytes:
-    """The ``.kconfig`` map value: every ``extern ... __kconfig`` at its offset, from the running kernel."""
-    from .kernel.kconfig import kernel_config
-    from .kernel.sysinfo import kernel_version_code
-
-    section = spec.datasecs[objspec.KCONFIG_SECTION]
-    data = bytearray(len(section.data))
-    config: Optional[dict[str, str]] = None
-    for extern in spec.externs.values():
-        if extern.kind != objspec.KCONFIG:
-            continue
-        value: Union[int, bytes, str, None]
-        if extern.name == "LINUX_KERNEL_VERSION":
-            value = kernel_version_code()
-        elif extern.name in ("LINUX_HAS_BPF_COOKIE", "LINUX_HAS_SYSCALL_WRAPPER"):
-            value = 1
-        elif extern.name.startswith("CONFIG_"):
-            if config is None:
-                config = kernel_config()
-                if config is None and not extern.weak:
-                    raise ObjectError(f"{spec.path}: extern {extern.name} needs the kernel config",
-                                      "neither /proc/config.gz nor /boot/config-$(uname -r) exists")
-            value = (config or {}).get(extern.name)
-        else:
-            raise ObjectError(f"{spec.path}: unknown kconfig extern {extern.name!r}",
-                              "kconfig externs are CONFIG_* and LINUX_KERNEL_VERSION")
-        if value is None:
-            if extern.weak:
-                continue
-            raise ObjectError(f"{spec.path}: extern {extern.name} is not set in the kernel config",
-                              "declare it __weak to default to 0")
-        data[extern.offset:extern.offset + extern.size] = _kconfig_value(spec, extern, value)
-    return bytes(data)
-
-
-def _kconfig_value(spec: ObjectSpec, extern: objspec.Extern, value: Union[int, bytes, str]) -> bytes:
-    btf = spec.btf
-    what = f"{spec.path}: extern {extern.name}"
-    if isinstance(value, int):
-        return encode_value(btf, extern.type_id, value, extern.size, what)
-    text = str(value)
-    t = btf.resolve(extern.type_id) if btf is not None else None
-    if text in ("y", "m", "n"):
-        number = {"y": 1, "m": 2, "n": 0}[text]
-        if isinstance(t, Int) and t.encoding & IntEncoding.BOOL and text == "m":
-            raise ObjectError(f"{what}: value 'm' for a bool", "declare it as enum libbpf_tristate")
-        return encode_value(btf, extern.type_id, number, extern.size, what)
-    if text.startswith('"'):
-        raw = text.strip('"').encode()[: extern.size - 1]
-        return raw.ljust(extern.size, b"\0")
-    try:
-        return encode_value(btf, extern.type_id, int(text, 0), extern.size, what)
-    except ValueError:
-        raise ObjectError(f"{what}: cannot use config value {text!r}") from None
-
-
-# ----- BTF -------------------------------------------------------------------------------------------
-
-
-def load_btf(blob: bytes, what: str) -> FD:
-    """BPF_BTF_LOAD ``blob``; on failure sanitize kinds this kernel lacks and retry once."""
-    fd, err = commands.btf_load(blob)
-    if fd >= 0:
-        return FD(fd)
-    from .btf.sanitize import sanitize
-
-    sanitized = sanitize(blob, _supported_btf_kinds())
-    if sanitized != blob:
-        fd, err = commands.btf_load(sanitized)
-        if fd >= 0:
-            return FD(fd)
-    log = ctypes.create_string_buffer(1 << 16)
-    commands.btf_load(blob, log)
-    reason = log.value.decode(errors="replace").strip().splitlines()
-    raise BPFError("BPF_BTF_LOAD", err, "the object still loads without BTF: Object(..., btf=False)",
-                   f"kernel rejected the BTF of {what}" + (f": {reason[-1]}" if reason else ""))
-
-
-@functools.cache
-def _supported_btf_kinds() -> frozenset[Kind]:
-    """Kinds the kernel accepts, probed with one tiny blob each (only when a blob was rejected)."""
-    from .btf import BTFBuilder
-    from .btf.types import Datasec, DeclTag, Enum64, EnumValue, Func, FuncProto, TypeTag, Var, VarSecinfo
-
-    supported = set(Kind) - {Kind.FUNC, Kind.FUNC_PROTO, Kind.VAR, Kind.DATASEC, Kind.FLOAT, Kind.DECL_TAG,
-                             Kind.TYPE_TAG, Kind.ENUM64}
-    probes: dict[tuple[Kind, ...], list[Any]] = {
-        (Kind.FUNC, Kind.FUNC_PROTO): [FuncProto(0, ()), Func("f", 2)],
-        (Kind.VAR, Kind.DATASEC): [Var("v", 1, 1), Datasec(".data", 4, (VarSecinfo(2, 0, 4),))],
-        (Kind.FLOAT,): [Float("float", 4)],
-        (Kind.DECL_TAG,): [DeclTag("tag", 1)],
-        (Kind.TYPE_TAG,): [TypeTag("tag", 1), Ptr(2)],
-        (Kind.ENUM64,): [Enum64("e", 8, (EnumValue("A", 1 << 40),))],
-    }
-    for kinds, types in probes.items():
-        builder = BTFBuilder()
-        builder.add(Int("int", 4, IntEncoding.SIGNED, 32))
-        for t in types:
-            builder.add(t)
-        fd, _ = commands.btf_load(builder.encode())
-        if fd >= 0:
-            os.close(fd)
-            supported.update(kinds)
-    return frozenset(supported)
-
-
-# ----- the object --------------------------------------------------------------------------------
 
 
 class Object:
@@ -402,7 +140,7 @@ class Object:
 
     def _kernel(self) -> BTF:
         if self._kernel_btf is None:
-            from .btf import kernel_btf
+            from ..btf import kernel_btf
 
             self._kernel_btf = kernel_btf()
         return self._kernel_btf
@@ -426,7 +164,7 @@ class Object:
         return created
 
     def _map_create(self, name: str, spec: MapSpec) -> Map:
-        from .kernel.sysinfo import num_possible_cpus
+        from ..kernel.sysinfo import num_possible_cpus
 
         max_entries = spec.max_entries
         if spec.type == MapType.PERF_EVENT_ARRAY and not max_entries:
@@ -473,7 +211,7 @@ class Object:
         )
 
     def _struct_ops_layout(self, type_name: str) -> Any:
-        from .links.struct_ops import struct_ops_layout
+        from ..links.struct_ops import struct_ops_layout
 
         if type_name not in self._struct_ops_layouts:
             self._struct_ops_layouts[type_name] = struct_ops_layout(self._kernel(), type_name)
@@ -638,7 +376,7 @@ class Object:
     def _ksym_addresses(self) -> dict[str, int]:
         """Addresses of every untyped ksym of the object, read from /proc/kallsyms once per load."""
         if self._addresses is None:
-            from .kernel.procfs import kallsyms_addresses
+            from ..kernel.procfs import kallsyms_addresses
 
             untyped = [e.name for e in self.spec.externs.values() if e.kind == objspec.KSYM and not e.type_id
                        and not e.is_func]
@@ -684,7 +422,7 @@ class Object:
 
     def attach_struct_ops(self, name: str) -> Any:
         """Register struct_ops map ``name`` (its programs loaded) with the kernel; the link unregisters it."""
-        from .links.struct_ops import attach_struct_ops, struct_ops_value
+        from ..links.struct_ops import attach_struct_ops, struct_ops_value
 
         ops = self.spec.maps[name].struct_ops
         if ops is None:
@@ -729,7 +467,7 @@ class Object:
                        cgroup: Optional[str] = None, sock: Any = None, pid: int = -1,
                        sample_period: Optional[int] = None) -> Any:
         """Attach program ``name`` where its section says (``target`` overrides the section's target)."""
-        from . import links
+        from .. import links
 
         if name not in self.programs:
             raise ObjectError(f"{self.spec.path}: program {name!r} is not loaded")
@@ -795,7 +533,7 @@ class Object:
         m, spec = self.maps[name], self.spec.maps[name]
         btf = self.spec.btf if self.use_btf else None
         with Map.from_fd(os.dup(m.fd), key=bytes, value=bytes) as raw:
-            return [(_display(btf, spec.btf_key_type_id, key), _display(btf, spec.btf_value_type_id, value))
+            return [(display_value(btf, spec.btf_key_type_id, key), display_value(btf, spec.btf_value_type_id, value))
                     for key, value in raw.items()]
 
     # ----- pinning (bpftool's prog load / loadall / pinmaps) -----
@@ -867,7 +605,7 @@ class Object:
     def _usdt_spec_id(self) -> Optional[Callable[[Any], int]]:
         """With libbpf's usdt.bpf.h in the object: a function that stores a site's argument spec in
         ``__bpf_usdt_specs`` and returns its id, the site's BPF cookie. None without usdt.bpf.h."""
-        from .links.usdt_specs import SPECS_MAP, SpecEncoder
+        from ..links.usdt_specs import SPECS_MAP, SpecEncoder
 
         specs = self.maps.get(SPECS_MAP)
         btf = self.spec.btf
@@ -917,14 +655,6 @@ class Object:
                 f"{len(self.spec.maps)} maps)")
 
 
-def _display(btf: Optional[BTF], type_id: int, raw: Any) -> Any:
-    if isinstance(raw, list):
-        return [_display(btf, type_id, one) for one in raw]
-    if btf is not None and type_id:
-        return values.decode(btf, type_id, raw)
-    return int.from_bytes(raw, sys.byteorder) if len(raw) in (1, 2, 4, 8) else bytes(raw)
-
-
 def _attach_hint(kind: str) -> str:
     if kind in (sec.XDP, sec.TC, sec.SOCKET):
         return "pass interface=... (CLI: --interface)"
@@ -954,5 +684,4 @@ def load_object(path: Union[str, os.PathLike], programs: Optional[Iterable[str]]
     return Object.load_file(path, programs, **options)
 
 
-__all__ = ["GlobalData", "Object", "ObjectError", "decode_value", "encode_value", "load_btf",
-           "load_object"]
+__all__ = ["PIN_ROOT", "Object", "load_object"]
