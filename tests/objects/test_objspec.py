@@ -124,6 +124,7 @@ def test_global_data_sections() -> None:
     assert not s.datasecs[".bss"].readonly and not s.maps[".bss"].freeze
     assert s.maps[".rodata"].flags & MapFlags.RDONLY_PROG and s.maps[".rodata.limits"].flags & MapFlags.RDONLY_PROG
     assert not s.maps[".bss"].flags & MapFlags.RDONLY_PROG and not s.maps[".data"].flags & MapFlags.RDONLY_PROG
+    assert all(s.maps[name].flags & MapFlags.MMAPABLE for name in s.datasecs)  # each has a global variable
     assert "static_hits" in s.datasecs[".bss"].variables
     refs = {(r.kind, r.name) for r in s.programs["compute"].references}
     assert {(MAP_VALUE, sec) for sec in (".rodata", ".data", ".bss", ".data.counters", ".rodata.limits")} <= refs

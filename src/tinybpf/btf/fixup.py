@@ -89,6 +89,12 @@ class ObjectBTF:
         at = self._record_at(datasec.id)
         return [tuple(self._words[at + 3 + 3 * i:at + 6 + 3 * i]) for i in range(len(datasec.vars))]  # type: ignore[misc]
 
+    def linkage(self, type_id: int) -> int:
+        """A VAR's or FUNC's linkage as patched."""
+        at = self._record_at(type_id)
+        info = self._words[at + 1]
+        return int(info & 0xFFFF) if (info >> 24) & 0x1F == Kind.FUNC else int(self._words[at + 3])
+
     def encode(self) -> bytes:
         """The patched blob in the object's byte order."""
         words = array("I", self._words)

@@ -28,7 +28,7 @@ from typing import Any, Optional, Union
 from tinybpf.btf.core import essential_name
 from tinybpf.btf.ext import CoreRelo, RawBTFExt, parse_btf_ext_raw
 from tinybpf.btf.fixup import KCONFIG_SECTION, ObjectBTF, SymbolFacts
-from tinybpf.btf.kinds import Kind
+from tinybpf.btf.kinds import Kind, Linkage
 from tinybpf.btf.reader import BTF
 from tinybpf.btf.types import COMPOSITES, ENUMS, Array, Datasec, Ptr, Var
 from tinybpf.elf.constants import (
@@ -254,10 +254,11 @@ class _Function:
     is_global: bool
 
 
-def _data_map_flags(readonly: bool) -> int:
+def _data_map_flags(readonly: bool, mmapable: bool) -> int:
     """libbpf creates ``.rodata*`` and ``.kconfig`` maps BPF_F_RDONLY_PROG and freezes them: the verifier then reads
-    ``const volatile`` globals as known constants and prunes the branches they rule out."""
-    return int(MapFlags.RDONLY_PROG) if readonly else 0
+    ``const volatile`` globals as known constants and prunes the branches they rule out. A section with a
+    non-static variable is also BPF_F_MMAPABLE (a skeleton maps it)."""
+    return (int(MapFlags.RDONLY_PROG) if readonly else 0) | (int(MapFlags.MMAPABLE) if mmapable else 0)
 
 
 def _is_data_section(name: str) -> bool:
@@ -572,9 +573,20 @@ class _Parser:
             return
         self.maps[section.name] = ObjectMapSpec(
             type=MapType.ARRAY, key_size=4, value_size=section.size, max_entries=1, name=map_name,
-            flags=_data_map_flags(readonly), contents=((0, data),) if data else (), freeze=readonly,
+            flags=_data_map_flags(readonly, self._has_global_var(btf_id)), contents=((0, data),) if data else (),
+            freeze=readonly,
             btf_value_type_id=btf_id, section=section.name,
         )
+
+    def _has_global_var(self, datasec_id: int) -> bool:
+        """libbpf's map_is_mmapable: the DATASEC (as fixed up) holds a VAR that is not static."""
+        if not datasec_id or self.btf is None or self.object_btf is None:
+            return False
+        datasec = self.btf.type(datasec_id)
+        assert isinstance(datasec, Datasec)
+        return any(self.object_btf.linkage(var_id) != Linkage.STATIC
+                   for var_id, _, _ in self.object_btf.datasec_entries(datasec)
+                   if isinstance(self.btf.type(var_id), Var))
 
     def _kconfig_section(self) -> None:
         kconfig = [e for e in self.externs.values() if e.kind == KCONFIG]
@@ -588,7 +600,7 @@ class _Parser:
                                                      btf_id)
         self.maps[KCONFIG_SECTION] = ObjectMapSpec(
             type=MapType.ARRAY, key_size=4, value_size=size, max_entries=1, name=map_name,
-            flags=_data_map_flags(True), freeze=True,
+            flags=_data_map_flags(True, self._has_global_var(btf_id)), freeze=True,
             btf_value_type_id=btf_id, section=KCONFIG_SECTION,
         )
 
