@@ -6,6 +6,7 @@ Higher layers wrap returned descriptors in ``FD`` objects.
 from __future__ import annotations
 
 import ctypes
+import mmap
 from typing import Optional, Union
 
 from ..errors import BPFError
@@ -333,3 +334,13 @@ def link_create_uprobe_multi(prog_fd: int, attach_type: int, path: str, offsets:
     extra = attrs.UPROBE_MULTI.pack(ctypes.addressof(name), ctypes.addressof(table), 0, 0, len(offsets), flags,
                                     max(pid, 0))
     return link_create(prog_fd, 0, attach_type, 0, extra)
+
+
+def map_mmap(map_fd: int, size: int, writable: bool) -> mmap.mmap:
+    """The values of a BPF_F_MMAPABLE array map, shared with the kernel (Linux 5.5); ``size`` rounds up to pages.
+
+    Read-only for a frozen map: the kernel refuses writable mappings of those.
+    """
+    pages = -(-size // mmap.PAGESIZE) * mmap.PAGESIZE
+    prot = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
+    return mmap.mmap(map_fd, pages, mmap.MAP_SHARED, prot)

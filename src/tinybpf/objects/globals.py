@@ -1,12 +1,14 @@
 """Global variables of an object (``.rodata``, ``.data``, ``.bss``, ``.kconfig``) as Python values, through BTF.
 
 Before load they live in the spec's bytes (copied only when written: a NOBITS ``.bss`` of a gigabyte costs
-nothing), after load in the section's one-element array map.
+nothing), after load in the section's one-element array map, read and written through a shared mapping of it
+when the map is BPF_F_MMAPABLE (as a libbpf skeleton does), so a variable costs its own bytes, not the section's.
 """
 from __future__ import annotations
 
 import struct
 import sys
+from collections.abc import Callable
 from typing import Any, Literal, Optional
 
 from ..btf import values
@@ -31,6 +33,28 @@ class GlobalData:
         object.__setattr__(self, "_btf", btf)
         object.__setattr__(self, "_buffer", None)  # the section's bytes, copied on the first write before load
         object.__setattr__(self, "_map", None)
+        object.__setattr__(self, "_view", None)  # the loaded map's values, mapped on first use
+        object.__setattr__(self, "_open_view", None)
+
+    def attach_map(self, loaded: Any, open_view: Optional[Callable[[], Any]] = None) -> None:
+        """From now on the variables live in ``loaded`` (the section's map), read through the mapping
+        ``open_view`` makes when there is one. It is made on first access, not at load: the kernel maps every
+        page of the value at once, so a gigabyte ``.bss`` nobody reads stays out of this process's RSS."""
+        object.__setattr__(self, "_map", loaded)
+        object.__setattr__(self, "_open_view", open_view)
+
+    def detach_map(self) -> None:
+        view = self._view
+        object.__setattr__(self, "_map", None)
+        object.__setattr__(self, "_view", None)
+        object.__setattr__(self, "_open_view", None)
+        if view is not None:
+            view.close()
+
+    def _mapped(self) -> Any:
+        if self._view is None and self._open_view is not None:
+            object.__setattr__(self, "_view", self._open_view())
+        return self._view
 
     @property
     def name(self) -> str:
@@ -42,6 +66,9 @@ class GlobalData:
 
     def raw(self) -> bytes:
         """The whole section's current bytes."""
+        view = self._mapped()
+        if view is not None:
+            return bytes(view[:self._section.size])
         if self._map is not None:
             return bytes(self._map.lookup(0))
         if self._buffer is not None:
@@ -55,6 +82,9 @@ class GlobalData:
         return self._section.read(0, self._section.size) if self._section.data else None
 
     def _read(self, variable: objspec.Variable) -> bytes:
+        view = self._mapped()
+        if view is not None:
+            return bytes(view[variable.offset:variable.offset + variable.size])
         if self._map is None and self._buffer is None:
             return self._section.read(variable.offset, variable.size)
         return self.raw()[variable.offset:variable.offset + variable.size]
@@ -83,14 +113,19 @@ class GlobalData:
         if self._section.readonly:
             raise ObjectError(f"cannot write {self.name}.{name}: {self.name} is frozen once loaded",
                               "set read-only globals between Object.open() and load()")
+        view = self._mapped()
+        if view is not None:
+            view[variable.offset:variable.offset + variable.size] = encoded
+            return
         current = bytearray(self._map.lookup(0))
         current[variable.offset:variable.offset + variable.size] = encoded
         self._map.update(0, bytes(current))
 
     def as_dict(self) -> dict[str, Any]:
         """Every variable decoded for people (enums by name, ``char[]`` as text), from one read of the section."""
-        raw = self.raw()
-        return {name: display_value(self._btf, v.type_id, raw[v.offset:v.offset + v.size])
+        view = self._mapped()
+        raw = view if view is not None else self.raw()
+        return {name: display_value(self._btf, v.type_id, bytes(raw[v.offset:v.offset + v.size]))
                 for name, v in self._section.variables.items()}
 
     __getitem__ = __getattr__

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import struct
 import sys
@@ -16,7 +17,7 @@ from ..elf import sections as sec
 from ..elf.objspec import ObjectMapSpec, ObjectProgramSpec, ObjectSpec
 from ..errors import BPFError, TinyBPFError, VerifierError
 from ..kernel import commands
-from ..kernel.constants import AttachType, MapType, ProgType
+from ..kernel.constants import AttachType, MapFlags, MapType, ProgType
 from ..kernel.fd import FD
 from ..maps import Map
 from ..programs import Program
@@ -129,14 +130,21 @@ class Object:
                         raise
                     self.errors[name] = exc
             self._fill_map_slots(MapType.PROG_ARRAY)
+            for name, data in self._globals.items():
+                if name in self.maps:
+                    data.attach_map(self.maps[name], self._map_view(name))
         except BaseException:
             self.close()
             raise
-        for name, data in self._globals.items():
-            if name in self.maps:
-                object.__setattr__(data, "_map", self.maps[name])
         self.loaded = True
         return self
+
+    def _map_view(self, name: str) -> Optional[Callable[[], Any]]:
+        """What maps global-data map ``name`` when it is BPF_F_MMAPABLE (read-only once frozen)."""
+        spec, fd = self.spec.maps[name], self.maps[name].fd
+        if not spec.flags & MapFlags.MMAPABLE or name in self.reused_maps:
+            return None
+        return functools.partial(commands.map_mmap, fd, spec.value_size, not spec.freeze)
 
     def _kernel(self) -> BTF:
         if self._kernel_btf is None:
@@ -635,7 +643,7 @@ class Object:
         for m in self.maps.values():
             m.close()
         for data in self._globals.values():
-            object.__setattr__(data, "_map", None)
+            data.detach_map()
         if self.btf_fd is not None:
             self.btf_fd.close()
         self.links, self.programs, self.maps = {}, {}, {}
