@@ -99,6 +99,19 @@ def _default_sizes(map_type: MapType, key_size: int, value_size: int, max_entrie
     return key_size, value_size, max_entries
 
 
+_LAZY_BUFFER = 1 << 20
+
+
+def _value_buffer(size: int) -> Any:
+    """The map's value buffer. A large one (a 1 GiB ``.bss``) is anonymous memory the kernel zero-fills on first
+    touch, so an unused value costs no RSS and no memset; ctypes' own buffers are written in full at creation."""
+    if size < _LAZY_BUFFER:
+        return ctypes.create_string_buffer(size)
+    import mmap
+
+    return (ctypes.c_char * size).from_buffer(mmap.mmap(-1, size))
+
+
 def _raise(cmd: int, err: int, what: str = "") -> None:
     raise BPFError(command_name(cmd), err, hint_for(cmd, err), what)
 
@@ -125,7 +138,7 @@ class Map:
         # single-element access is the hot path, so it packs nothing it can reuse.
         self._lock = threading.Lock()
         self._kbuf = ctypes.create_string_buffer(max(self.key_size, 1))
-        self._vbuf = ctypes.create_string_buffer(max(self._value_total, 1))
+        self._vbuf = _value_buffer(max(self._value_total, 1))
         self._kview = memoryview(self._kbuf).cast("B")
         self._vview = memoryview(self._vbuf).cast("B")
         self._attr = commands.elem_attr(

@@ -57,3 +57,22 @@ def test_truncated_ext_is_a_format_error() -> None:
             parse_btf_ext(data[:cut], btf)
         except FormatError:
             pass
+
+
+@pytest.mark.parametrize("endian", ["el", "eb"])
+def test_raw_mode_keeps_the_records_the_decoded_mode_reads(endian: str) -> None:
+    """One reader: the raw records BPF_PROG_LOAD gets are the ones the decoded view describes."""
+    from tinybpf.btf.ext import parse_btf_ext_raw
+
+    path = OBJECTS_DIR / f"subprogs-{endian}.bpf.o"
+    btf, ext = ext_of(f"subprogs-{endian}")
+    raw = parse_btf_ext_raw(section_bytes(path, ".BTF.ext"), btf)
+    assert raw.func_info_rec_size == 8 and raw.line_info_rec_size == 16
+    assert {s: [r.insn_off for r in records] for s, records in raw.line_info.items()} == \
+        {s: [line.insn_off for line in lines] for s, lines in ext.line_info.items()}
+    order = "little" if endian == "el" else "big"
+    assert {s: [int.from_bytes(r.data[4:8], order) for r in records] for s, records in raw.func_info.items()} == \
+        {s: [info.type_id for info in infos] for s, infos in ext.func_info.items()}
+    assert raw.core_relos == ext.core_relos
+    with pytest.raises(FormatError, match=r"x\.o: \.BTF\.ext"):
+        parse_btf_ext_raw(b"\0" * 8, btf, "x.o")

@@ -1,12 +1,14 @@
 """``tinybpf load``, ``tinybpf run``, ``tinybpf btf dump`` and the sockex1 example, run for real."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,23 +60,96 @@ def test_load_attaches_by_section(capsys: pytest.CaptureFixture[str]) -> None:
     assert "attached to raw_tracepoint sys_enter" in capsys.readouterr().out
 
 
-@pytest.mark.kernel
-def test_load_pins_maps_and_programs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def bpffs_dir(tmp_path: Path) -> Iterator[Path]:
     from tinybpf.kernel.bpffs import find_bpffs
 
     root = find_bpffs()
     if root is None:
         pytest.skip("no bpffs")
     pins = Path(root) / f"tinybpf-cli-{tmp_path.name}"
-    try:
-        assert main(["load", str(DATA / "legacy.bpf.o"), "--pin-maps", str(pins), "--pin-programs",
-                     str(pins)]) == 0
-        assert sorted(p.name for p in pins.iterdir()) == ["count", "counts", "seen"]
-    finally:
-        if pins.exists():
-            for pin in pins.iterdir():
-                pin.unlink()
-            pins.rmdir()
+    yield pins
+    if pins.exists():
+        shutil.rmtree(pins)
+
+
+def _tinybpf(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tinybpf", *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.kernel
+def test_loadall_pins_programs_and_maps_that_outlive_the_command(bpffs_dir: Path) -> None:
+    done = _tinybpf("prog", "loadall", str(DATA / "legacy.bpf.o"), str(bpffs_dir), "pinmaps", str(bpffs_dir / "maps"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in bpffs_dir.iterdir()) == ["count", "maps"]
+    assert sorted(p.name for p in (bpffs_dir / "maps").iterdir()) == ["counts", "seen"]
+    from tinybpf.programs import Program
+
+    with Program.from_pin(str(bpffs_dir / "count")) as program:  # still loaded: the pin holds it
+        assert program.info().name == "count"
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("name", ["globals", "maps", "subprogs", "kconfig"])
+def test_loadall_pins_what_bpftool_pins(bpffs_dir: Path, name: str) -> None:
+    """Same object, same command line: the same program and map pin names as ``bpftool prog loadall``."""
+    if shutil.which("bpftool") is None:
+        pytest.skip("bpftool is not installed")
+    obj = str(DATA / f"{name}.bpf.o")
+    pinned = {}
+    for tool, command in (("bpftool", ["bpftool", "prog", "loadall"]),
+                          ("tinybpf", [sys.executable, "-m", "tinybpf", "prog", "loadall"])):
+        where = bpffs_dir / tool
+        where.mkdir(parents=True)  # bpftool creates only the last directory
+        subprocess.run([*command, obj, str(where / "progs"), "pinmaps", str(where / "maps")], check=True,
+                       capture_output=True)
+        pinned[tool] = {kind: sorted(p.name for p in (where / kind).iterdir()) for kind in ("progs", "maps")}
+    assert pinned["tinybpf"] == pinned["bpftool"]
+
+
+@pytest.mark.kernel
+def test_load_autoattach_pins_the_link(bpffs_dir: Path) -> None:
+    done = _tinybpf("load", str(DATA / "kconfig.bpf.o"), str(bpffs_dir / "sub" / "link"), "autoattach", "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)["programs"][0]
+    assert record["attached"] == "raw_tracepoint sys_enter" and record["pinned"] == str(bpffs_dir / "sub" / "link")
+    if shutil.which("bpftool"):
+        shown = subprocess.run(["bpftool", "link", "show", "pinned", record["pinned"], "-j"], capture_output=True,
+                               text=True, check=True)
+        assert json.loads(shown.stdout)["prog_id"] == record["id"]
+
+
+@pytest.mark.kernel
+def test_failed_pin_leaves_nothing_behind(bpffs_dir: Path) -> None:
+    bpffs_dir.mkdir()
+    (bpffs_dir / "maps").mkdir()
+    from tinybpf.kernel.constants import MapType
+    from tinybpf.maps import Map
+
+    with Map.create(MapType.ARRAY, 4, 4, 1) as squatter:
+        squatter.pin(str(bpffs_dir / "maps" / "seen"))  # the second map's pin path is taken
+    done = _tinybpf("loadall", str(DATA / "legacy.bpf.o"), str(bpffs_dir / "progs"), "pinmaps", str(bpffs_dir / "maps"))
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "exists" in done.stderr
+    assert sorted(p.name for p in bpffs_dir.iterdir()) == ["maps"]
+    assert sorted(p.name for p in (bpffs_dir / "maps").iterdir()) == ["seen"]
+
+
+@pytest.mark.kernel
+def test_loadall_needs_a_directory_and_load_refuses_unknown_words() -> None:
+    done = _tinybpf("loadall", str(DATA / "legacy.bpf.o"))
+    assert done.returncode == 1 and "needs a directory" in done.stderr
+    done = _tinybpf("load", str(DATA / "legacy.bpf.o"), "/sys/fs/bpf/x", "type", "xdp")
+    assert done.returncode == 1 and "unexpected 'type'" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.kernel
+def test_run_json_decodes_globals_through_btf() -> None:
+    done = _tinybpf("run", str(DATA / "globals.bpf.o"), "--duration", "0.1", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["globals"][".rodata"] == {"factor": 3, "greeting": "hello", "negative": -5}
+    assert result["globals"][".bss"]["history"] == [0, 0, 0, 0]
+    assert result["programs"][0]["name"] == "compute" and result["programs"][0]["attached"] is None
 
 
 @pytest.mark.kernel

@@ -4,6 +4,8 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from tinybpf.btf import kernel_btf
 from tinybpf.errors import BPFError, VerifierError
 from tinybpf.kernel.bpffs import find_bpffs
-from tinybpf.kernel.constants import MapType
+from tinybpf.kernel.constants import MapFlags, MapType
 from tinybpf.kernel.sysinfo import kernel_version_code, num_possible_cpus
 from tinybpf.objects import Object, ObjectError
 
@@ -50,6 +52,29 @@ def test_globals_are_readable_and_writable_before_and_after_load() -> None:
         with pytest.raises(AttributeError, match="no variable"):
             _ = obj.bss.nope
         assert obj.maps[".rodata"].name == "globals.rodata"
+
+
+def test_const_volatile_gate_prunes_a_branch_the_verifier_would_reject() -> None:
+    """.rodata is RDONLY_PROG and frozen, as libbpf makes it: the verifier knows the gate is 0 and skips the branch."""
+    with Object.load_file(path("rodata_gate")) as obj:
+        assert obj.maps[".rodata"].info.flags & MapFlags.RDONLY_PROG
+        assert obj.programs["gated"].test_run(XDP_PACKET).retval == 2  # XDP_PASS: answer read as 7
+    opened = Object.open(path("rodata_gate"))
+    opened.rodata.unchecked_read = 1
+    with pytest.raises(VerifierError, match="packet"):
+        opened.load()
+
+
+def test_gigabyte_bss_costs_no_memory() -> None:
+    """Loading an object whose .bss claims 1 GiB stays far below 1 GiB of RSS: the zeros are never materialised."""
+    # VmHWM, not ru_maxrss: the latter keeps the peak of the forked pytest from before exec
+    script = ("from tinybpf.objects import Object\n"
+              f"obj = Object.load_file({str(path('big_bss'))!r})\n"
+              "assert obj.programs['touch'].test_run(bytes(64)).retval == 2 and obj.data.seen == 2\n"
+              "obj.close()\n"
+              "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert int(done.stdout) < 256 * 1024  # KiB: the value alone would be 1,048,576
 
 
 def test_every_map_kind_and_map_in_map() -> None:

@@ -122,9 +122,26 @@ def test_global_data_sections() -> None:
     factor = rodata.variables["factor"]
     assert struct.unpack_from("<I", rodata.data, factor.offset)[0] == 3
     assert not s.datasecs[".bss"].readonly and not s.maps[".bss"].freeze
+    assert s.maps[".rodata"].flags & MapFlags.RDONLY_PROG and s.maps[".rodata.limits"].flags & MapFlags.RDONLY_PROG
+    assert not s.maps[".bss"].flags & MapFlags.RDONLY_PROG and not s.maps[".data"].flags & MapFlags.RDONLY_PROG
+    assert all(s.maps[name].flags & MapFlags.MMAPABLE for name in s.datasecs)  # each has a global variable
     assert "static_hits" in s.datasecs[".bss"].variables
     refs = {(r.kind, r.name) for r in s.programs["compute"].references}
     assert {(MAP_VALUE, sec) for sec in (".rodata", ".data", ".bss", ".data.counters", ".rodata.limits")} <= refs
+
+
+def test_kconfig_map_is_read_only_for_programs() -> None:
+    kconfig = spec("kconfig").maps[".kconfig"]
+    assert kconfig.freeze and kconfig.flags & MapFlags.RDONLY_PROG
+
+
+def test_nobits_bss_is_never_materialised() -> None:
+    """A 5 KB object whose .bss claims 1 GiB: the spec holds its size, not its bytes."""
+    s = spec("big_bss")
+    bss = s.datasecs[".bss"]
+    assert bss.size == 1 << 30 and bss.data == b"" and s.maps[".bss"].contents == ()
+    assert s.maps[".bss"].value_size == 1 << 30
+    assert bss.read(bss.variables["huge"].offset + 12345, 4) == bytes(4)
 
 
 def test_subprograms_are_appended_per_program() -> None:

@@ -20,7 +20,8 @@ COMMANDS = {
     "feature": "feature_cmd",
     "asm": "asm_cmd",
     "disasm": "asm_cmd",
-    "load": "object_cmd",
+    "load": "load_cmd",
+    "loadall": "load_cmd",
     "run": "object_cmd",
     "btf": "btf_cmd",
     "trace": "trace_cmd",
@@ -29,6 +30,10 @@ COMMANDS = {
 
 BPFTOOL_NOUNS = frozenset({"prog", "map", "link", "btf", "feature", "net", "perf", "cgroup", "struct_ops"})
 """Commands that read bpftool's grammar."""
+
+
+# bpftool's spellings of commands that live elsewhere here: ``prog load`` is ``load``
+ALIASES = {("prog", "load"): "load", ("prog", "loadall"): "loadall"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -58,6 +63,10 @@ def _version() -> str:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
+    words = [i for i, a in enumerate(args_list) if not a.startswith("-")][:2]
+    alias = ALIASES.get(tuple(args_list[i] for i in words))  # type: ignore[arg-type]
+    if alias is not None:
+        args_list = [*args_list[:words[0]], alias, *args_list[words[1] + 1:]]
     first = next((a for a in args_list if not a.startswith("-")), None)
     json_output = pretty = False
     if first in BPFTOOL_NOUNS:  # bpftool's -j/-p go anywhere on the line

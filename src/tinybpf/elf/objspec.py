@@ -23,14 +23,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import struct
-import sys
-from array import array
 from typing import Any, Optional, Union
 
-from tinybpf.btf.ext import CoreRelo
-from tinybpf.btf.kinds import CoreReloKind, Kind, Linkage
+from tinybpf.btf.core import essential_name
+from tinybpf.btf.ext import CoreRelo, RawBTFExt, parse_btf_ext_raw
+from tinybpf.btf.fixup import KCONFIG_SECTION, ObjectBTF, SymbolFacts
+from tinybpf.btf.kinds import Kind, Linkage
 from tinybpf.btf.reader import BTF
-from tinybpf.btf.types import COMPOSITES, ENUMS, Array, Datasec, Func, Int, Ptr, Var, Void
+from tinybpf.btf.types import COMPOSITES, ENUMS, Array, Datasec, Ptr, Var
 from tinybpf.elf.constants import (
     SHN_LORESERVE,
     SHN_UNDEF,
@@ -54,9 +54,8 @@ PSEUDO_CALL = 1
 PSEUDO_KFUNC_CALL = 2
 PSEUDO_FUNC = 4
 
-KCONFIG_SECTION = ".kconfig"
-KSYMS_SECTION = ".ksyms"
 LIBBPF_PIN_BY_NAME = 1
+STRUCT_OPS_SECTION = ".struct_ops"
 
 # reference kinds
 MAP = "map"
@@ -103,13 +102,37 @@ class ObjectProgramSpec(ProgramSpec):
 
 
 @dataclasses.dataclass(frozen=True)
+class StructOpsMember:
+    """A member of a struct_ops variable: a function pointer set to ``program``, or data (``program`` empty)."""
+
+    name: str
+    offset: int
+    size: int
+    program: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class StructOpsSpec:
+    """A ``SEC(".struct_ops")`` variable (``struct tcp_congestion_ops cc = {...}``): the kernel struct it fills
+    (``type_name``, flavour suffix dropped), its initial bytes and members. ``link``: ``.struct_ops.link``, so a
+    BPF link registers it (else the map update does)."""
+
+    type_name: str
+    data: bytes
+    members: tuple[StructOpsMember, ...]
+    link: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class ObjectMapSpec(MapSpec):
     """A map of an object: ``slot_refs`` are (index, map or program name) initialisers of map-in-map and prog-array
-    slots, ``pinning`` is libbpf's ``LIBBPF_PIN_*``, ``section`` the ELF section the map came from."""
+    slots, ``pinning`` is libbpf's ``LIBBPF_PIN_*``, ``section`` the ELF section the map came from; ``struct_ops``
+    describes a struct_ops map (its value size comes from the kernel's BTF at load)."""
 
     pinning: int = 0
     section: str = ""
     slot_refs: tuple[tuple[int, str], ...] = ()
+    struct_ops: Optional[StructOpsSpec] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,7 +147,11 @@ class Variable:
 
 @dataclasses.dataclass(frozen=True)
 class DataSection:
-    """``.data``/``.rodata``/``.bss``/``.kconfig``: the initial bytes and the variables laid out in them."""
+    """``.data``/``.rodata``/``.bss``/``.kconfig``: the initial bytes and the variables laid out in them.
+
+    ``data`` holds only what the file holds: a NOBITS section (``.bss``) has ``data`` empty and ``size`` bytes
+    the kernel zero-fills, so a ``.bss`` claiming a gigabyte costs nothing until someone writes it.
+    """
 
     name: str
     map_name: str
@@ -132,6 +159,16 @@ class DataSection:
     variables: dict[str, Variable]
     readonly: bool
     btf_id: int = 0
+    size: int = -1
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            object.__setattr__(self, "size", len(self.data))
+
+    def read(self, offset: int, size: int) -> bytes:
+        """``size`` initial bytes at ``offset``, zeros past the file's bytes."""
+        chunk = bytes(self.data[offset:offset + size])
+        return chunk + bytes(max(min(size, self.size - offset), 0) - len(chunk))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,6 +254,13 @@ class _Function:
     is_global: bool
 
 
+def _data_map_flags(readonly: bool, mmapable: bool) -> int:
+    """libbpf creates ``.rodata*`` and ``.kconfig`` maps BPF_F_RDONLY_PROG and freezes them: the verifier then reads
+    ``const volatile`` globals as known constants and prunes the branches they rule out. A section with a
+    non-static variable is also BPF_F_MMAPABLE (a skeleton maps it)."""
+    return (int(MapFlags.RDONLY_PROG) if readonly else 0) | (int(MapFlags.MMAPABLE) if mmapable else 0)
+
+
 def _is_data_section(name: str) -> bool:
     return any(name == stem or name.startswith(stem + ".") for stem in (".data", ".rodata", ".bss"))
 
@@ -238,8 +282,7 @@ class _Parser:
         self.symbols = self.elf.symbols()
         self.sections = self.elf.sections
         self.btf: Optional[BTF] = None
-        self.btf_words: Optional[array] = None
-        self.btf_strings = bytearray()
+        self.object_btf: Optional[ObjectBTF] = None
         self.maps: dict[str, ObjectMapSpec] = {}
         self.datasecs: dict[str, DataSection] = {}
         self.externs: dict[str, Extern] = {}
@@ -277,6 +320,8 @@ class _Parser:
             elif section.name == "maps":
                 self.legacy_section = section
                 self._legacy_maps(section)
+            elif section.name == STRUCT_OPS_SECTION or section.name.startswith(STRUCT_OPS_SECTION + "."):
+                self._struct_ops(section)
             elif _is_data_section(section.name) and section.flags & SectionFlag.ALLOC and section.type in (
                     SectionType.PROGBITS, SectionType.NOBITS) and not section.flags & SectionFlag.EXECINSTR:
                 self._data_section(section)
@@ -289,7 +334,7 @@ class _Parser:
                 continue
             info = parse_section(function.section.name)
             instructions, refs, relos, finfo, linfo = linker.link(function)
-            ext_sizes = ext.record_sizes if ext is not None else (0, 0)
+            ext_sizes = (ext.func_info_rec_size, ext.line_info_rec_size) if ext is not None else (0, 0)
             programs[function.name] = ObjectProgramSpec(
                 type=info.type if info is not None else 0,  # type: ignore[arg-type]
                 instructions=bytes(instructions),
@@ -313,7 +358,7 @@ class _Parser:
                 byte_order=self.byte_order,
             )
         self._resolve_slot_refs(programs)
-        blob = self._btf_blob()
+        blob = self.object_btf.encode() if self.object_btf is not None else b""
         return ObjectSpec(self.name, self.path, self.byte_order, license_text, version, programs, self.maps,
                           self.datasecs, self.externs, self.btf, blob)
 
@@ -321,150 +366,32 @@ class _Parser:
 
     def _read_btf(self, section: Section) -> None:
         self.btf = BTF(bytes(section.data()), name=f"{self.path} .BTF")
-        self.btf_words = array("I", self.btf._words)
-        self.btf_strings = bytearray(self.btf._strings)
-
-    def _record_at(self, type_id: int) -> int:
-        assert self.btf is not None
-        return int(self.btf._offsets[type_id - self.btf.first_id])
-
-    def _datasecs(self) -> list[Datasec]:
-        return [t for t in self.btf.types() if isinstance(t, Datasec)] if self.btf is not None else []
+        self.object_btf = ObjectBTF(self.btf)
 
     def _fixup_btf(self) -> None:
-        """What libbpf's btf_fixup_datasec does: clang leaves DATASEC sizes and var offsets 0, and the kernel
-        rejects extern VARs and FUNCs; sizes come from the ELF sections, offsets from the symbols."""
-        if self.btf is None:
+        """libbpf's BTF fixups (:mod:`tinybpf.btf.fixup`) from this file's section sizes and symbols."""
+        if self.object_btf is None:
             return
-        by_section = {s.name: s for s in self.sections}
-        symbols_by_name = {sym.name: sym for sym in self.symbols if sym.type in (SymbolType.OBJECT,
-                                                                                SymbolType.NOTYPE)}
-        for datasec in self._datasecs():
-            if datasec.name == KCONFIG_SECTION:
-                self._fixup_kconfig(datasec)
-            elif datasec.name == KSYMS_SECTION:
-                self._fixup_ksyms(datasec)
-            else:
-                self._fixup_datasec(datasec, by_section.get(datasec.name), symbols_by_name)
-        self._fixup_extern_funcs()
-
-    def _set_datasec(self, datasec: Datasec, size: int, entries: list[tuple[int, int, int]]) -> None:
-        words = self.btf_words
-        assert words is not None
-        at = self._record_at(datasec.id)
-        words[at + 2] = size
-        for i, (type_id, offset, var_size) in enumerate(sorted(entries, key=lambda e: e[1])):
-            words[at + 3 + 3 * i: at + 6 + 3 * i] = array("I", [type_id, offset, var_size])
-
-    def _set_var_linkage(self, var_id: int, linkage: int) -> None:
-        assert self.btf_words is not None
-        self.btf_words[self._record_at(var_id) + 3] = linkage
-
-    def _fixup_datasec(self, datasec: Datasec, section: Optional[Section], symbols: dict[str, Symbol]) -> None:
-        assert self.btf is not None
-        size = datasec.size or (section.size if section is not None else 0)
-        entries = []
-        for info in datasec.vars:
-            var = self.btf.type(info.type)
-            offset = info.offset
-            symbol = symbols.get(var.name)
-            if not datasec.size and symbol is not None:
-                offset = symbol.value
-            if isinstance(var, Var) and symbol is not None and symbol.visibility in (
-                    SymbolVisibility.HIDDEN, SymbolVisibility.INTERNAL):
-                self._set_var_linkage(var.id, Linkage.STATIC)
-            entries.append((info.type, offset, info.size))
-        self._set_datasec(datasec, size, entries)
-
-    def _fixup_kconfig(self, datasec: Datasec) -> None:
-        """Lay the kconfig externs out in the ``.kconfig`` map, widest first, as libbpf does."""
-        assert self.btf is not None
+        sizes = {s.name: s.size for s in self.sections}
+        symbols = {sym.name: SymbolFacts(sym.value, sym.visibility in (SymbolVisibility.HIDDEN,
+                                                                          SymbolVisibility.INTERNAL))
+                   for sym in self.symbols if sym.type in (SymbolType.OBJECT, SymbolType.NOTYPE)}
         weak = {sym.name for sym in self.symbols if sym.bind == SymbolBind.WEAK}
-        laid: list[tuple[int, int, int]] = []
-        items = []
-        for info in datasec.vars:
-            var = self.btf.type(info.type)
-            if not isinstance(var, Var):
-                continue
-            size = self.btf.sizeof(var.type)
-            align = self.btf.alignof(var.type)
-            items.append((var, size, align))
-        offset = 0
-        for var, size, align in sorted(items, key=lambda item: (-item[2], item[0].name)):
-            offset = (offset + align - 1) // align * align
-            self.externs[var.name] = Extern(var.name, KCONFIG, var.type, offset, size, var.name in weak)
-            self._set_var_linkage(var.id, Linkage.GLOBAL)
-            laid.append((var.id, offset, size))
-            offset += size
-        self._set_datasec(datasec, offset, laid)
+        hidden = frozenset(sym.name for sym in self.symbols if sym.type == SymbolType.FUNC and sym.bind in (
+            SymbolBind.GLOBAL, SymbolBind.WEAK) and sym.visibility in (SymbolVisibility.HIDDEN,
+                                                                         SymbolVisibility.INTERNAL)
+            and 0 < sym.shndx < len(self.sections) and self.elf.section_at(sym.shndx).name == ".text")
+        externs = self.object_btf.fixup(sizes, symbols, hidden)
+        for slot in externs.kconfig:
+            self.externs[slot.name] = Extern(slot.name, KCONFIG, slot.type_id, slot.offset, slot.size,
+                                             slot.name in weak)
+        for ksym in externs.ksyms:
+            self.externs[ksym.name] = Extern(ksym.name, KSYM, ksym.type_id, weak=ksym.name in weak,
+                                             is_func=ksym.is_func)
 
-    def _fixup_ksyms(self, datasec: Datasec) -> None:
-        """Typed ksyms keep their type, but the kernel only accepts int-sized allocated VARs in a DATASEC."""
-        assert self.btf is not None and self.btf_words is not None
-        weak = {sym.name for sym in self.symbols if sym.bind == SymbolBind.WEAK}
-        int_id = self._int_type()
-        dummy = 0
-        entries = []
-        for i, info in enumerate(datasec.vars):
-            t = self.btf.type(info.type)
-            if isinstance(t, Func):
-                self.externs[t.name] = Extern(t.name, KSYM, t.id, weak=t.name in weak, is_func=True)
-                if not dummy:
-                    dummy = self._append_type([self._string("dummy_ksym"), Kind.VAR << 24, int_id,
-                                               Linkage.GLOBAL])
-                entries.append((dummy, 4 * i, 4))
-                continue
-            if not isinstance(t, Var):
-                continue
-            typed = not isinstance(self.btf.resolve(t.type), Void)
-            self.externs[t.name] = Extern(t.name, KSYM, t.type if typed else 0, weak=t.name in weak)
-            at = self._record_at(t.id)
-            self.btf_words[at + 2] = int_id
-            self.btf_words[at + 3] = Linkage.GLOBAL
-            entries.append((t.id, 4 * i, 4))
-        self._set_datasec(datasec, 4 * len(datasec.vars), entries)
-
-    def _fixup_extern_funcs(self) -> None:
-        """Extern FUNC linkage (kfunc prototypes) is invalid in program BTF: make it global."""
-        assert self.btf is not None and self.btf_words is not None
-        for type_id in range(self.btf.first_id, self.btf.count):
-            at = self._record_at(type_id)
-            info = self.btf_words[at + 1]
-            if (info >> 24) & 0x1F == Kind.FUNC and info & 0xFFFF == Linkage.EXTERN:
-                self.btf_words[at + 1] = (info & ~0xFFFF) | Linkage.GLOBAL
-
-    def _int_type(self) -> int:
+    def _read_btf_ext(self, section: Section) -> RawBTFExt:
         assert self.btf is not None
-        for t in self.btf.find_all("int", Kind.INT):
-            if isinstance(t, Int) and t.size == 4:
-                return t.id
-        return self._append_type([self._string("int"), Kind.INT << 24, 4, (1 << 24) | 32])
-
-    def _string(self, text: str) -> int:
-        offset = len(self.btf_strings)
-        self.btf_strings += text.encode() + b"\0"
-        return offset
-
-    def _append_type(self, words: list[int]) -> int:
-        assert self.btf is not None and self.btf_words is not None
-        self.btf_words.extend(words)
-        self._appended = getattr(self, "_appended", 0) + 1
-        return self.btf.count + self._appended - 1
-
-    def _btf_blob(self) -> bytes:
-        if self.btf is None or self.btf_words is None:
-            return b""
-        words = array("I", self.btf_words)
-        if self.byte_order != sys.byteorder:
-            words.byteswap()
-        types = words.tobytes()
-        header = struct.Struct(self.order + "HBBIIIII")
-        return header.pack(0xEB9F, 1, 0, header.size, 0, len(types), len(types), len(self.btf_strings)) + \
-            types + bytes(self.btf_strings)
-
-    def _read_btf_ext(self, section: Section) -> _Ext:
-        assert self.btf is not None
-        return _Ext.parse(bytes(section.data()), self.order, self.btf, self.path)
+        return parse_btf_ext_raw(bytes(section.data()), self.btf, self.path)
 
     # ----- maps -----
 
@@ -564,6 +491,39 @@ class _Parser:
         )
         return spec, values_offset
 
+    def _struct_ops(self, section: Section) -> None:
+        """Each variable of a ``.struct_ops*`` section is a struct_ops map; relocations name its programs."""
+        if self.btf is None:
+            raise self.fail(f"{section.name} needs BTF", "compile with clang -g")
+        try:
+            datasec = self.btf.find(section.name, Kind.DATASEC)
+        except KeyError:
+            raise self.fail(f"{section.name} has no BTF DATASEC") from None
+        assert isinstance(datasec, Datasec)
+        symbols = {sym.name: sym for sym in self._section_symbols(section)}
+        targets = {reloc.offset: self.symbols[reloc.symbol].name for reloc in self.elf.relocations_for(section)
+                   if reloc.symbol < len(self.symbols)}
+        data = section.data()
+        for info in datasec.vars:
+            var = self.btf.type(info.type)
+            symbol = symbols.get(var.name) if isinstance(var, Var) else None
+            if symbol is None or not isinstance(var, Var):
+                continue
+            struct_type = self.btf.resolve(var.type)
+            if not isinstance(struct_type, COMPOSITES):
+                raise self.fail(f"struct_ops {var.name!r} is not a struct")
+            members = tuple(
+                StructOpsMember(m.name, m.bit_offset // 8, self.btf.sizeof(m.type),
+                                targets.get(symbol.value + m.bit_offset // 8, ""))
+                for m in struct_type.members)
+            value = bytes(data[symbol.value:symbol.value + struct_type.size])
+            spec = StructOpsSpec(essential_name(struct_type.name), value, members,
+                                 section.name == STRUCT_OPS_SECTION + ".link")
+            self.maps[var.name] = ObjectMapSpec(
+                type=MapType.STRUCT_OPS, key_size=4, value_size=0, max_entries=1, name=var.name,
+                flags=int(MapFlags.LINK) if spec.link else 0, section=section.name, struct_ops=spec,
+            )
+
     def _legacy_maps(self, section: Section) -> None:
         """``struct bpf_map_def SEC("maps")``: five u32s (type, key, value, max_entries, flags) or more."""
         symbols = sorted(self._section_symbols(section), key=lambda s: s.value)
@@ -590,16 +550,14 @@ class _Parser:
 
     def _data_section(self, section: Section) -> None:
         readonly = section.name.startswith(".rodata")
-        data = bytes(section.data()) if section.type != SectionType.NOBITS else bytes(section.size)
+        data = bytes(section.data())
         variables: dict[str, Variable] = {}
         btf_id = 0
         if self.btf is not None:
             for datasec in self.btf.find_all(section.name, Kind.DATASEC):
                 btf_id = datasec.id
-                at = self._record_at(datasec.id)
-                assert isinstance(datasec, Datasec) and self.btf_words is not None
-                for i in range(len(datasec.vars)):
-                    var_id, offset, size = self.btf_words[at + 3 + 3 * i: at + 6 + 3 * i]
+                assert isinstance(datasec, Datasec) and self.object_btf is not None
+                for var_id, offset, size in self.object_btf.datasec_entries(datasec):
                     var = self.btf.type(var_id)
                     if isinstance(var, Var):
                         variables[var.name] = Variable(var.name, offset, size, var.type)
@@ -608,14 +566,27 @@ class _Parser:
                 if sym.type == SymbolType.OBJECT:
                     variables[sym.name] = Variable(sym.name, sym.value, sym.size)
         map_name = internal_map_name(self.name, section.name)
-        self.datasecs[section.name] = DataSection(section.name, map_name, data, variables, readonly, btf_id)
+        self.datasecs[section.name] = DataSection(section.name, map_name, data, variables, readonly, btf_id,
+                                                  section.size)
         self.data_by_index[section.index] = section.name
-        if not data:
+        if not section.size:
             return
         self.maps[section.name] = ObjectMapSpec(
-            type=MapType.ARRAY, key_size=4, value_size=len(data), max_entries=1, name=map_name,
-            contents=((0, data),), freeze=readonly, btf_value_type_id=btf_id, section=section.name,
+            type=MapType.ARRAY, key_size=4, value_size=section.size, max_entries=1, name=map_name,
+            flags=_data_map_flags(readonly, self._has_global_var(btf_id)), contents=((0, data),) if data else (),
+            freeze=readonly,
+            btf_value_type_id=btf_id, section=section.name,
         )
+
+    def _has_global_var(self, datasec_id: int) -> bool:
+        """libbpf's map_is_mmapable: the DATASEC (as fixed up) holds a VAR that is not static."""
+        if not datasec_id or self.btf is None or self.object_btf is None:
+            return False
+        datasec = self.btf.type(datasec_id)
+        assert isinstance(datasec, Datasec)
+        return any(self.object_btf.linkage(var_id) != Linkage.STATIC
+                   for var_id, _, _ in self.object_btf.datasec_entries(datasec)
+                   if isinstance(self.btf.type(var_id), Var))
 
     def _kconfig_section(self) -> None:
         kconfig = [e for e in self.externs.values() if e.kind == KCONFIG]
@@ -628,7 +599,8 @@ class _Parser:
         self.datasecs[KCONFIG_SECTION] = DataSection(KCONFIG_SECTION, map_name, bytes(size), variables, True,
                                                      btf_id)
         self.maps[KCONFIG_SECTION] = ObjectMapSpec(
-            type=MapType.ARRAY, key_size=4, value_size=size, max_entries=1, name=map_name, freeze=True,
+            type=MapType.ARRAY, key_size=4, value_size=size, max_entries=1, name=map_name,
+            flags=_data_map_flags(True, self._has_global_var(btf_id)), freeze=True,
             btf_value_type_id=btf_id, section=KCONFIG_SECTION,
         )
 
@@ -664,81 +636,11 @@ class _Parser:
         return functions
 
 
-class _Ext:
-    """The raw ``.BTF.ext`` records per section, with offsets kept as the kernel wants their fields.
-
-    ``tinybpf.btf.ext.parse_btf_ext`` decodes line info into strings; BPF_PROG_LOAD needs the string
-    *offsets*, so func and line info stay packed records here (insn_off first, in bytes).
-    """
-
-    def __init__(self) -> None:
-        self.func: dict[str, list[tuple[int, bytes]]] = {}
-        self.line: dict[str, list[tuple[int, bytes]]] = {}
-        self.core: dict[str, list[CoreRelo]] = {}
-        self.record_sizes = (0, 0)
-
-    @classmethod
-    def parse(cls, data: bytes, order: str, btf: BTF, path: str) -> _Ext:
-        ext = cls()
-        if len(data) < 24:
-            raise FormatError(f"{path}: .BTF.ext is {len(data)} bytes, too short")
-        magic, _version, _flags, hdr_len, func_off, func_len, line_off, line_len = struct.unpack_from(
-            order + "HBBIIIII", data)
-        if magic != 0xEB9F or hdr_len > len(data) or hdr_len < 24:
-            raise FormatError(f"{path}: .BTF.ext has a bad header")
-        core_off = core_len = 0
-        if hdr_len >= 32:
-            core_off, core_len = struct.unpack_from(order + "II", data, 24)
-        body = memoryview(data)[hdr_len:]
-        func_size, ext.func = cls._blocks(body, func_off, func_len, order, btf, path)
-        line_size, ext.line = cls._blocks(body, line_off, line_len, order, btf, path)
-        ext.record_sizes = (func_size, line_size)
-        _, core = cls._blocks(body, core_off, core_len, order, btf, path)
-        for section, records in core.items():
-            relos = []
-            for insn_off, raw in records:
-                type_id, access_off, kind = struct.unpack_from(order + "III", raw, 4)
-                try:
-                    relo_kind = CoreReloKind(kind)
-                except ValueError:
-                    raise FormatError(f"{path}: .BTF.ext: unknown CO-RE relocation kind {kind}") from None
-                relos.append(CoreRelo(insn_off, type_id, btf.string(access_off), relo_kind))
-            ext.core[section] = relos
-        return ext
-
-    @staticmethod
-    def _blocks(body: memoryview, offset: int, length: int, order: str, btf: BTF,
-                path: str) -> tuple[int, dict[str, list[tuple[int, bytes]]]]:
-        if not length:
-            return 0, {}
-        if offset + length > len(body) or length < 4:
-            raise FormatError(f"{path}: .BTF.ext block runs past the section end")
-        block = body[offset:offset + length]
-        (size,) = struct.unpack_from(order + "I", block)
-        if size < 8 or size % 4:
-            raise FormatError(f"{path}: .BTF.ext record size {size} is invalid")
-        found: dict[str, list[tuple[int, bytes]]] = {}
-        position = 4
-        while position < length:
-            if position + 8 > length:
-                raise FormatError(f"{path}: .BTF.ext section header truncated")
-            name_off, count = struct.unpack_from(order + "II", block, position)
-            position += 8
-            if position + count * size > length:
-                raise FormatError(f"{path}: .BTF.ext claims {count} records past the end")
-            records = []
-            for i in range(count):
-                raw = bytes(block[position + i * size: position + (i + 1) * size])
-                records.append((struct.unpack_from(order + "I", raw)[0], raw))
-            found[btf.string(name_off)] = records
-            position += count * size
-        return size, found
-
-
 class _Linker:
     """Builds each program's instruction stream: its own function, then every sub-program it reaches."""
 
-    def __init__(self, parser: _Parser, functions: dict[tuple[int, int], _Function], ext: Optional[_Ext]) -> None:
+    def __init__(self, parser: _Parser, functions: dict[tuple[int, int], _Function],
+                 ext: Optional[RawBTFExt]) -> None:
         self.p = parser
         self.functions = functions
         self.ext = ext
@@ -795,13 +697,13 @@ class _Linker:
         section = function.section.name
         lo, hi = function.start * 8, function.end * 8
         order = self.p.order
-        for insn_off, raw in self.ext.func.get(section, ()):
-            if insn_off == lo:
-                finfo.append(struct.pack(order + "I", base) + raw[4:])
-        for insn_off, raw in self.ext.line.get(section, ()):
-            if lo <= insn_off < hi:
-                linfo.append(struct.pack(order + "I", base + (insn_off - lo) // 8) + raw[4:])
-        for relo in self.ext.core.get(section, ()):
+        for record in self.ext.func_info.get(section, ()):
+            if record.insn_off == lo:
+                finfo.append(struct.pack(order + "I", base) + record.data[4:])
+        for record in self.ext.line_info.get(section, ()):
+            if lo <= record.insn_off < hi:
+                linfo.append(struct.pack(order + "I", base + (record.insn_off - lo) // 8) + record.data[4:])
+        for relo in self.ext.core_relos.get(section, ()):
             if lo <= relo.insn_off < hi:
                 relos.append(dataclasses.replace(relo, insn_off=(base + (relo.insn_off - lo) // 8) * 8))
 
@@ -883,6 +785,8 @@ __all__ = [
     "ObjectProgramSpec",
     "ObjectSpec",
     "Reference",
+    "StructOpsMember",
+    "StructOpsSpec",
     "Variable",
     "internal_map_name",
     "load_object_spec",

@@ -22,6 +22,8 @@ KSYSCALL = "ksyscall"
 KRETSYSCALL = "kretsyscall"
 UPROBE = "uprobe"
 URETPROBE = "uretprobe"
+UPROBE_MULTI = "uprobe.multi"
+URETPROBE_MULTI = "uretprobe.multi"
 USDT = "usdt"
 PERF_EVENT = "perf_event"
 SOCKET = "socket"
@@ -78,8 +80,13 @@ SECTION_DEFS: tuple[SectionDef, ...] = (
     SectionDef("uretprobe.s+", _P.KPROBE, None, URETPROBE, _SLEEP),
     SectionDef("kprobe.multi+", _P.KPROBE, _A.TRACE_KPROBE_MULTI),
     SectionDef("kretprobe.multi+", _P.KPROBE, _A.TRACE_KPROBE_MULTI),
-    SectionDef("uprobe.multi+", _P.KPROBE, _A.TRACE_UPROBE_MULTI),
-    SectionDef("uretprobe.multi+", _P.KPROBE, _A.TRACE_UPROBE_MULTI),
+    SectionDef("kprobe.session+", _P.KPROBE, _A.TRACE_KPROBE_SESSION),
+    SectionDef("uprobe.multi+", _P.KPROBE, _A.TRACE_UPROBE_MULTI, UPROBE_MULTI),
+    SectionDef("uretprobe.multi+", _P.KPROBE, _A.TRACE_UPROBE_MULTI, URETPROBE_MULTI),
+    SectionDef("uprobe.session+", _P.KPROBE, _A.TRACE_UPROBE_SESSION),
+    SectionDef("uprobe.multi.s+", _P.KPROBE, _A.TRACE_UPROBE_MULTI, UPROBE_MULTI, _SLEEP),
+    SectionDef("uretprobe.multi.s+", _P.KPROBE, _A.TRACE_UPROBE_MULTI, URETPROBE_MULTI, _SLEEP),
+    SectionDef("uprobe.session.s+", _P.KPROBE, _A.TRACE_UPROBE_SESSION, "", _SLEEP),
     SectionDef("ksyscall+", _P.KPROBE, None, KSYSCALL),
     SectionDef("kretsyscall+", _P.KPROBE, None, KRETSYSCALL),
     SectionDef("usdt+", _P.KPROBE, None, USDT),
@@ -91,13 +98,20 @@ SECTION_DEFS: tuple[SectionDef, ...] = (
     SectionDef("tc", _P.SCHED_CLS, None, TC),
     SectionDef("classifier", _P.SCHED_CLS, None, TC),
     SectionDef("action", _P.SCHED_ACT),
+    SectionDef("netkit/primary", _P.SCHED_CLS, _A.NETKIT_PRIMARY),
+    SectionDef("netkit/peer", _P.SCHED_CLS, _A.NETKIT_PEER),
     SectionDef("tracepoint+", _P.TRACEPOINT, None, TRACEPOINT),
     SectionDef("tp+", _P.TRACEPOINT, None, TRACEPOINT),
+    SectionDef("tracepoint.s+", _P.TRACEPOINT, None, TRACEPOINT, _SLEEP),
+    SectionDef("tp.s+", _P.TRACEPOINT, None, TRACEPOINT, _SLEEP),
     SectionDef("raw_tracepoint+", _P.RAW_TRACEPOINT, None, RAW_TRACEPOINT),
     SectionDef("raw_tp+", _P.RAW_TRACEPOINT, None, RAW_TRACEPOINT),
+    SectionDef("raw_tracepoint.s+", _P.RAW_TRACEPOINT, None, RAW_TRACEPOINT, _SLEEP),
+    SectionDef("raw_tp.s+", _P.RAW_TRACEPOINT, None, RAW_TRACEPOINT, _SLEEP),
     SectionDef("raw_tracepoint.w+", _P.RAW_TRACEPOINT_WRITABLE, None, RAW_TRACEPOINT),
     SectionDef("raw_tp.w+", _P.RAW_TRACEPOINT_WRITABLE, None, RAW_TRACEPOINT),
     SectionDef("tp_btf+", _P.TRACING, _A.TRACE_RAW_TP, TRACING, 0, "btf_trace_", "typedef"),
+    SectionDef("tp_btf.s+", _P.TRACING, _A.TRACE_RAW_TP, TRACING, _SLEEP, "btf_trace_", "typedef"),
     SectionDef("fentry+", _P.TRACING, _A.TRACE_FENTRY, TRACING, 0, ""),
     SectionDef("fmod_ret+", _P.TRACING, _A.MODIFY_RETURN, TRACING, 0, ""),
     SectionDef("fexit+", _P.TRACING, _A.TRACE_FEXIT, TRACING, 0, ""),
@@ -125,6 +139,7 @@ SECTION_DEFS: tuple[SectionDef, ...] = (
     SectionDef("sockops", _P.SOCK_OPS, _A.CGROUP_SOCK_OPS, CGROUP),
     SectionDef("sk_skb/stream_parser", _P.SK_SKB, _A.SK_SKB_STREAM_PARSER),
     SectionDef("sk_skb/stream_verdict", _P.SK_SKB, _A.SK_SKB_STREAM_VERDICT),
+    SectionDef("sk_skb/verdict", _P.SK_SKB, _A.SK_SKB_VERDICT),
     SectionDef("sk_skb", _P.SK_SKB),
     SectionDef("sk_msg", _P.SK_MSG, _A.SK_MSG_VERDICT),
     SectionDef("lirc_mode2", _P.LIRC_MODE2, _A.LIRC_MODE2),
@@ -152,6 +167,8 @@ SECTION_DEFS: tuple[SectionDef, ...] = (
     SectionDef("cgroup/getpeername6", _P.CGROUP_SOCK_ADDR, _A.CGROUP_INET6_GETPEERNAME, CGROUP),
     SectionDef("cgroup/getsockname4", _P.CGROUP_SOCK_ADDR, _A.CGROUP_INET4_GETSOCKNAME, CGROUP),
     SectionDef("cgroup/getsockname6", _P.CGROUP_SOCK_ADDR, _A.CGROUP_INET6_GETSOCKNAME, CGROUP),
+    SectionDef("cgroup/getpeername_unix", _P.CGROUP_SOCK_ADDR, _A.CGROUP_UNIX_GETPEERNAME, CGROUP),
+    SectionDef("cgroup/getsockname_unix", _P.CGROUP_SOCK_ADDR, _A.CGROUP_UNIX_GETSOCKNAME, CGROUP),
     SectionDef("cgroup/sysctl", _P.CGROUP_SYSCTL, _A.CGROUP_SYSCTL, CGROUP),
     SectionDef("cgroup/getsockopt", _P.CGROUP_SOCKOPT, _A.CGROUP_GETSOCKOPT, CGROUP),
     SectionDef("cgroup/setsockopt", _P.CGROUP_SOCKOPT, _A.CGROUP_SETSOCKOPT, CGROUP),
@@ -206,8 +223,10 @@ def parse_section(section: str) -> Optional[SectionInfo]:
 
 
 def split_uprobe_target(target: str) -> tuple[str, str, int]:
-    """``/usr/lib/libc.so.6:malloc+0x10`` (libbpf's ``uprobe/PATH:FUNC[+OFF]``) -> (path, function, offset)."""
-    path, sep, where = target.rpartition(":")
+    """``/usr/lib/libc.so.6:malloc+0x10`` (libbpf's ``uprobe/PATH:FUNC[+OFF]``) -> (path, function, offset).
+
+    The path ends at the first colon, as libbpf reads it, so a C++ ``ns::func`` stays whole."""
+    path, sep, where = target.partition(":")
     if not sep:
         return "", "", 0
     function, plus, offset = where.partition("+")
@@ -217,6 +236,12 @@ def split_uprobe_target(target: str) -> tuple[str, str, int]:
         except ValueError:
             return path, function, 0
     return path, function, int(offset, 0) if offset else 0
+
+
+def split_usdt_target(target: str) -> tuple[str, str, str]:
+    """libbpf's ``usdt/PATH:PROVIDER:NAME`` -> (path, provider, name); empty strings when it is not that form."""
+    parts = target.split(":")
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 and all(parts) else ("", "", "")
 
 
 def split_kprobe_target(target: str) -> tuple[str, int]:
@@ -233,4 +258,5 @@ __all__ = [
     "parse_section",
     "split_kprobe_target",
     "split_uprobe_target",
+    "split_usdt_target",
 ]

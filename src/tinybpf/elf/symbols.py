@@ -45,6 +45,10 @@ class SymbolIndex:
         """Every defined symbol called ``name`` (static functions may repeat across compilation units)."""
         return list(self._by_name.get(name, ()))
 
+    def names(self) -> list[str]:
+        """Every defined symbol name, once."""
+        return list(self._by_name)
+
     def at(self, address: int) -> Optional[Symbol]:
         """The symbol covering ``address``: the nearest one at or below it, if its size reaches ``address``.
 

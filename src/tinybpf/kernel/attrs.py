@@ -73,6 +73,10 @@ OBJ_INFO = struct.Struct("=IIQ")
 # struct { u32 prog_fd, target_fd /* or target_ifindex */, attach_type, flags; then a union }
 LINK_CREATE = struct.Struct("=IIII")
 LINK_CREATE_UNION_OFFSET = 16
+# link_create.uprobe_multi: path, offsets, ref_ctr_offsets, cookies (pointers), cnt, flags, pid
+UPROBE_MULTI = struct.Struct("=QQQQIII")
+# iter_create: link_fd, flags
+ITER_CREATE = struct.Struct("=II")
 
 # struct { u32 link_fd; }  (LINK_DETACH, MAP_FREEZE, ENABLE_STATS share this shape)
 ONE_U32 = struct.Struct("=I")

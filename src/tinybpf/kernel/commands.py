@@ -6,6 +6,7 @@ Higher layers wrap returned descriptors in ``FD`` objects.
 from __future__ import annotations
 
 import ctypes
+import mmap
 from typing import Optional, Union
 
 from ..errors import BPFError
@@ -36,11 +37,14 @@ def map_create(
     btf_value_type_id: int = 0,
     map_extra: int = 0,
     ifindex: int = 0,
+    btf_vmlinux_value_type_id: int = 0,
 ) -> int:
+    """BPF_MAP_CREATE; ``btf_vmlinux_value_type_id`` is a struct_ops map's kernel value type (``btf_fd`` still the
+    object's BTF, as the kernel requires)."""
     attr = _attr()
     attrs.MAP_CREATE.pack_into(
         attr, 0, map_type, key_size, value_size, max_entries, flags, inner_map_fd, numa_node,
-        name[:15], ifindex, btf_fd, btf_key_type_id, btf_value_type_id, 0, map_extra, 0, 0,
+        name[:15], ifindex, btf_fd, btf_key_type_id, btf_value_type_id, btf_vmlinux_value_type_id, map_extra, 0, 0,
     )
     return bpf(Cmd.MAP_CREATE, attr)
 
@@ -357,3 +361,30 @@ __all__ = [
     "read_info",
     "task_fd_query",
 ]
+
+
+def iter_create(link_fd: int) -> int:
+    """BPF_ITER_CREATE: a readable descriptor that runs the iterator link's program once, start to end."""
+    attr = _attr()
+    attrs.ITER_CREATE.pack_into(attr, 0, link_fd, 0)
+    return bpf(Cmd.ITER_CREATE, attr, attrs.ITER_CREATE.size)
+
+
+def link_create_uprobe_multi(prog_fd: int, attach_type: int, path: str, offsets: list[int], flags: int = 0,
+                             pid: int = 0) -> int:
+    """BPF_LINK_CREATE of a uprobe_multi link: one link for every file offset of ``path`` (Linux 6.6)."""
+    name = ctypes.create_string_buffer(path.encode())
+    table = (ctypes.c_uint64 * len(offsets))(*offsets)
+    extra = attrs.UPROBE_MULTI.pack(ctypes.addressof(name), ctypes.addressof(table), 0, 0, len(offsets), flags,
+                                    max(pid, 0))
+    return link_create(prog_fd, 0, attach_type, 0, extra)
+
+
+def map_mmap(map_fd: int, size: int, writable: bool) -> mmap.mmap:
+    """The values of a BPF_F_MMAPABLE array map, shared with the kernel (Linux 5.5); ``size`` rounds up to pages.
+
+    Read-only for a frozen map: the kernel refuses writable mappings of those.
+    """
+    pages = -(-size // mmap.PAGESIZE) * mmap.PAGESIZE
+    prot = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
+    return mmap.mmap(map_fd, pages, mmap.MAP_SHARED, prot)

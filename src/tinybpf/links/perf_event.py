@@ -8,6 +8,7 @@ enabled. Closing the link (or the perf event) detaches the program.
 from __future__ import annotations
 
 import enum
+import struct
 from collections.abc import Iterable
 from typing import Any, Optional, Union
 
@@ -20,24 +21,26 @@ from ..kernel.sysinfo import online_cpus
 from .link import L, Link, program_fd
 
 EINVAL, EBADF, ENOENT, ENODEV, EOPNOTSUPP = 22, 9, 2, 19, 95
+_COOKIE = struct.Struct("=Q")  # link_create.perf_event.bpf_cookie
 
 
 class PerfEventLink(Link):
     """A program on one perf event per CPU (or one event for probes and tracepoints)."""
 
 
-def attach_perf_fd(program: Any, event: FD) -> list[FD]:
+def attach_perf_fd(program: Any, event: FD, cookie: int = 0) -> list[FD]:
     """Attach ``program`` to the open perf event ``event`` and enable it.
 
     Returns the descriptors that keep it attached: ``[link, event]`` with a BPF link, ``[event]``
-    with the ioctl. On failure ``event`` is closed.
+    with the ioctl. ``cookie`` is what ``bpf_get_attach_cookie()`` returns (BPF links only, Linux 5.15).
+    On failure ``event`` is closed.
     """
     prog = program_fd(program)
     try:
         try:
-            link = FD(commands.link_create(prog, event.fd, AttachType.PERF_EVENT))
+            link = FD(commands.link_create(prog, event.fd, AttachType.PERF_EVENT, 0, _COOKIE.pack(cookie)))
         except BPFError as exc:
-            if exc.errno not in (EINVAL, EOPNOTSUPP, EBADF):
+            if exc.errno not in (EINVAL, EOPNOTSUPP, EBADF) or cookie:
                 raise
             perf.set_bpf(event.fd, prog)
             perf.enable(event.fd)

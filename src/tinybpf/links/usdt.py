@@ -13,7 +13,7 @@ same probe: attach such programs one site at a time with :func:`attach_usdt_prob
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..elf.usdt import UsdtProbe, find_probes
 from ..errors import FormatError, NotSupported, TinyBPFError
@@ -32,17 +32,19 @@ class UsdtLink(Link):
         self.probes = probes
 
 
-def attach_usdt(program: Any, binary: str, provider: str, name: str, pid: int = -1) -> UsdtLink:
+def attach_usdt(program: Any, binary: str, provider: str, name: str, pid: int = -1,
+                cookie: Optional[Callable[[UsdtProbe], int]] = None) -> UsdtLink:
     """Run ``program`` at every site of USDT probe ``provider:name`` in ``binary``, in all processes or ``pid``.
 
-    ``binary`` is a path, a program on ``$PATH`` or a library name, as for uprobes.
+    ``binary`` is a path, a program on ``$PATH`` or a library name, as for uprobes. ``cookie`` gives each
+    site's BPF cookie (libbpf's usdt.bpf.h finds a site's argument spec by it).
     """
     path = find_binary(binary, pid)
     probes = usdt_probes(path, provider, name)
     fds: list[FD] = []
     try:
         for probe in probes:
-            fds.extend(attach_perf_fd(program, open_usdt_event(probe, pid)))
+            fds.extend(attach_perf_fd(program, open_usdt_event(probe, pid), cookie(probe) if cookie else 0))
     except BaseException:
         for fd in reversed(fds):
             fd.close()

@@ -1,294 +1,34 @@
-"""Load a BPF object the way libbpf does: ``ObjectSpec`` in, live maps, programs and links out.
-
-    obj = Object.open("prog.bpf.o")      # parsed, nothing in the kernel yet
-    obj.rodata.threshold = 100            # globals are readable/writable before load (a skeleton's rodata)
-    obj.load()                            # BTF, maps, CO-RE, relocations, BPF_PROG_LOAD
-    obj.attach()                          # by section name: tracepoint/..., raw_tp/..., uprobe/..., ...
-    print(obj.maps["counts"].dump(), obj.bss.hits)
-    obj.close()                           # or ``with Object.load_file(...) as obj``
-
-Loading follows libbpf's order: the object's BTF (fixed up by the spec reader, sanitized here if the
-kernel rejects a kind), then maps (reusing a pinned map of the same shape for ``LIBBPF_PIN_BY_NAME``),
-global data filled in and ``.rodata``/``.kconfig`` frozen, then each program with its CO-RE relocations
-resolved against the kernel's BTF, map and extern references patched, and func_info/line_info given
-to the kernel so a verifier error points at the C line.
-"""
+"""``Object``: an object file opened (spec parsed, globals writable), loaded (maps, programs), attached, pinned."""
 from __future__ import annotations
 
-import ctypes
 import dataclasses
-import errno
 import functools
 import os
 import struct
-from collections.abc import Iterable, Iterator
-from typing import Any, Literal, Optional, Union
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Optional, Union
 
-from .btf import core
-from .btf.kinds import IntEncoding, Kind
-from .btf.reader import BTF
-from .btf.types import ENUMS, Array, Enum, Float, Int, Ptr
-from .elf import objspec
-from .elf import sections as sec
-from .elf.objspec import DataSection, ObjectMapSpec, ObjectProgramSpec, ObjectSpec
-from .errors import BPFError, TinyBPFError, VerifierError
-from .kernel import commands
-from .kernel.constants import AttachType, MapType, ProgType
-from .kernel.fd import FD
-from .maps import Map
-from .programs import Program
-from .spec import MapSpec
+from ..btf import core
+from ..btf.kinds import Kind
+from ..btf.reader import BTF
+from ..elf import objspec
+from ..elf import sections as sec
+from ..elf.objspec import ObjectMapSpec, ObjectProgramSpec, ObjectSpec
+from ..errors import BPFError, TinyBPFError, VerifierError
+from ..kernel import commands
+from ..kernel.constants import AttachType, MapFlags, MapType, ProgType
+from ..kernel.fd import FD
+from ..maps import Map
+from ..programs import Program
+from ..spec import MapSpec
+from .btf_load import load_btf
+from .errors import ObjectError
+from .globals import GlobalData, display_value
+from .kconfig import kconfig_bytes
 
 PIN_ROOT = "/sys/fs/bpf"
 _PSEUDO_MAP_FD, _PSEUDO_MAP_VALUE, _PSEUDO_BTF_ID, _PSEUDO_KFUNC_CALL = 1, 2, 3, 2
-
-
-class ObjectError(TinyBPFError):
-    """An object cannot be loaded as written (unknown section, unresolved extern, incompatible pin...)."""
-
-
-# ----- global data -----------------------------------------------------------------------------------
-
-
-class GlobalData:
-    """The variables of one data section (``.rodata``, ``.data``, ``.bss``, ``.kconfig``), by name.
-
-    Before load they live in a buffer that becomes the map's initial value; after load reads and
-    writes go to the map. ``.rodata`` and ``.kconfig`` are frozen at load: writing them after is an error.
-    Values are typed from BTF: integers, enums, floats, pointers as ints, ``char[]`` as bytes, arrays as
-    lists; anything else as raw bytes.
-    """
-
-    def __init__(self, section: DataSection, btf: Optional[BTF], buffer: bytearray) -> None:
-        object.__setattr__(self, "_section", section)
-        object.__setattr__(self, "_btf", btf)
-        object.__setattr__(self, "_buffer", buffer)
-        object.__setattr__(self, "_map", None)
-
-    @property
-    def name(self) -> str:
-        return self._section.name
-
-    @property
-    def variables(self) -> list[str]:
-        return list(self._section.variables)
-
-    def raw(self) -> bytes:
-        """The whole section's current bytes."""
-        if self._map is None:
-            return bytes(self._buffer)
-        return bytes(self._map.lookup(0))
-
-    def _variable(self, name: str) -> objspec.Variable:
-        variable = self._section.variables.get(name)
-        if variable is None:
-            known = ", ".join(self._section.variables) or "none"
-            raise AttributeError(f"{self._section.name} has no variable {name!r} (it has: {known})")
-        return variable
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        variable = self._variable(name)
-        data = self.raw()[variable.offset:variable.offset + variable.size]
-        return decode_value(self._btf, variable.type_id, data)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        variable = self._variable(name)
-        encoded = encode_value(self._btf, variable.type_id, value, variable.size, f"{self.name}.{name}")
-        if self._map is None:
-            self._buffer[variable.offset:variable.offset + variable.size] = encoded
-            return
-        if self._section.readonly:
-            raise ObjectError(f"cannot write {self.name}.{name}: {self.name} is frozen once loaded",
-                              "set read-only globals between Object.open() and load()")
-        current = bytearray(self._map.lookup(0))
-        current[variable.offset:variable.offset + variable.size] = encoded
-        self._map.update(0, bytes(current))
-
-    __getitem__ = __getattr__
-    __setitem__ = __setattr__
-
-    def __dir__(self) -> list[str]:
-        return [*super().__dir__(), *self._section.variables]
-
-    def __repr__(self) -> str:
-        state = "loaded" if self._map is not None else "not loaded"
-        return f"GlobalData({self.name!r}, {len(self._section.variables)} variables, {state})"
-
-
-def _endian(btf: Optional[BTF]) -> Literal["little", "big"]:
-    return "big" if btf is not None and btf.byte_order == "big" else "little"
-
-
-def decode_value(btf: Optional[BTF], type_id: int, data: bytes) -> Any:
-    """A variable's bytes as a Python value, using its BTF type (raw bytes without one)."""
-    if btf is None or not type_id:
-        return bytes(data)
-    t = btf.resolve(type_id)
-    order = "<" if btf.byte_order == "little" else ">"
-    if isinstance(t, Int) and t.size in (1, 2, 4, 8):
-        if t.encoding & IntEncoding.BOOL:
-            return data[0] != 0
-        return int.from_bytes(data, _endian(btf), signed=bool(t.encoding & IntEncoding.SIGNED))
-    if isinstance(t, ENUMS):
-        return int.from_bytes(data, _endian(btf), signed=t.signed)
-    if isinstance(t, Ptr):
-        return int.from_bytes(data, _endian(btf))
-    if isinstance(t, Float) and t.size in (4, 8):
-        return struct.unpack(order + ("f" if t.size == 4 else "d"), data)[0]
-    if isinstance(t, Array):
-        element = btf.resolve(t.type)
-        if isinstance(element, Int) and element.size == 1 and (element.encoding & IntEncoding.CHAR or
-                                                                 element.name in ("char", "unsigned char")):
-            return bytes(data).split(b"\0", 1)[0]
-        size = btf.sizeof(t.type) if t.nelems else 0
-        if size and isinstance(element, (Int, Enum, Ptr, Float)):
-            return [decode_value(btf, t.type, data[i * size:(i + 1) * size]) for i in range(t.nelems)]
-    return bytes(data)
-
-
-def encode_value(btf: Optional[BTF], type_id: int, value: Any, size: int, what: str) -> bytes:
-    """The bytes of ``value`` for a variable of BTF type ``type_id`` and ``size`` bytes."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        raw = bytes(value)
-        if len(raw) > size:
-            raise ObjectError(f"{what}: {len(raw)} bytes do not fit in {size}")
-        return raw.ljust(size, b"\0")
-    t = btf.resolve(type_id) if btf is not None and type_id else None
-    order = _endian(btf)
-    if isinstance(value, str):
-        return encode_value(btf, type_id, value.encode(), size, what)
-    if isinstance(value, float) or isinstance(t, Float):
-        if size not in (4, 8):
-            raise ObjectError(f"{what}: cannot store a float in {size} bytes")
-        return struct.pack(("<" if order == "little" else ">") + ("f" if size == 4 else "d"), value)
-    if isinstance(value, (list, tuple)) and isinstance(t, Array) and btf is not None:
-        element_size = btf.sizeof(t.type)
-        if len(value) > t.nelems:
-            raise ObjectError(f"{what}: {len(value)} values for {t.nelems} elements")
-        return b"".join(encode_value(btf, t.type, v, element_size, what) for v in value).ljust(size, b"\0")
-    if isinstance(value, int):
-        signed = value < 0
-        try:
-            return value.to_bytes(size, order, signed=signed)
-        except OverflowError:
-            raise ObjectError(f"{what}: {value} does not fit in {size} bytes") from None
-    raise ObjectError(f"{what}: cannot store {type(value).__name__} (use int, float, bytes, str or a list)")
-
-
-# ----- kconfig and ksyms -----------------------------------------------------------------------------
-
-
-def kconfig_bytes(spec: ObjectSpec) -> bytes:
-    """The ``.kconfig`` map value: every ``extern ... __kconfig`` at its offset, from the running kernel."""
-    from .kernel.kconfig import kernel_config
-    from .kernel.sysinfo import kernel_version_code
-
-    section = spec.datasecs[objspec.KCONFIG_SECTION]
-    data = bytearray(len(section.data))
-    config: Optional[dict[str, str]] = None
-    for extern in spec.externs.values():
-        if extern.kind != objspec.KCONFIG:
-            continue
-        value: Union[int, bytes, str, None]
-        if extern.name == "LINUX_KERNEL_VERSION":
-            value = kernel_version_code()
-        elif extern.name in ("LINUX_HAS_BPF_COOKIE", "LINUX_HAS_SYSCALL_WRAPPER"):
-            value = 1
-        elif extern.name.startswith("CONFIG_"):
-            if config is None:
-                config = kernel_config()
-                if config is None and not extern.weak:
-                    raise ObjectError(f"{spec.path}: extern {extern.name} needs the kernel config",
-                                      "neither /proc/config.gz nor /boot/config-$(uname -r) exists")
-            value = (config or {}).get(extern.name)
-        else:
-            raise ObjectError(f"{spec.path}: unknown kconfig extern {extern.name!r}",
-                              "kconfig externs are CONFIG_* and LINUX_KERNEL_VERSION")
-        if value is None:
-            if extern.weak:
-                continue
-            raise ObjectError(f"{spec.path}: extern {extern.name} is not set in the kernel config",
-                              "declare it __weak to default to 0")
-        data[extern.offset:extern.offset + extern.size] = _kconfig_value(spec, extern, value)
-    return bytes(data)
-
-
-def _kconfig_value(spec: ObjectSpec, extern: objspec.Extern, value: Union[int, bytes, str]) -> bytes:
-    btf = spec.btf
-    what = f"{spec.path}: extern {extern.name}"
-    if isinstance(value, int):
-        return encode_value(btf, extern.type_id, value, extern.size, what)
-    text = str(value)
-    t = btf.resolve(extern.type_id) if btf is not None else None
-    if text in ("y", "m", "n"):
-        number = {"y": 1, "m": 2, "n": 0}[text]
-        if isinstance(t, Int) and t.encoding & IntEncoding.BOOL and text == "m":
-            raise ObjectError(f"{what}: value 'm' for a bool", "declare it as enum libbpf_tristate")
-        return encode_value(btf, extern.type_id, number, extern.size, what)
-    if text.startswith('"'):
-        raw = text.strip('"').encode()[: extern.size - 1]
-        return raw.ljust(extern.size, b"\0")
-    try:
-        return encode_value(btf, extern.type_id, int(text, 0), extern.size, what)
-    except ValueError:
-        raise ObjectError(f"{what}: cannot use config value {text!r}") from None
-
-
-# ----- BTF -------------------------------------------------------------------------------------------
-
-
-def load_btf(blob: bytes, what: str) -> FD:
-    """BPF_BTF_LOAD ``blob``; on failure sanitize kinds this kernel lacks and retry once."""
-    fd, err = commands.btf_load(blob)
-    if fd >= 0:
-        return FD(fd)
-    from .btf.sanitize import sanitize
-
-    sanitized = sanitize(blob, _supported_btf_kinds())
-    if sanitized != blob:
-        fd, err = commands.btf_load(sanitized)
-        if fd >= 0:
-            return FD(fd)
-    log = ctypes.create_string_buffer(1 << 16)
-    commands.btf_load(blob, log)
-    reason = log.value.decode(errors="replace").strip().splitlines()
-    hint = ("run as root or grant CAP_BPF" if err == errno.EPERM
-            else "the object still loads without BTF: Object(..., btf=False)")
-    raise BPFError("BPF_BTF_LOAD", err, hint,
-                   f"kernel rejected the BTF of {what}" + (f": {reason[-1]}" if reason else ""))
-
-
-@functools.cache
-def _supported_btf_kinds() -> frozenset[Kind]:
-    """Kinds the kernel accepts, probed with one tiny blob each (only when a blob was rejected)."""
-    from .btf import BTFBuilder
-    from .btf.types import Datasec, DeclTag, Enum64, EnumValue, Func, FuncProto, TypeTag, Var, VarSecinfo
-
-    supported = set(Kind) - {Kind.FUNC, Kind.FUNC_PROTO, Kind.VAR, Kind.DATASEC, Kind.FLOAT, Kind.DECL_TAG,
-                             Kind.TYPE_TAG, Kind.ENUM64}
-    probes: dict[tuple[Kind, ...], list[Any]] = {
-        (Kind.FUNC, Kind.FUNC_PROTO): [FuncProto(0, ()), Func("f", 2)],
-        (Kind.VAR, Kind.DATASEC): [Var("v", 1, 1), Datasec(".data", 4, (VarSecinfo(2, 0, 4),))],
-        (Kind.FLOAT,): [Float("float", 4)],
-        (Kind.DECL_TAG,): [DeclTag("tag", 1)],
-        (Kind.TYPE_TAG,): [TypeTag("tag", 1), Ptr(2)],
-        (Kind.ENUM64,): [Enum64("e", 8, (EnumValue("A", 1 << 40),))],
-    }
-    for kinds, types in probes.items():
-        builder = BTFBuilder()
-        builder.add(Int("int", 4, IntEncoding.SIGNED, 32))
-        for t in types:
-            builder.add(t)
-        fd, _ = commands.btf_load(builder.encode())
-        if fd >= 0:
-            os.close(fd)
-            supported.update(kinds)
-    return frozenset(supported)
-
-
-# ----- the object --------------------------------------------------------------------------------
 
 
 class Object:
@@ -310,12 +50,13 @@ class Object:
         self.links: dict[str, Any] = {}
         self.errors: dict[str, TinyBPFError] = {}
         self.reused_maps: set[str] = set()
+        self.pins: list[str] = []
+        self._usdt_specs_used = 0
+        self._struct_ops_layouts: dict[str, Any] = {}
         self.btf_fd: Optional[FD] = None
         self.loaded = False
         self._addresses: Optional[dict[str, int]] = None
-        self._globals = {
-            name: GlobalData(section, spec.btf, bytearray(section.data)) for name, section in spec.datasecs.items()
-        }
+        self._globals = {name: GlobalData(section, spec.btf) for name, section in spec.datasecs.items()}
 
     # ----- construction -----
 
@@ -389,18 +130,25 @@ class Object:
                         raise
                     self.errors[name] = exc
             self._fill_map_slots(MapType.PROG_ARRAY)
+            for name, data in self._globals.items():
+                if name in self.maps:
+                    data.attach_map(self.maps[name], self._map_view(name))
         except BaseException:
             self.close()
             raise
-        for name, data in self._globals.items():
-            if name in self.maps:
-                object.__setattr__(data, "_map", self.maps[name])
         self.loaded = True
         return self
 
+    def _map_view(self, name: str) -> Optional[Callable[[], Any]]:
+        """What maps global-data map ``name`` when it is BPF_F_MMAPABLE (read-only once frozen)."""
+        spec, fd = self.spec.maps[name], self.maps[name].fd
+        if not spec.flags & MapFlags.MMAPABLE or name in self.reused_maps:
+            return None
+        return functools.partial(commands.map_mmap, fd, spec.value_size, not spec.freeze)
+
     def _kernel(self) -> BTF:
         if self._kernel_btf is None:
-            from .btf import kernel_btf
+            from ..btf import kernel_btf
 
             self._kernel_btf = kernel_btf()
         return self._kernel_btf
@@ -424,7 +172,7 @@ class Object:
         return created
 
     def _map_create(self, name: str, spec: MapSpec) -> Map:
-        from .kernel.sysinfo import num_possible_cpus
+        from ..kernel.sysinfo import num_possible_cpus
 
         max_entries = spec.max_entries
         if spec.type == MapType.PERF_EVENT_ARRAY and not max_entries:
@@ -435,9 +183,19 @@ class Object:
                                                                            btf_value_type_id=0))
         btf_fd = self.btf_fd.fd if self.btf_fd is not None else 0
         with_btf = bool(btf_fd and (spec.btf_key_type_id or spec.btf_value_type_id))
+        ops = getattr(spec, "struct_ops", None)
+        if ops is not None:
+            if not btf_fd:
+                raise ObjectError(f"struct_ops map {name!r} of {self.spec.path} needs the object's BTF loaded")
+            layout = self._struct_ops_layout(ops.type_name)
+            spec = dataclasses.replace(spec, value_size=layout.value_size)
         try:
             try:
-                raw = self._raw_create(spec, max_entries, inner, btf_fd if with_btf else 0, with_btf)
+                if ops is not None:
+                    raw = commands.map_create(spec.type, 4, layout.value_size, 1, spec.flags, spec.name.encode()[:15],
+                                              btf_fd=btf_fd, btf_vmlinux_value_type_id=layout.value_type_id)
+                else:
+                    raw = self._raw_create(spec, max_entries, inner, btf_fd if with_btf else 0, with_btf)
             except BPFError:
                 if not with_btf:
                     raise
@@ -460,12 +218,38 @@ class Object:
             spec.btf_key_type_id if with_btf else 0, spec.btf_value_type_id if with_btf else 0, spec.map_extra,
         )
 
+    def _struct_ops_layout(self, type_name: str) -> Any:
+        from ..links.struct_ops import struct_ops_layout
+
+        if type_name not in self._struct_ops_layouts:
+            self._struct_ops_layouts[type_name] = struct_ops_layout(self._kernel(), type_name)
+        return self._struct_ops_layouts[type_name]
+
+    def _struct_ops_binding(self, program: str) -> tuple[Any, int]:
+        """(kernel layout, member index) of the struct_ops slot ``program`` fills: its attach_btf_id and
+        expected_attach_type."""
+        for spec in self.spec.maps.values():
+            ops = spec.struct_ops
+            for member in ops.members if ops is not None else ():
+                if member.program == program and ops is not None:
+                    layout = self._struct_ops_layout(ops.type_name)
+                    if member.name not in layout.members:
+                        raise ObjectError(f"{self.spec.path}: the kernel's struct {ops.type_name} "
+                                          f"has no member {member.name!r} for {program}")
+                    return layout, layout.members[member.name][0]
+        raise ObjectError(f"{self.spec.path}: struct_ops program {program!r} fills no struct_ops map",
+                          "point a member of a SEC(\".struct_ops\") variable at it")
+
     def _initialise(self, name: str, spec: ObjectMapSpec, created: Map) -> None:
+        if spec.struct_ops is not None:
+            return  # written when attached: the value holds the programs' fds
         if name in self._globals and name != objspec.KCONFIG_SECTION and spec.value_size:
-            created.update(0, bytes(self._globals[name]._buffer))
+            value: Optional[bytes] = self._globals[name].initial_value()
+            if value is not None:
+                created.update(0, value)
         elif name == objspec.KCONFIG_SECTION:
             value = kconfig_bytes(self.spec)
-            self._globals[name]._buffer[:] = value
+            object.__setattr__(self._globals[name], "_buffer", bytearray(value))
             created.update(0, value)
         else:
             for key, value in spec.contents:
@@ -519,6 +303,10 @@ class Object:
         for ref in spec.references:
             self._patch_reference(insns, ref, order, where)
         attach_btf_id = self._attach_btf_id(spec, where) if spec.btf_target else 0
+        expected_attach_type: Optional[int] = spec.expected_attach_type
+        if spec.type == ProgType.STRUCT_OPS:
+            layout, expected_attach_type = self._struct_ops_binding(spec.name)
+            attach_btf_id = layout.type_id
         if spec.btf_target == "" and spec.type in (ProgType.TRACING, ProgType.LSM) and spec.attach != sec.ITER:
             raise ObjectError(f"{where}: section {spec.section!r} names no kernel function to attach to",
                               "write SEC(\"fentry/<function>\")")
@@ -526,7 +314,7 @@ class Object:
         try:
             return Program.load(
                 spec.type, bytes(insns), name=spec.name, license=spec.license or "GPL",
-                expected_attach_type=spec.expected_attach_type, kernel_version=spec.kernel_version, flags=spec.flags,
+                expected_attach_type=expected_attach_type, kernel_version=spec.kernel_version, flags=spec.flags,
                 attach_btf_id=attach_btf_id, btf_fd=btf_fd,
                 func_info=spec.func_info if btf_fd else b"", func_info_rec_size=spec.func_info_rec_size if btf_fd else 0,
                 line_info=spec.line_info if btf_fd else b"", line_info_rec_size=spec.line_info_rec_size if btf_fd else 0,
@@ -596,7 +384,7 @@ class Object:
     def _ksym_addresses(self) -> dict[str, int]:
         """Addresses of every untyped ksym of the object, read from /proc/kallsyms once per load."""
         if self._addresses is None:
-            from .kernel.procfs import kallsyms_addresses
+            from ..kernel.procfs import kallsyms_addresses
 
             untyped = [e.name for e in self.spec.externs.values() if e.kind == objspec.KSYM and not e.type_id
                        and not e.is_func]
@@ -611,19 +399,28 @@ class Object:
 
     # ----- attaching -----
 
-    def attach(self, *, interface: Union[str, int, None] = None, cgroup: Optional[str] = None) -> dict[str, Any]:
-        """Attach every loaded program whose section says where; returns the new links by program name.
+    def attach(self, *, interface: Union[str, int, None] = None, cgroup: Optional[str] = None,
+               sample_period: Optional[int] = None) -> dict[str, Any]:
+        """Attach every loaded program whose section says where, as libbpf's auto-attach does; returns the new
+        links by program name (struct_ops maps by map name).
 
-        Tracepoints, raw tracepoints, tp_btf/fentry/fexit/lsm, kprobes and uprobes (``uprobe/PATH:FUNC``)
-        attach on their own; xdp, tc and socket programs when ``interface`` is given; cgroup programs
-        when ``cgroup`` is given. perf_event, iter and the rest need :meth:`attach_program`.
+        Tracepoints, raw tracepoints, tp_btf/fentry/fexit/lsm, kprobes, ksyscalls, ``uprobe/PATH:FUNC``,
+        ``uprobe.multi/PATH:PATTERN``, ``usdt/PATH:PROVIDER:NAME`` and ``iter/`` attach on their own, and every
+        struct_ops map registers; xdp, tc and socket programs when ``interface`` is given; cgroup programs when
+        ``cgroup`` is; perf_event programs on the CPU clock of every CPU when ``sample_period`` (ns) is. The rest
+        need :meth:`attach_program` with a target.
         """
         made: dict[str, Any] = {}
         try:
             for name in self.programs:
-                if name in self.links or not self.auto_attachable(name, interface=interface, cgroup=cgroup):
+                if name in self.links or not self.auto_attachable(name, interface=interface, cgroup=cgroup,
+                                                                  sample_period=sample_period):
                     continue
-                made[name] = self.attach_program(name, interface=interface, cgroup=cgroup)
+                made[name] = self.attach_program(name, interface=interface, cgroup=cgroup,
+                                                 sample_period=sample_period)
+            for name, spec in self.spec.maps.items():
+                if spec.struct_ops is not None and name not in self.links and name in self.maps:
+                    made[name] = self.attach_struct_ops(name)
         except BaseException:
             for link in made.values():
                 link.close()
@@ -631,17 +428,43 @@ class Object:
             raise
         return made
 
+    def attach_struct_ops(self, name: str) -> Any:
+        """Register struct_ops map ``name`` (its programs loaded) with the kernel; the link unregisters it."""
+        from ..links.struct_ops import attach_struct_ops, struct_ops_value
+
+        ops = self.spec.maps[name].struct_ops
+        if ops is None:
+            raise ObjectError(f"{self.spec.path}: map {name!r} is not a struct_ops map")
+        where = f"{os.path.basename(self.spec.path)}:{name}"
+        missing = [m.program for m in ops.members if m.program and m.program not in self.programs]
+        if missing:
+            raise ObjectError(f"{where}: program {missing[0]!r} is not loaded", "load every program it names")
+        value = struct_ops_value(self._struct_ops_layout(ops.type_name), ops,
+                                 {m.program: self.programs[m.program].fd for m in ops.members if m.program},
+                                 where, sys.byteorder)
+        try:
+            link = attach_struct_ops(self.maps[name], value, link=ops.link, target=f"struct_ops {ops.type_name} {name}")
+        except BPFError as exc:
+            raise BPFError(exc.op, exc.errno, exc.hint, f"cannot register {where} as {ops.type_name}") from None
+        self.links[name] = link
+        return link
+
     def auto_attachable(self, name: str, *, interface: Union[str, int, None] = None,
-                        cgroup: Optional[str] = None) -> bool:
+                        cgroup: Optional[str] = None, sample_period: Optional[int] = None) -> bool:
         """Whether :meth:`attach` would attach program ``name`` given these targets."""
         spec = self.spec.programs[name]
         if spec.attach in (sec.TRACEPOINT, sec.RAW_TRACEPOINT, sec.KPROBE, sec.KRETPROBE, sec.KSYSCALL,
                            sec.KRETSYSCALL):
             return bool(spec.attach_target)
-        if spec.attach in (sec.UPROBE, sec.URETPROBE):
-            return bool(sec.split_uprobe_target(spec.attach_target)[0])
-        if spec.attach == sec.TRACING:
+        if spec.attach in (sec.UPROBE, sec.URETPROBE, sec.UPROBE_MULTI, sec.URETPROBE_MULTI):
+            path, function, _ = sec.split_uprobe_target(spec.attach_target)
+            return bool(path) and (bool(function) or spec.attach in (sec.UPROBE, sec.URETPROBE))
+        if spec.attach == sec.USDT:
+            return bool(sec.split_usdt_target(spec.attach_target)[0])
+        if spec.attach in (sec.TRACING, sec.ITER):
             return True
+        if spec.attach == sec.PERF_EVENT:
+            return bool(sample_period)
         if spec.attach in (sec.XDP, sec.TC, sec.SOCKET):
             return interface is not None
         if spec.attach == sec.CGROUP:
@@ -649,9 +472,10 @@ class Object:
         return False
 
     def attach_program(self, name: str, target: str = "", *, interface: Union[str, int, None] = None,
-                       cgroup: Optional[str] = None, sock: Any = None, pid: int = -1) -> Any:
+                       cgroup: Optional[str] = None, sock: Any = None, pid: int = -1,
+                       sample_period: Optional[int] = None) -> Any:
         """Attach program ``name`` where its section says (``target`` overrides the section's target)."""
-        from . import links
+        from .. import links
 
         if name not in self.programs:
             raise ObjectError(f"{self.spec.path}: program {name!r} is not loaded")
@@ -665,7 +489,8 @@ class Object:
         elif kind == sec.RAW_TRACEPOINT and target:
             link = links.attach_raw_tracepoint(program, target)
         elif kind == sec.TRACING:
-            link = links.attach_raw_tracepoint(program, "")
+            link = links.attach_raw_tracepoint(program, "")  # the kernel knows the target from attach_btf_id
+            link.target = spec.section.replace("/", " ", 1)
         elif kind in (sec.KPROBE, sec.KRETPROBE) and target:
             function, offset = sec.split_kprobe_target(target)
             link = links.attach_kprobe(program, function, offset, retprobe=kind == sec.KRETPROBE)
@@ -676,6 +501,20 @@ class Object:
             if not path:
                 raise ObjectError(f"{where}: uprobe target {target!r} is not PATH:FUNCTION[+OFFSET]")
             link = links.attach_uprobe(program, path, function, offset, pid=pid, retprobe=kind == sec.URETPROBE)
+        elif kind in (sec.UPROBE_MULTI, sec.URETPROBE_MULTI) and target:
+            path, pattern, _ = sec.split_uprobe_target(target)
+            if not path or not pattern:
+                raise ObjectError(f"{where}: uprobe.multi target {target!r} is not PATH:PATTERN")
+            link = links.attach_uprobe_multi(program, path, pattern, pid=pid, retprobe=kind == sec.URETPROBE_MULTI)
+        elif kind == sec.USDT and target:
+            path, provider, probe = sec.split_usdt_target(target)
+            if not path:
+                raise ObjectError(f"{where}: usdt target {target!r} is not PATH:PROVIDER:NAME")
+            link = links.attach_usdt(program, path, provider, probe, pid=pid, cookie=self._usdt_spec_id())
+        elif kind == sec.ITER:
+            link = links.attach_iter(program, target)
+        elif kind == sec.PERF_EVENT and sample_period:
+            link = links.attach_perf_event(program, sample_period=sample_period)
         elif kind == sec.SOCKET and (sock is not None or interface is not None):
             link = (links.attach_socket_filter(program, sock) if sock is not None
                     else links.attach_raw_socket(program, str(interface)))
@@ -686,10 +525,112 @@ class Object:
             link = links.attach_tc(program, interface, direction)
         elif kind == sec.CGROUP and spec.expected_attach_type is not None:
             link = links.attach_cgroup(program, spec.expected_attach_type, cgroup)
+        elif spec.type == ProgType.STRUCT_OPS:
+            raise ObjectError(f"{where}: a struct_ops program attaches through its map",
+                              "Object.attach() registers every struct_ops map, or attach_struct_ops(map name)")
         else:
             raise ObjectError(f"{where}: cannot attach automatically", _attach_hint(kind))
         self.links[name] = link
         return link
+
+    # ----- reading maps for people -----
+
+    def map_entries(self, name: str) -> list[tuple[Any, Any]]:
+        """Map ``name``'s (key, value) pairs decoded through the object's BTF: struct fields as dicts, enums by name,
+        ``char[]`` as text; per-CPU values as one list per CPU. Without BTF, ints for 1/2/4/8 bytes, else bytes."""
+        m, spec = self.maps[name], self.spec.maps[name]
+        btf = self.spec.btf if self.use_btf else None
+        with Map.from_fd(os.dup(m.fd), key=bytes, value=bytes) as raw:
+            return [(display_value(btf, spec.btf_key_type_id, key), display_value(btf, spec.btf_value_type_id, value))
+                    for key, value in raw.items()]
+
+    # ----- pinning (bpftool's prog load / loadall / pinmaps) -----
+
+    def pin_maps(self, directory: str) -> dict[str, str]:
+        """Pin every map as ``directory/<map name>`` (libbpf's bpf_object__pin_maps); maps reused from a pin stay
+        where they are. Returns the paths by map key; on failure nothing of this call stays pinned."""
+        return self._pin_all(directory, {key: (m, self.spec.maps[key].name) for key, m in self.maps.items()
+                                         if key not in self.reused_maps})
+
+    def pin_programs(self, directory: str, *, links: bool = False, **targets: Any) -> dict[str, str]:
+        """Pin every loaded program as ``directory/<program name>``; with ``links``, attach what the section allows
+        (``targets`` as :meth:`attach` takes them) and pin the link there instead (bpftool's ``autoattach``),
+        falling back to the program."""
+        items: dict[str, tuple[Any, str]] = {}
+        for name, program in self.programs.items():
+            items[name] = (self._attached(name, targets) if links else None) or program, name
+        return self._pin_all(directory, items)
+
+    def pin_program(self, name: str, path: str, *, link: bool = False, **targets: Any) -> str:
+        """Pin program ``name`` (or, with ``link``, its auto-attached link) at ``path``: bpftool's ``prog load``."""
+        item = (self._attached(name, targets) if link else None) or self.programs[name]
+        self._pin_one(item, path, name)
+        return path
+
+    def unpin(self) -> None:
+        """Remove every pin (and directory) this object's pin methods made; maps reused from a pin keep theirs."""
+        while self.pins:
+            path = self.pins.pop()
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.rmdir(path)
+            elif os.path.lexists(path):
+                os.unlink(path)
+
+    def _attached(self, name: str, targets: dict[str, Any]) -> Any:
+        """The program's BPF link when its section lets it attach here and the attachment is a pinnable link."""
+        if name not in self.links and self.auto_attachable(name, **targets):
+            self.attach_program(name, **targets)
+        link = self.links.get(name)
+        return link if link is not None and getattr(link, "bpf_link", False) else None
+
+    def _pin_all(self, directory: str, items: dict[str, tuple[Any, str]]) -> dict[str, str]:
+        pinned: dict[str, str] = {}
+        for key, (item, name) in items.items():
+            path = os.path.join(directory, name.replace("/", "_").replace(".", "_"))  # bpffs refuses dots
+            self._pin_one(item, path, key)
+            pinned[key] = path
+        return pinned
+
+    def _pin_one(self, item: Any, path: str, what: str) -> None:
+        if os.path.lexists(path):
+            raise ObjectError(f"cannot pin {what} at {path}: it exists", f"remove it first: rm {path}")
+        self._make_directories(os.path.dirname(path))
+        try:
+            item.pin(path)
+        except BPFError as exc:
+            raise BPFError(exc.op, exc.errno, "pin on a bpffs mount such as /sys/fs/bpf, in names without dots",
+                           f"cannot pin {what} at {path}") from None
+        self.pins.append(path)
+
+    def _make_directories(self, directory: str) -> None:
+        """Create ``directory`` and missing parents (bpftool does), remembered so :meth:`unpin` removes them."""
+        if not directory or os.path.isdir(directory):
+            return
+        self._make_directories(os.path.dirname(directory))
+        os.mkdir(directory)
+        self.pins.append(directory)
+
+    def _usdt_spec_id(self) -> Optional[Callable[[Any], int]]:
+        """With libbpf's usdt.bpf.h in the object: a function that stores a site's argument spec in
+        ``__bpf_usdt_specs`` and returns its id, the site's BPF cookie. None without usdt.bpf.h."""
+        from ..links.usdt_specs import SPECS_MAP, SpecEncoder
+
+        specs = self.maps.get(SPECS_MAP)
+        btf = self.spec.btf
+        if specs is None or btf is None or not self.spec.maps[SPECS_MAP].btf_value_type_id:
+            return None
+        encoder = SpecEncoder(btf, self.spec.maps[SPECS_MAP].btf_value_type_id)
+
+        def store(probe: Any) -> int:
+            spec_id = self._usdt_specs_used
+            if spec_id >= specs.max_entries:
+                raise ObjectError(f"{self.spec.path}: more USDT sites than {SPECS_MAP} has entries "
+                                  f"({specs.max_entries})", "attach fewer probes per object")
+            specs[spec_id] = encoder.encode(probe)
+            self._usdt_specs_used += 1
+            return spec_id
+
+        return store
 
     # ----- lifetime -----
 
@@ -702,7 +643,7 @@ class Object:
         for m in self.maps.values():
             m.close()
         for data in self._globals.values():
-            object.__setattr__(data, "_map", None)
+            data.detach_map()
         if self.btf_fd is not None:
             self.btf_fd.close()
         self.links, self.programs, self.maps = {}, {}, {}
@@ -728,9 +669,9 @@ def _attach_hint(kind: str) -> str:
     if kind == sec.CGROUP:
         return "pass cgroup=/sys/fs/cgroup/... (CLI: --cgroup)"
     if kind == sec.PERF_EVENT:
-        return "use tinybpf.links.attach_perf_event(obj.programs[name], ...)"
-    if kind == sec.USDT:
-        return "USDT probes are not attached automatically yet; attach a uprobe at the note's address"
+        return "give a sample period: sample_period=N (CLI: --sample-period N)"
+    if kind in (sec.USDT, sec.UPROBE_MULTI, sec.URETPROBE_MULTI):
+        return "name the target in the section: SEC(\"usdt/PATH:PROVIDER:NAME\"), SEC(\"uprobe.multi/PATH:PATTERN\")"
     return "attach it explicitly with tinybpf.links"
 
 
@@ -751,5 +692,4 @@ def load_object(path: Union[str, os.PathLike], programs: Optional[Iterable[str]]
     return Object.load_file(path, programs, **options)
 
 
-__all__ = ["GlobalData", "Object", "ObjectError", "decode_value", "encode_value", "load_btf",
-           "load_object"]
+__all__ = ["PIN_ROOT", "Object", "load_object"]
