@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import BinaryIO, Optional
 
 HERE = Path(__file__).resolve().parent
 KERNELS = ("debian", "btf")
@@ -95,45 +96,60 @@ def qemu_command(kernel: str, job: Path, share: Path, smp: int, mem: int) -> lis
     ]  # fmt: skip
 
 
-def run(kernel: str, script: str, share: Path, timeout: float, smp: int = 2, mem: int = 1024) -> int:
-    """Boot ``kernel``, run ``script`` (sh) in the guest, print what it prints; the guest's exit status."""
+def run(kernel: str, script: str, share: Path, timeout: float, extra: Optional[dict[str, Path]] = None,
+        echo: bool = True) -> tuple[str, int]:
+    """Boot ``kernel``, run ``script`` (sh) in the guest; (what it printed, its exit status).
+
+    ``extra`` files or folders are copied into the job share, ``/mnt/job/NAME`` in the guest.
+    """
     build("image")
     if kernel == "btf":
         build("kernel")
     with tempfile.TemporaryDirectory(prefix="tinybpf-armhf-job.") as tmp:
         job = Path(tmp)
         (job / "run.sh").write_text(script)
-        console = open(job / "console.log", "w+b")
-        proc = subprocess.Popen(
-            ["nice", "-n", "10", *qemu_command(kernel, job, share.resolve(), smp, mem)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=console,
-        )  # fmt: skip
-        assert proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        inside = False
-        try:
-            for raw in proc.stdout:
-                console.write(raw)
-                line = raw.decode(errors="replace").rstrip("\r\n")
-                if line.startswith(END):
-                    inside = False
-                elif inside:
+        for name, source in (extra or {}).items():
+            if source.is_dir():
+                shutil.copytree(source, job / name)
+            else:
+                shutil.copy(source, job / name)
+        with open(job / "console.log", "w+b") as console:
+            output = _boot(qemu_command(kernel, job, share.resolve(), 2, 1024), console, timeout, echo)
+            rc_file = job / "rc"
+            if rc_file.exists():
+                return output, int(rc_file.read_text().strip() or 124)
+            console.seek(0)
+            tail = console.read().decode(errors="replace").splitlines()[-30:]
+            return output + "\n".join(["armhf guest: no exit status reported; console tail:", *tail]) + "\n", 124
+
+
+def _boot(command: list[str], console: BinaryIO, timeout: float, echo: bool) -> str:
+    """Run qemu until the guest powers off (or ``timeout``); the lines between the guest's markers."""
+    proc = subprocess.Popen(["nice", "-n", "10", *command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=console)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    inside = False
+    lines: list[str] = []
+    try:
+        for raw in proc.stdout:
+            console.write(raw)
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            if line.startswith(END):
+                inside = False
+            elif inside:
+                lines.append(line)
+                if echo:
                     print(line, flush=True)
-                elif line.startswith(BEGIN):
-                    inside = True
-                if time.monotonic() > deadline:
-                    print(f"armhf guest: timed out after {timeout:.0f} s", flush=True)
-                    break
-        finally:
-            proc.kill()
-            proc.wait()
-        rc_file = job / "rc"
-        if rc_file.exists():
-            return int(rc_file.read_text().strip() or 124)
-        console.seek(0)
-        tail = console.read().decode(errors="replace").splitlines()[-30:]
-        print("armhf guest: no exit status reported; console tail:", *tail, sep="\n", flush=True)
-        return 124
+            elif line.startswith(BEGIN):
+                inside = True
+            if time.monotonic() > deadline:
+                lines.append(f"armhf guest: timed out after {timeout:.0f} s")
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         for what in args.what:
             print(build(what), flush=True)
         return 0
-    return run(args.kernel, args.script, args.share, args.timeout)
+    return run(args.kernel, args.script, args.share, args.timeout)[1]
 
 
 if __name__ == "__main__":
