@@ -68,6 +68,12 @@ def test_uprobe_and_uretprobe_on_arm_and_thumb_functions(function: str, expected
     assert "args 7 8" in lines and f"ret {expected}" in lines, done.stdout
 
 
+def test_usdt_arguments_in_arm32_operands() -> None:
+    done = trace(f'usdt:{TARGET}:tinybpf:pair {{ printf("usdt %d %d\\n", arg0, arg1); }}', "-c", f"{TARGET} -3 9")
+    assert done.returncode == 0, done.stderr
+    assert "usdt -3 9" in done.stdout.splitlines(), done.stdout
+
+
 def test_reg_reads_arm_registers() -> None:
     done = trace(f'uprobe:{TARGET}:arm_add {{ printf("%d %d\\n", reg("r0"), reg("r1")); }}', "-c", f"{TARGET} 5 6")
     assert done.returncode == 0, done.stderr
