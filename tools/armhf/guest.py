@@ -125,7 +125,7 @@ def run(kernel: str, script: str, share: Path, timeout: float, extra: Optional[d
 
 def _boot(command: list[str], console: BinaryIO, timeout: float, echo: bool) -> str:
     """Run qemu until the guest powers off (or ``timeout``); the lines between the guest's markers."""
-    proc = subprocess.Popen(["nice", "-n", "10", *command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=console)
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
