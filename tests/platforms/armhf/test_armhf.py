@@ -43,7 +43,7 @@ DESELECT = (
     "tests/kernel/test_perf_event.py::test_enable_and_disable_a_task_clock_counter",
 )
 # bpftrace runtime tests that need kprobes, by name (the conformance tool's --filter).
-CONFORMANCE_FILTER = r"^probe\.k(ret)?probe"
+CONFORMANCE_FILTER = r"^probe\.k(ret)?probe(_short_name|_order|_offset|_wildcard|_func_missing|_multi_wildcard)?$"
 SUITE = Path("/tmp/bt/tests")  # bpftrace's tests/: runtime/ beside the testprogs/ it builds
 CONFORMANCE_TOOL = ROOT.parent / "shared" / "tools" / "bpftrace_conformance.py"
 SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed|error).*?)\s*=*$")
