@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,6 +48,8 @@ DESELECT = (
 CONFORMANCE_FILTER = r"^probe\.k(ret)?probe(_short_name|_order|_offset|_wildcard|_func_missing|_multi_wildcard)?$"
 SUITE = Path("/tmp/bt/tests")  # bpftrace's tests/: runtime/ beside the testprogs/ it builds
 CONFORMANCE_TOOL = ROOT.parent / "shared" / "tools" / "bpftrace_conformance.py"
+# The test programs those tests run, cross-built here (the guest has no compiler; prebuilt_gcc.sh hands them out).
+CONFORMANCE_PROGRAMS = ("syscall",)
 SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed|error).*?)\s*=*$")
 GUEST_TIMEOUT = 45 * 60
 
@@ -79,6 +83,7 @@ def guest_script(kernel: str, conformance: bool) -> str:
     ]
     if conformance:
         lines += [
+            "mkdir -p /tmp/bin && cp /mnt/job/prebuilt_gcc.sh /tmp/bin/gcc && export PATH=/tmp/bin:$PATH",
             "python3 /mnt/job/bpftrace_conformance.py --suite /mnt/job/bt/runtime --jobs 1 --timeout-scale 10 "
             f"--bin 'python3 -m tinybpf trace' --tracer-name tinybpf --filter {shlex.quote(CONFORMANCE_FILTER)} -v",
         ]
@@ -86,14 +91,26 @@ def guest_script(kernel: str, conformance: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cross_built_programs(tmp_path: Path) -> Path:
+    out = tmp_path / "testprogs"
+    out.mkdir()
+    for name in CONFORMANCE_PROGRAMS:
+        subprocess.run(["arm-linux-gnueabihf-gcc", "-g", "-O0", "-o", str(out / name),
+                        str(SUITE / "testprogs" / f"{name}.c")], check=True)
+    return out
+
+
 @pytest.mark.parametrize("kernel", guest.KERNELS)
-def test_suite_selection_passes_in_the_armhf_guest(kernel: str, request: pytest.FixtureRequest) -> None:
+def test_suite_selection_passes_in_the_armhf_guest(kernel: str, request: pytest.FixtureRequest,
+                                                   tmp_path: Path) -> None:
     reason = _skip_reason(kernel)
     if reason:
         pytest.skip(reason)
     extra: dict[str, Path] = {}
-    if CONFORMANCE_TOOL.exists() and (SUITE / "runtime").is_dir():
-        extra = {"bpftrace_conformance.py": CONFORMANCE_TOOL, "bt": SUITE}
+    if CONFORMANCE_TOOL.exists() and (SUITE / "runtime").is_dir() and shutil.which("arm-linux-gnueabihf-gcc"):
+        extra = {"bpftrace_conformance.py": CONFORMANCE_TOOL, "bt": SUITE,
+                 "prebuilt_gcc.sh": Path(__file__).with_name("prebuilt_gcc.sh"),
+                 "testprogs": cross_built_programs(tmp_path)}
     started = time.monotonic()
     output, rc = guest.run(kernel, guest_script(kernel, bool(extra)), ROOT, GUEST_TIMEOUT, extra, echo=False)
     elapsed = time.monotonic() - started
