@@ -33,7 +33,7 @@ def _no_fence() -> None:
 
 
 class _SpinLockFence:
-    """``fence()`` through an otherwise unused ``pthread_spinlock_t`` (an int, 0 when free)."""
+    """``fence()`` through an otherwise unused ``pthread_spinlock_t`` (an int)."""
 
     def __init__(self) -> None:
         libc = ctypes.CDLL(None)
@@ -41,6 +41,7 @@ class _SpinLockFence:
         self.lock, self.unlock = libc.pthread_spin_lock, libc.pthread_spin_unlock
         self.lock.argtypes = self.unlock.argtypes = (ctypes.c_void_p,)
         self.address = ctypes.addressof(self.word)
+        libc.pthread_spin_init(ctypes.c_void_p(self.address), 0)  # PTHREAD_PROCESS_PRIVATE
 
     def __call__(self) -> None:
         self.unlock(self.address)
