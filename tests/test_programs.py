@@ -18,7 +18,6 @@ from tinybpf.asm import (
     Size,
     alu64,
     assemble,
-    atomic_add,
     call,
     exit_,
     jmp,
@@ -80,9 +79,8 @@ def test_sock_example_program_counts_bytes_per_protocol() -> None:
             ld_map_fd(R1, counts.fd),
             call("map_lookup_elem"),
             jmp(JumpOp.JEQ, R0, 0, "out"),
-            mov64(R1, 1),
             ldx(Size.W, R1, R6, 0),  # skb->len
-            atomic_add(Size.DW, R0, R1, 0),
+            ldx(Size.DW, R2, R0, 0), alu64(ALUOp.ADD, R2, R1), stx(Size.DW, R0, R2, 0),  # no atomics: arm32's JIT has none
             label("out"), mov64(R0, 0),
             exit_(),
         ])

@@ -17,6 +17,9 @@ from .kernel.constants import AttachType, MapFlags, MapType, ProgFlags, ProgType
 from .kernel.sysinfo import is_root, pmu_type
 
 _RETURN_ZERO = struct.pack("<BBhiBBhi", 0xB7, 0, 0, 0, 0x95, 0, 0, 0)
+# *(u64 *)(r10 - 8) = 0; lock *(u64 *)(r10 - 8) += 1; r0 = 0; exit: the smallest BPF_ATOMIC a JIT must take
+_ATOMIC_ADD = struct.pack("<" + "BBhi" * 6, 0xB7, 0x01, 0, 0, 0x7B, 0x1A, -8, 0, 0xB7, 0x01, 0, 1,
+                          0xDB, 0x1A, -8, 0, 0xB7, 0, 0, 0, 0x95, 0, 0, 0)
 
 # What a program type needs at load besides instructions: (expected attach type, prog flags, btf func).
 _PROG_LOAD_NEEDS: dict[ProgType, tuple[Optional[AttachType], int, str]] = {
@@ -100,6 +103,22 @@ def prog_type(kind: ProgType) -> Feature:
     except TinyBPFError as exc:
         return _from_error(name, exc)
     return Feature(name, True)
+
+
+@functools.cache
+def atomics() -> Feature:
+    """Whether programs with BPF_ATOMIC instructions load: the arm32 JIT has none (ENOTSUPP, errno 524)."""
+    from .programs import Program
+
+    try:
+        Program.load(ProgType.SOCKET_FILTER, _ATOMIC_ADD, name="probe_atomic").close()
+    except TinyBPFError as exc:
+        found = _from_error("BPF_ATOMIC instructions", exc)
+        if getattr(exc, "errno", 0) == 524:
+            return Feature(found.name, False, "the JIT cannot compile them (sysctl net.core.bpf_jit_enable=0 "
+                                              "runs the interpreter, which can)")
+        return found
+    return Feature("BPF_ATOMIC instructions", True)
 
 
 @functools.cache

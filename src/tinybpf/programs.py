@@ -16,7 +16,7 @@ from .kernel import commands
 from .kernel.attrs import PROG_INFO
 from .kernel.constants import AttachType, Cmd, ProgType, StatsType
 from .kernel.fd import FD
-from .kernel.syscall import command_name, hint_for
+from .kernel.syscall import ENOTSUPP, command_name, hint_for
 from .kernel.sysinfo import kernel_version_code
 from .spec import ProgramSpec
 
@@ -163,6 +163,10 @@ class Program:
             fd, err, _ = commands.prog_load(**args)  # type: ignore[arg-type]
             if fd < 0 and err in (EACCES, EINVAL, ENOSPC):
                 _, err, log = _load_with_log(args, 1)
+        if fd < 0 and err == ENOTSUPP and _has_atomics(code):
+            raise BPFError(command_name(Cmd.PROG_LOAD), err, "the JIT of this architecture (32-bit ARM) has no "
+                           "BPF_ATOMIC: use per-CPU maps, or the interpreter (sysctl net.core.bpf_jit_enable=0)",
+                           f"cannot load program {name!r}: the kernel cannot compile its atomic instructions")
         if fd < 0:
             raise _load_error(name, prog_type, err, log)
         return cls(FD(fd), name, prog_type, log)
@@ -243,6 +247,13 @@ def _load_with_log(args: dict[str, Any], level: int, fixed_size: int = 0) -> tup
             size = max(size * 4, true_size + 1) if true_size > size else size * 4
             continue
         return fd, err, buf.value.decode(errors="replace")
+
+
+_ATOMIC_OPCODES = frozenset({0xC3, 0xDB})  # BPF_STX | BPF_ATOMIC | BPF_W or BPF_DW
+
+
+def _has_atomics(code: bytes) -> bool:
+    return any(opcode in _ATOMIC_OPCODES for opcode in code[0::8])
 
 
 def _load_error(name: str, prog_type: Union[ProgType, int], err: int, log: str) -> BPFError:

@@ -155,3 +155,19 @@ def test_aarch64_memory_specs_round_trip(size: int, signed: bool, register: str,
     assert (arg.kind, arg.size, arg.signed, arg.register, arg.offset) == (ArgKind.MEMORY, size, signed, register,
                                                                           number)
     assert arg.pt_regs_offset == AARCH64_PT_REGS[register]
+
+
+def test_arm32_operands_with_spaces_inside_brackets() -> None:
+    """gcc for armhf writes ``-4@[r0, #8]``: the space inside the brackets does not split the spec."""
+    args = parse_arguments("-4@[r0, #8] 4@r3 -4@[fp, #-12] 4@#5", Machine.ARM)
+    assert [(a.kind, a.register, a.pt_regs_offset, a.offset, a.size, a.signed) for a in args[:3]] == [
+        (ArgKind.MEMORY, "r0", 0, 8, 4, True),
+        (ArgKind.REGISTER, "r3", 12, 0, 4, False),
+        (ArgKind.MEMORY, "fp", 44, -12, 4, True),
+    ]
+    assert (args[3].kind, args[3].constant) == (ArgKind.CONSTANT, 5)
+
+
+def test_arm32_rejects_aarch64_registers() -> None:
+    with pytest.raises(FormatError, match="unknown register"):
+        parse_arguments("8@x1", Machine.ARM)

@@ -24,7 +24,6 @@ from tinybpf.asm import (
     JumpOp,
     Size,
     alu64,
-    atomic_add,
     call,
     exit_,
     jmp,
@@ -59,7 +58,7 @@ def output_program(counters: Map, events: Map) -> Instructions:
         st(Size.DW, R10, -24, 0), st(Size.DW, R10, -16, 0),
         mov64(R1, R8), ld_map_fd(R2, events), ld_imm64(R3, BPF_F_CURRENT_CPU), mov64(R4, R10),
         alu64(ALUOp.ADD, R4, -40), mov64(R5, 32), call("perf_event_output"),
-        jmp(JumpOp.JEQ, R0, 0, "done"), st(Size.W, R10, -4, 1), *lookup, mov64(R1, 1), atomic_add(Size.DW, R0, R1),
+        jmp(JumpOp.JEQ, R0, 0, "done"), st(Size.W, R10, -4, 1), *lookup, ldx(Size.DW, R1, R0, 0), alu64(ALUOp.ADD, R1, 1), stx(Size.DW, R0, R1, 0),
         label("done"), mov64(R0, 0), exit_(),
         label("out"), mov64(R0, 0), exit_(),
     ])

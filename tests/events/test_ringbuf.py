@@ -19,7 +19,6 @@ from tinybpf.asm import (
     JumpOp,
     Size,
     alu64,
-    atomic_add,
     call,
     exit_,
     ja,
@@ -59,8 +58,8 @@ def output_program(counters: Map, rings: list[Map], tag: int = 0) -> Instruction
         insns += [ld_map_fd(R1, ring), mov64(R2, R10), alu64(ALUOp.ADD, R2, -40), mov64(R3, 32), mov64(R4, 0),
                   call("ringbuf_output"), jmp(JumpOp.JEQ, R0, 0, f"ok{ring.fd}"),
                   st(Size.W, R10, -4, 1), mov64(R2, R10), alu64(ALUOp.ADD, R2, -4), mov64(R1, R6),
-                  call("map_lookup_elem"), jmp(JumpOp.JEQ, R0, 0, "out"), mov64(R1, 1),
-                  atomic_add(Size.DW, R0, R1), label(f"ok{ring.fd}")]
+                  call("map_lookup_elem"), jmp(JumpOp.JEQ, R0, 0, "out"), ldx(Size.DW, R1, R0, 0), alu64(ALUOp.ADD, R1, 1), stx(Size.DW, R0, R1, 0),
+                  label(f"ok{ring.fd}")]
     insns += [mov64(R0, 0), exit_(), label("out"), mov64(R0, 0), exit_()]
     return Instructions(insns)
 

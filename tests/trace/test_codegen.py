@@ -98,3 +98,22 @@ def test_deep_expression_value_is_right() -> None:
                           f"BEGIN {{ $a = 3; printf(\"%ld\\n\", {deep(20)}); exit(); }}"],
                          capture_output=True, text=True, check=True).stdout
     assert int(out.split()[0]) == value(3, 20)
+
+
+def test_arm32_reads_4_byte_pt_regs_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a 32-bit ARM kernel, arg1 is uregs[1] at offset 4 and reg("r2") uregs[2] at 8, each a 4-byte load;
+    arguments past r3 are on the stack, which argN does not read."""
+    from pathlib import Path
+
+    from tinybpf.asm.opcodes import Size
+    from tinybpf.errors import CompileError
+    from tinybpf.kernel import pt_regs
+
+    monkeypatch.setattr(pt_regs, "RUNNING", pt_regs.ARM)
+    target = Path(__file__).resolve().parents[1] / "platforms" / "armhf" / "data" / "uprobe_target"
+    (program,) = programs(f'uprobe:{target}:arm_add {{ @a = sum(arg1); @r = sum(reg("r2")); }}')
+    loads = {(insn.off, insn.opcode & 0x18) for insn in program.instructions
+             if insn.cls == Class.LDX and insn.src == 6}
+    assert {(4, Size.W), (8, Size.W)} <= loads
+    with pytest.raises(CompileError, match="arg4 is not passed in a register"):
+        programs(f"uprobe:{target}:arm_add {{ @a = sum(arg4); }}")

@@ -30,6 +30,7 @@ def features(args: argparse.Namespace) -> int:
     progs = {t.name.lower(): probe.prog_type(t) for t in ProgType if t != ProgType.UNSPEC}
     maps = {t.name.lower(): probe.map_type(t) for t in MapType if t != MapType.UNSPEC}
     attach = {k: probe.attach_kind(k) for k in probe.ATTACH_KINDS}
+    instructions = {"atomics": probe.atomics()}
     helpers = _helpers(progs, ProgType) if args.helpers else {}
     if args.json:
         def entry(f: Any) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def features(args: argparse.Namespace) -> int:
             "program_types": {k: entry(v) for k, v in progs.items()},
             "map_types": {k: entry(v) for k, v in maps.items()},
             "attach_kinds": {k: entry(v) for k, v in attach.items()},
+            "instructions": {k: entry(v) for k, v in instructions.items()},
         }
         if helpers:
             doc["helpers"] = helpers
@@ -50,6 +52,8 @@ def features(args: argparse.Namespace) -> int:
     out += [_row(k, v) for k, v in maps.items()]
     out.append("Attach kinds:")
     out += [_row(k, v) for k, v in attach.items()]
+    out.append("Instructions:")
+    out += [_row(k, v) for k, v in instructions.items()]
     for kind, names in helpers.items():
         out.append(f"Helpers for {kind} programs ({len(names)}):")
         out += [f"  {n}" for n in names]

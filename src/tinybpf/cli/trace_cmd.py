@@ -34,6 +34,7 @@ def register(sub: Any) -> None:
     p.add_argument("-k", dest="warn_helpers", action="count", default=0, help="warn on helper errors (map lookups that find nothing)")
     p.add_argument("--debuginfo", dest="debuginfo", action="append", default=[], metavar="DIR",
                    help="a directory of separate debug files for uprobe targets (repeatable)")
+    p.add_argument("--btf", metavar="FILE", help="the kernel's raw BTF, for kernels without /sys/kernel/btf/vmlinux")
     p.add_argument("--no-warnings", dest="no_warnings", action="store_true", help="no warning messages")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include path")
     p.add_argument("--include", dest="includes", action="append", default=[], metavar="FILE",
@@ -86,6 +87,8 @@ def _usage_error(message: str) -> NoReturn:
 
 
 def trace(args: argparse.Namespace) -> int:
+    if args.btf:
+        os.environ["BPFTRACE_BTF"] = args.btf  # read where the kernel's BTF is, by this process and its helpers
     early = _informational(args)
     if early is not None:
         return early

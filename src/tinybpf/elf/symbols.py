@@ -1,14 +1,16 @@
 """Symbol lookup by name and by address, for uprobes (name -> file offset) and stack symbolisation (address -> name).
 
 Built once per binary from ``.symtab`` and ``.dynsym`` together, since stripped libraries keep only the latter.
-Addresses are the file's virtual addresses; the caller subtracts the mapping's load bias first.
+Addresses are the file's virtual addresses; the caller subtracts the mapping's load bias first. On 32-bit ARM
+bit 0 of a function symbol's value marks Thumb code (the ARM ELF ABI), not part of its address: the index clears it,
+so a uprobe lands on the function's first instruction and return addresses resolve to the right function.
 """
 from __future__ import annotations
 
 import bisect
 from typing import Optional
 
-from tinybpf.elf.constants import SymbolType
+from tinybpf.elf.constants import Machine, SymbolType
 from tinybpf.elf.reader import ElfFile, Symbol
 
 _CODE_AND_DATA = (SymbolType.FUNC, SymbolType.OBJECT, SymbolType.GNU_IFUNC, SymbolType.NOTYPE)
@@ -21,9 +23,12 @@ class SymbolIndex:
         self.elf = elf
         by_name: dict[str, list[Symbol]] = {}
         seen = set()
+        thumb = elf.header.machine == Machine.ARM
         for symbol in elf.symbols() + elf.dynamic_symbols():
             if not symbol.name or not symbol.defined or symbol.type not in _CODE_AND_DATA:
                 continue
+            if thumb and symbol.type == SymbolType.FUNC and symbol.value & 1:
+                symbol = symbol._replace(value=symbol.value & ~1)
             key = (symbol.name, symbol.value)
             if key in seen:
                 continue

@@ -52,7 +52,13 @@ AARCH64_PT_REGS: dict[str, int] = {"sp": 31 * 8, "pc": 32 * 8}
 for _n in range(31):
     AARCH64_PT_REGS[f"x{_n}"] = AARCH64_PT_REGS[f"w{_n}"] = _n * 8
 
-PT_REGS: dict[int, dict[str, int]] = {Machine.X86_64: X86_64_PT_REGS, Machine.AARCH64: AARCH64_PT_REGS}
+# struct pt_regs of 32-bit ARM (arch/arm/include/uapi/asm/ptrace.h): long uregs[18], r0-r15 then cpsr; gcc
+# names r9-r15 sb/sl, fp, ip, sp, lr, pc in operands such as ``-4@[fp, #-8]``.
+ARM_PT_REGS: dict[str, int] = {f"r{_n}": _n * 4 for _n in range(16)}
+ARM_PT_REGS.update({"sb": 36, "sl": 40, "fp": 44, "ip": 48, "sp": 52, "lr": 56, "pc": 60})
+
+PT_REGS: dict[int, dict[str, int]] = {Machine.X86_64: X86_64_PT_REGS, Machine.AARCH64: AARCH64_PT_REGS,
+                                      Machine.ARM: ARM_PT_REGS}
 
 
 class ArgKind(enum.Enum):
@@ -167,13 +173,14 @@ def _probe(elf: ElfFile, desc: bytes, word: struct.Struct, actual_base: Optional
 
 # ---------------------------------------------------------------------------------------------- arguments
 
+_SPECS = re.compile(r"[^\s\[]*\[[^\]]*\]|\S+")  # specs are space-separated; ``[r0, #8]`` has a space inside
 _SIZED = re.compile(r"^(?P<size>-?\d+)@(?P<operand>.+)$")
 _X86_CONSTANT = re.compile(r"^\$(?P<value>-?(?:0x[0-9a-fA-F]+|\d+))$")
 _X86_REGISTER = re.compile(r"^%(?P<reg>\w+)$")
 _X86_MEMORY = re.compile(r"^(?P<disp>[^(]*)\(%(?P<reg>\w+)\)$")
 _ARM_CONSTANT = re.compile(r"^#?(?P<value>-?(?:0x[0-9a-fA-F]+|\d+))$")
-_ARM_REGISTER = re.compile(r"^(?P<reg>[xw]\d+|sp)$")
-_ARM_MEMORY = re.compile(r"^\[(?P<reg>[xw]\d+|sp)(?:\s*,\s*#?(?P<disp>-?(?:0x[0-9a-fA-F]+|\d+)))?\]$")
+_ARM_REGISTER = re.compile(r"^(?P<reg>[xwr]\d+|sp|sb|sl|fp|ip|lr|pc)$")
+_ARM_MEMORY = re.compile(r"^\[(?P<reg>[xwr]\d+|sp|sb|sl|fp|ip|lr|pc)(?:\s*,\s*#?(?P<disp>-?(?:0x[0-9a-fA-F]+|\d+)))?\]$")
 
 
 def parse_arguments(args: str, machine: int = Machine.X86_64) -> tuple[UsdtArgument, ...]:
@@ -184,7 +191,7 @@ def parse_arguments(args: str, machine: int = Machine.X86_64) -> tuple[UsdtArgum
     """
     if machine not in PT_REGS:
         raise FormatError(f"USDT arguments of ELF machine {machine} are not supported", )
-    return tuple(parse_argument(spec, machine) for spec in args.split())
+    return tuple(parse_argument(spec, machine) for spec in _SPECS.findall(args))
 
 
 def parse_argument(spec: str, machine: int = Machine.X86_64) -> UsdtArgument:
@@ -200,7 +207,7 @@ def parse_argument(spec: str, machine: int = Machine.X86_64) -> UsdtArgument:
     regs = PT_REGS[machine]
     if machine == Machine.X86_64:
         return _x86_64(spec, operand, size, signed, regs)
-    return _aarch64(spec, operand, size, signed, regs)
+    return _arm(spec, operand, size, signed, regs)
 
 
 def _x86_64(spec: str, operand: str, size: int, signed: bool, regs: dict[str, int]) -> UsdtArgument:
@@ -235,7 +242,8 @@ def _displacement(spec: str, text: str) -> tuple[int, str]:
     return (int(offset.replace(" ", ""), 0) if offset else 0), match.group("sym")
 
 
-def _aarch64(spec: str, operand: str, size: int, signed: bool, regs: dict[str, int]) -> UsdtArgument:
+def _arm(spec: str, operand: str, size: int, signed: bool, regs: dict[str, int]) -> UsdtArgument:
+    """aarch64 and 32-bit ARM share the operand syntax: ``x1``/``r1``, ``[sp, 12]``/``[r0, #8]``, ``#5``."""
     operand = operand.strip()
     match = _ARM_REGISTER.match(operand)
     if match:
@@ -249,7 +257,7 @@ def _aarch64(spec: str, operand: str, size: int, signed: bool, regs: dict[str, i
     match = _ARM_CONSTANT.match(operand)
     if match:
         return UsdtArgument(spec, ArgKind.CONSTANT, size, signed, constant=int(match.group("value"), 0))
-    raise FormatError(f"USDT argument {spec!r}: unsupported aarch64 operand {operand!r}")
+    raise FormatError(f"USDT argument {spec!r}: unsupported ARM operand {operand!r}")
 
 
 def _register(spec: str, name: str, regs: dict[str, int]) -> str:
@@ -260,6 +268,7 @@ def _register(spec: str, name: str, regs: dict[str, int]) -> str:
 
 __all__ = [
     "AARCH64_PT_REGS",
+    "ARM_PT_REGS",
     "NT_STAPSDT",
     "PT_REGS",
     "X86_64_PT_REGS",

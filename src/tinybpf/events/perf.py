@@ -16,11 +16,14 @@ from typing import Any, Callable, Optional
 
 from ..errors import TinyBPFError
 from ..kernel import perf_event as perf
+from ..kernel.barrier import POSITION_MASK, fence
 from ..kernel.constants import MapType
 from ..kernel.fd import FD
 from ..kernel.sysinfo import online_cpus
 
-_U64 = struct.Struct("@Q")  # native: one 8-byte load or store, never torn byte by byte
+# data_head and data_tail are u64 fields, but the kernel's positions are unsigned long: on a 32-bit kernel the
+# high word is always 0, so a read torn into two 32-bit loads still gives the position, which wraps at 2**32.
+_U64 = struct.Struct("@Q")
 _HEADER = perf.RECORD_HEADER
 _SAMPLE_SIZE = struct.Struct("=I")
 _LOST = struct.Struct("=QQ")  # { u64 id; u64 lost; } after the header
@@ -54,12 +57,14 @@ class _CpuRing:
         """(raw sample views, samples reported lost) between ``data_tail`` and ``data_head``."""
         view = self.view
         assert view is not None
-        head = _U64.unpack_from(view, perf.MMAP_DATA_HEAD_OFFSET)[0]
+        head = _U64.unpack_from(view, perf.MMAP_DATA_HEAD_OFFSET)[0] & POSITION_MASK
+        fence()  # READ_ONCE(data_head); smp_rmb(): pairs with the kernel's smp_wmb() before it wrote head
         tail = _U64.unpack_from(view, perf.MMAP_DATA_TAIL_OFFSET)[0]
+        end = tail + ((head - tail) & POSITION_MASK)
         base, size = self.base, self.size
         samples: list[memoryview] = []
         lost = 0
-        while tail < head:
+        while tail < end:
             offset = tail % size
             kind, _, length = _HEADER.unpack_from(view, base + offset)
             if offset + length <= size:
@@ -74,10 +79,11 @@ class _CpuRing:
             elif kind == perf.RecordType.LOST:
                 lost += _LOST.unpack_from(record, _HEADER.size)[1]
             tail += length
-        self.tail = tail
+        self.tail = tail & POSITION_MASK
         return samples, lost
 
     def release(self) -> None:
+        fence()  # smp_mb() before data_tail: the samples were read before the kernel may overwrite them
         _U64.pack_into(self.mapping, perf.MMAP_DATA_TAIL_OFFSET, self.tail)
 
     def close(self) -> None:

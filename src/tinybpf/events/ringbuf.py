@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any, Callable, Optional
 
 from ..errors import TinyBPFError
+from ..kernel.barrier import KERNEL_LONG_BITS, POSITION_MASK, fence
 from ..kernel.constants import MapType
 from ..kernel.perf_event import page_size
 
@@ -26,7 +27,9 @@ RINGBUF_BUSY_BIT = 1 << 31
 RINGBUF_DISCARD_BIT = 1 << 30
 RINGBUF_HDR_SZ = 8
 
-_U64 = struct.Struct("@Q")  # native: one 8-byte load or store, never torn byte by byte
+# consumer_pos and producer_pos are the kernel's unsigned long: on a 32-bit kernel the word after
+# producer_pos (pending_pos) is not part of it. Native formats: one aligned load or store, never torn.
+_POS = struct.Struct("@Q" if KERNEL_LONG_BITS == 64 else "@I")
 _U32 = struct.Struct("@I")
 
 RecordCallback = Callable[[memoryview], Any]
@@ -57,11 +60,13 @@ class _Ring:
         """Views of the committed records after ``consumer_pos``; ``release()`` then frees their space."""
         view = self.view
         assert view is not None
-        cons = _U64.unpack_from(self.consumer, 0)[0]
-        prod = _U64.unpack_from(self.producer, 0)[0]
+        cons = _POS.unpack_from(self.consumer, 0)[0]
+        prod = _POS.unpack_from(self.producer, 0)[0]
+        fence()  # smp_load_acquire(producer_pos): the headers below are at least as new as prod
         out: list[memoryview] = []
         mask, base, unpack = self.mask, self.data_offset, _U32.unpack_from
-        while cons < prod:
+        end = cons + ((prod - cons) & POSITION_MASK)  # positions wrap at 2**32 on a 32-bit kernel
+        while cons < end:
             start = base + (cons & mask)
             length = unpack(view, start)[0]
             if length & RINGBUF_BUSY_BIT:
@@ -70,12 +75,14 @@ class _Ring:
             if not length & RINGBUF_DISCARD_BIT:
                 out.append(view[start + RINGBUF_HDR_SZ:start + RINGBUF_HDR_SZ + data_len])
             cons += (data_len + RINGBUF_HDR_SZ + 7) & ~7
-        self.pending = cons
+        fence()  # smp_load_acquire(header): the data is at least as new as the cleared BUSY bit
+        self.pending = cons & POSITION_MASK
         return out
 
     def release(self) -> None:
         """Hand the space of the records returned by ``records()`` back to the producer."""
-        _U64.pack_into(self.consumer, 0, self.pending)
+        fence()  # smp_store_release(consumer_pos): the records were read before their space is reused
+        _POS.pack_into(self.consumer, 0, self.pending)
 
     def consume(self) -> int:
         records = self.records()

@@ -19,6 +19,7 @@ _SYSCALL_NUMBERS: dict[str, tuple[int, int]] = {
     "amd64": (321, 298),
     "i386": (357, 336),
     "i686": (357, 336),
+    "arm": (386, 364),
     "aarch64": (280, 241),
     "arm64": (280, 241),
     "riscv64": (280, 241),
@@ -27,14 +28,18 @@ _SYSCALL_NUMBERS: dict[str, tuple[int, int]] = {
     "ppc64": (361, 319),
     "s390x": (351, 331),
 }
+# A 32-bit process on a 64-bit kernel (uname still says the kernel's machine) enters through the compat table.
+_COMPAT_MACHINES = {"x86_64": "i386", "amd64": "i386", "aarch64": "arm", "arm64": "arm"}
 
 ENOTSUPP = 524  # the kernel-internal "not supported" that bpf() leaks to user space
 
 
-def syscall_numbers(machine: str) -> tuple[int, int]:
-    """The (bpf, perf_event_open) syscall numbers for ``os.uname().machine``."""
-    if machine.startswith("arm") and machine not in _SYSCALL_NUMBERS:
-        return (386, 364)
+def syscall_numbers(machine: str, pointer_size: int = ctypes.sizeof(ctypes.c_void_p)) -> tuple[int, int]:
+    """The (bpf, perf_event_open) syscall numbers for ``os.uname().machine`` and this process's pointer size."""
+    if pointer_size == 4:
+        machine = _COMPAT_MACHINES.get(machine, machine)
+    if machine.startswith("arm") and machine not in _SYSCALL_NUMBERS:  # armv7l, armv6l, ...
+        machine = "arm"
     try:
         return _SYSCALL_NUMBERS[machine]
     except KeyError:

@@ -46,6 +46,7 @@ from tinybpf.asm import (
     stx,
 )
 from tinybpf.errors import CompileError
+from tinybpf.kernel import pt_regs
 from tinybpf.trace import ast, scratch
 from tinybpf.trace.codegen_loops import MapLoops
 from tinybpf.trace.codegen_memory import MemoryCodegen, is_memory_read
@@ -56,11 +57,6 @@ from tinybpf.trace.regalloc import STACK_LIMIT, Registers, Stack, Value
 from tinybpf.trace.scratch import SCRATCH_LIMIT
 from tinybpf.trace.semantics import Analysis, SType, compared_as_bytes
 
-# pt_regs offsets of the first six integer arguments and the return value, per machine
-PT_REGS = {
-    "x86_64": {"args": (112, 104, 96, 88, 72, 64), "ret": 80, "ip": 128},
-    "aarch64": {"args": (0, 8, 16, 24, 32, 40), "ret": 0, "ip": 256},
-}
 PROC_PID_INIT_INO = 0xEFFFFFFC  # the kernel's fixed inode of the initial pid namespace
 _SIZES = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW}
 _JUMPS = {
@@ -120,8 +116,7 @@ class ProbeCodegen:
         self.return_label = "out"
         self.functions = codegen_functions.FunctionCodegen(self)
         self.target: Optional[Any] = None  # the probes.Target this program is for (set by the compiler)
-        machine = platform.machine()
-        self.pt_regs = PT_REGS.get(machine)
+        self.pt_regs = pt_regs.RUNNING
 
     # ----------------------------------------------------------------- plumbing
 
@@ -478,7 +473,7 @@ class ProbeCodegen:
         if name.startswith("arg") and self.attach_name.startswith("usdt:"):
             return self.functions.usdt_argument(int(name[3:]))
         if name == "retval" or name.startswith("arg"):
-            return self.ctx_load(self.pt_offset(name), 8, False)
+            return self.ctx_load(self.pt_offset(name), self.ctx_word(name), False)
         raise CompileError(f"cannot generate code for builtin {name}")
 
     def namespaced_id(self, pid: bool) -> Value:
@@ -501,8 +496,18 @@ class ProbeCodegen:
         if self.pt_regs is None:
             raise CompileError(f"{name} is not supported on {platform.machine()}")
         if name == "retval":
-            return int(self.pt_regs["ret"])  # type: ignore[call-overload]
-        return int(self.pt_regs["args"][int(name[3:])])  # type: ignore[index]
+            return self.pt_regs.ret
+        offset = self.pt_regs.arg(int(name[3:]))
+        if offset is None:
+            raise CompileError(f"{name} is not passed in a register on {self.pt_regs.machine} "
+                               f"(arg0-arg{len(self.pt_regs.args) - 1} are)")
+        return offset
+
+    def ctx_word(self, name: str) -> int:
+        """Bytes of one context word: a raw tracepoint's u64 arguments, else a pt_regs register."""
+        if self.attach_name.startswith("rawtracepoint:") or self.pt_regs is None:
+            return 8
+        return self.pt_regs.word
 
     def ctx_load(self, offset: int, size: int, signed: bool) -> Value:
         value = Value(signed=signed)
@@ -832,4 +837,4 @@ def fold(op: str, a: int, b: int, signed: bool) -> int:
     return wrap64(results[op])
 
 
-__all__ = ["PT_REGS", "R2", "ProbeCodegen", "chunk_size", "fits_imm", "fold", "jmp32", "wrap64"]
+__all__ = ["R2", "ProbeCodegen", "chunk_size", "fits_imm", "fold", "jmp32", "wrap64"]

@@ -37,7 +37,7 @@ from tinybpf.asm import (
 )
 from tinybpf.errors import CompileError
 from tinybpf.trace import ast
-from tinybpf.trace.functions import MAX_STACK_FRAMES, PT_REGS_X86_64, clock_helper
+from tinybpf.trace.functions import MAX_STACK_FRAMES, clock_helper
 from tinybpf.trace.regalloc import Value
 from tinybpf.trace.semantics import SType
 from tinybpf.trace.values import BUILD_ID_MAP, KSTACK_MAP, USTACK_MAP
@@ -144,7 +144,9 @@ class FunctionCodegen:
         if name == "reg":
             register = e.args[0]
             assert isinstance(register, ast.String)
-            return gen.ctx_load(PT_REGS_X86_64[register.text], 8, False)
+            regs = gen.pt_regs
+            assert regs is not None  # the analysis checked the name against this machine's registers
+            return gen.ctx_load(regs.registers[register.text], regs.word, False)
         if name == "nsecs":
             self.emit(call(clock_helper(e)))
             return gen.from_r0()
@@ -246,7 +248,8 @@ class FunctionCodegen:
             raise CompileError(f"usdt argument {spec.spec}: symbol-relative arguments are not supported")
         value = Value(signed=spec.signed)
         reg = gen.regs.alloc(value)
-        self.emit(ldx(Size.DW, reg, R6, spec.pt_regs_offset))
+        self.emit(ldx(Size.W if gen.pt_regs is not None and gen.pt_regs.word == 4 else Size.DW, reg, R6,
+                      spec.pt_regs_offset))
         if spec.kind is ArgKind.MEMORY:
             slot = gen.stack.alloc(8)
             self.emit(st(Size.DW, FP, slot, 0))
@@ -331,7 +334,7 @@ class FunctionCodegen:
         probed = user_symbols.find(target.target, target.func) if target.provider == "uprobe" else None
         if not symbol.relocated or probed is None or gen.pt_regs is None:
             return Value(const=symbol.address, signed=False)
-        value = gen.ctx_load(int(gen.pt_regs["ip"]), 8, False)  # type: ignore[call-overload]
+        value = gen.ctx_load(gen.pt_regs.pc, gen.pt_regs.word, False)
         assert value.reg is not None
         self.emit(alu64(ALUOp.ADD, value.reg, symbol.address - probed.address - target.offset))
         return value

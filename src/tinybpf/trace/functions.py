@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from tinybpf.kernel import pt_regs
 from tinybpf.trace import ast
 from tinybpf.trace.semantics import BOOL, INT64, NONE, UINT64, SType
 
@@ -218,13 +219,6 @@ def _symbol(result: SType) -> Callable[[SemanticAnalyser, ast.Call], SType]:
     return _one_int(result, "an integer or a pointer")
 
 
-# x86_64 ``struct pt_regs`` member offsets by the names ``reg()`` takes (``pc`` is the instruction pointer)
-PT_REGS_X86_64 = {name: 8 * index for index, name in enumerate((
-    "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di", "orig_ax",
-    "ip", "cs", "flags", "sp", "ss"))}
-PT_REGS_X86_64["pc"] = PT_REGS_X86_64["ip"]
-
-
 def _reg(a: SemanticAnalyser, e: ast.Call) -> SType:
     _args(a, e)
     if not a.nargs(e, 1):
@@ -232,7 +226,7 @@ def _reg(a: SemanticAnalyser, e: ast.Call) -> SType:
     arg = e.args[0]
     if not isinstance(arg, ast.String):
         a.error("reg() expects a string literal as its argument", arg.pos)
-    elif arg.text not in PT_REGS_X86_64:
+    elif pt_regs.RUNNING is None or arg.text not in pt_regs.RUNNING.registers:
         a.error(f"'{arg.text}' is not a valid register on this architecture", e.pos)
     elif a.provider not in ("kprobe", "kretprobe", "uprobe", "uretprobe", "usdt"):
         a.error(f"reg can not be used with \"{a.provider}\" probes", e.pos)

@@ -755,7 +755,12 @@ class SemanticAnalyser:
                 return NONE
             return inner.elements[inner.names.index(e.field)]
         if inner.kind != "ctx":
-            if inner.kind != "none":
+            if _is_curtask_deref(e.expr) and self.ctypes().btf() is None:
+                from tinybpf.kernel.btf_files import NO_BTF_HINT, vmlinux_btf_path
+
+                self.error(f"curtask->{e.field} needs the kernel's BTF, but {vmlinux_btf_path()} does not exist; "
+                           f"{NO_BTF_HINT}", e.pos)
+            elif inner.kind != "none":
                 self.error(f"Can not access field '{e.field}' on expression of type '{inner}'", e.pos)
             return NONE
         fields = self.context.tracepoint_fields
@@ -1202,3 +1207,8 @@ def analyse(program: ast.Program, source: str, filename: str = "stdin", params: 
     ``probe_names`` gives each probe's expanded attach point names (they size the ``probe`` builtin).
     """
     return SemanticAnalyser(program, source, filename, params, fields, has_child, probe_names).analyse()
+
+
+def _is_curtask_deref(e: ast.Expression) -> bool:
+    """``curtask->f`` parses as ``(*curtask).f``: without BTF, curtask is a plain integer."""
+    return isinstance(e, ast.Unop) and e.op == "*" and isinstance(e.operand, ast.Builtin) and e.operand.name == "curtask"
