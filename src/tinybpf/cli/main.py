@@ -18,6 +18,8 @@ COMMANDS = {
     "run": "object_cmd",
     "btf": "btf_cmd",
     "trace": "trace_cmd",
+    "module": "module_cmd",
+    "daemon": "module_cmd",
 }
 
 

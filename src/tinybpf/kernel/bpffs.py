@@ -46,3 +46,20 @@ def is_on_bpffs(path: str) -> bool:
     if mount is None:
         return False
     return directory == mount or directory.startswith(mount.rstrip("/") + "/")
+
+
+def mount_of(path: str) -> Optional[str]:
+    """The bpffs mount ``path`` lies under (the innermost one), if any."""
+    best: Optional[str] = None
+    try:
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) < 3 or fields[2] != "bpf":
+                    continue
+                root = fields[1].rstrip("/") or "/"
+                if (path == root or path.startswith(root + "/")) and (best is None or len(root) > len(best)):
+                    best = root
+    except OSError:
+        return None
+    return best

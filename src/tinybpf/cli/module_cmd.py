@@ -1,0 +1,357 @@
+"""``tinybpf module ...`` (build, push, pull, load, attach, ps, save, apply, sign...) and ``tinybpf daemon``.
+
+Parsing and printing only: every command is one call into ``tinybpf.modules.node.Node`` (daemonless), so
+it works whether or not a daemon runs; the daemon serves the same calls over REST.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from tinybpf.errors import TinyBPFError
+
+
+def register(sub: Any) -> None:
+    module = sub.add_parser("module", help="build, distribute and run eBPF modules (OCI artifacts)")
+    cmds = module.add_subparsers(dest="module_command", metavar="COMMAND")
+    cmds.required = True
+
+    p = cmds.add_parser("build", help="make a module from a .bpf.o, .bpf.c or .bt file")
+    p.add_argument("payload")
+    p.add_argument("-t", "--tag", required=True, help="local name, e.g. localhost:5000/counter:1.0")
+    p.add_argument("--name", default="")
+    p.add_argument("--version", default="0.0.0")
+    p.add_argument("--description", default="")
+    p.add_argument("--license", default="")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a default parameter")
+    p.set_defaults(handler=_build)
+
+    p = cmds.add_parser("push", help="push a stored module (and its signature) to a registry")
+    p.add_argument("name")
+    p.add_argument("target", nargs="?", help="REGISTRY/NAME:TAG (default: the local name)")
+    _insecure(p)
+    p.set_defaults(handler=_push)
+
+    p = cmds.add_parser("pull", help="pull a module, check digests and signature, store it")
+    p.add_argument("reference")
+    _insecure(p)
+    _verify_flags(p)
+    p.set_defaults(handler=_pull)
+
+    p = cmds.add_parser("tag", help="give a module in a registry another tag")
+    p.add_argument("source")
+    p.add_argument("tag")
+    _insecure(p)
+    p.set_defaults(handler=_tag)
+
+    p = cmds.add_parser("list", help="modules in the store, or a registry repository's tags")
+    p.add_argument("repository", nargs="?")
+    _insecure(p)
+    p.set_defaults(handler=_list)
+
+    p = cmds.add_parser("delete", help="delete a tag's manifest from a registry")
+    p.add_argument("reference")
+    _insecure(p)
+    p.set_defaults(handler=_delete)
+
+    p = cmds.add_parser("inspect", help="a stored module's config and manifest as JSON")
+    p.add_argument("name")
+    p.set_defaults(handler=_inspect)
+
+    p = cmds.add_parser("load", help="load a module's programs and maps, pinned under bpffs")
+    p.add_argument("reference")
+    p.add_argument("--name", default="")
+    p.add_argument("--attach", action="store_true", help="attach too (by section, or --target)")
+    _targets(p)
+    _insecure(p)
+    _verify_flags(p)
+    p.set_defaults(handler=_load)
+
+    p = cmds.add_parser("attach", help="attach a loaded module's programs (links pinned)")
+    p.add_argument("name")
+    _targets(p)
+    p.set_defaults(handler=_attach)
+
+    for command, what in (("detach", "unpin a module's links (programs stay loaded)"),
+                          ("unload", "detach and unload a module")):
+        p = cmds.add_parser(command, help=what)
+        p.add_argument("name")
+        p.set_defaults(handler=_simple, action=command)
+
+    p = cmds.add_parser("ps", help="what runs: modules, programs, links")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_ps)
+
+    p = cmds.add_parser("logs", help="the audit log (who changed what, digest, verifier result)")
+    p.add_argument("-n", type=int, default=50)
+    p.set_defaults(handler=_logs)
+
+    p = cmds.add_parser("save", help="print the desired state as JSON (restore it with apply)")
+    p.set_defaults(handler=_save)
+    p = cmds.add_parser("apply", help="make the running modules what a saved state says")
+    p.add_argument("file", help="a file from `module save` (- for stdin)")
+    _insecure(p)
+    _verify_flags(p)
+    p.set_defaults(handler=_apply)
+
+    p = cmds.add_parser("export", help="write stored modules to an OCI image-layout tar")
+    p.add_argument("file")
+    p.add_argument("names", nargs="+")
+    p.set_defaults(handler=_export)
+    p = cmds.add_parser("import", help="read an OCI image-layout tar into the store")
+    p.add_argument("file")
+    p.set_defaults(handler=_import)
+
+    p = cmds.add_parser("keygen", help="write an Ed25519 key pair PREFIX.key / PREFIX.pub")
+    p.add_argument("prefix")
+    p.set_defaults(handler=_keygen)
+    p = cmds.add_parser("trust", help="add a public key to the trust store")
+    p.add_argument("key")
+    p.set_defaults(handler=_trust)
+    p = cmds.add_parser("sign", help="sign a stored module (push it afterwards)")
+    p.add_argument("name")
+    p.add_argument("--key", required=True)
+    p.set_defaults(handler=_sign)
+    p = cmds.add_parser("verify", help="check a registry module's signature against the trust store")
+    p.add_argument("reference")
+    _insecure(p)
+    p.add_argument("--key", action="append", default=[], help="also trust this public key")
+    p.set_defaults(handler=_verify)
+
+
+def _insecure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--insecure", action="store_true", help="plain HTTP (loopback test registries)")
+
+
+def _verify_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-verify", action="store_true", help="do not require a trusted signature")
+    p.add_argument("--key", action="append", default=[], help="also trust this public key")
+
+
+def _targets(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", action="append", default=[], metavar="PROGRAM=WHERE",
+                   help="attach PROGRAM there instead of its section's target")
+    p.add_argument("--interface", "-i", help="for xdp/tc/socket programs")
+    p.add_argument("--cgroup", help="for cgroup programs")
+    p.add_argument("--param", action="append", default=[], metavar="VAR=VALUE", help="set a .rodata global")
+    p.add_argument("-v", "--verbose", action="store_true", help="print the full verifier log on failure")
+
+
+def _pairs(items: list[str], what: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise TinyBPFError(f"{what} {item!r} is not NAME=VALUE")
+        found[key] = int(value, 0) if value.lstrip("-").isdigit() or value.startswith("0x") else value
+    return found
+
+
+def _node() -> Any:
+    from tinybpf.modules.node import Node
+    from tinybpf.modules.settings import Settings
+
+    return Node(Settings.load())
+
+
+def _pull_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"insecure": args.insecure, "verify": not args.no_verify, "keys": args.key}
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+def _build(args: argparse.Namespace) -> int:
+    digest = _node().build(args.payload, args.tag, name=args.name, version=args.version,
+                           description=args.description, license=args.license,
+                           parameters=_pairs(args.param, "--param"))
+    print(f"{args.tag}\t{digest}")
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    digest, sent = _node().push(args.name, args.target or args.name, insecure=args.insecure)
+    print(f"{args.target or args.name}\t{digest}\t{sent} blobs uploaded")
+    return 0
+
+
+def _pull(args: argparse.Namespace) -> int:
+    node = _node()
+    module = node.pull(args.reference, **_pull_options(args))
+    print(f"{args.reference}\t{module.digest}\t{module.source_format} {module.config.kind}")
+    return 0
+
+
+def _registry(args: argparse.Namespace, text: str) -> tuple[Any, Any]:
+    from tinybpf.modules.registry import Registry
+
+    node = _node()
+    ref = node.reference(text)
+    return ref, Registry.for_reference(ref, node.settings, args.insecure)
+
+
+def _tag(args: argparse.Namespace) -> int:
+    ref, registry = _registry(args, args.source)
+    manifest, media_type = registry.get_manifest(ref.repository, ref.reference)
+    digest = registry.put_manifest(ref.repository, args.tag, manifest, media_type)
+    print(f"{ref.with_tag(args.tag)}\t{digest}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    if args.repository:
+        ref, registry = _registry(args, args.repository)
+        for tag in registry.tags(ref.repository):
+            print(tag)
+        return 0
+    for name, digest in _node().store.names():
+        print(f"{name}\t{digest}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    ref, registry = _registry(args, args.reference)
+    digest = ref.digest or registry.manifest_digest(ref.repository, ref.tag)
+    if not digest:
+        raise TinyBPFError(f"{args.reference}: no such tag")
+    registry.delete_manifest(ref.repository, digest)
+    print(f"deleted {ref.registry}/{ref.repository}@{digest}")
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    _print_json(_node().inspect(args.name))
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    node = _node()
+    targets = {**_pairs(args.target, "--target"),
+               **{k: v for k, v in (("interface", args.interface), ("cgroup", args.cgroup)) if v}}
+    record = node.load(args.reference, name=args.name, params=_pairs(args.param, "--param"), attach=args.attach,
+                       targets=targets, pull=_pull_options(args))
+    print(f"{record.name}\t{record.digest}\t{record.status}\t{record.pin_dir}")
+    return 0
+
+
+def _attach(args: argparse.Namespace) -> int:
+    targets = {**_pairs(args.target, "--target"),
+               **{k: v for k, v in (("interface", args.interface), ("cgroup", args.cgroup)) if v}}
+    record = _node().attach(args.name, targets)
+    print(f"{record.name}\t{record.status}")
+    return 0
+
+
+def _simple(args: argparse.Namespace) -> int:
+    getattr(_node(), args.action)(args.name)
+    print(f"{args.action}ed {args.name}" if args.action == "detach" else f"unloaded {args.name}")
+    return 0
+
+
+def _ps(args: argparse.Namespace) -> int:
+    running = _node().ps()
+    if args.json:
+        _print_json(running)
+        return 0
+    print("NAME\tSTATUS\tDIGEST\tPROGRAMS\tLINKS")
+    for m in running:
+        programs = ",".join(f"{n}#{i}" for n, i in m["programs"].items())
+        print(f"{m['name']}\t{m['status']}\t{m['digest'][:19]}\t{programs}\t{len(m['links'])}")
+    return 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    import time
+
+    for entry in _node().state.audit_log(args.n):
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(entry["ts"]))
+        print(f"{stamp}\t{entry['who']}\t{entry['action']}\t{entry['subject']}\t{entry['digest'][:19]}\t"
+              f"{entry['result']}")
+    return 0
+
+
+def _save(args: argparse.Namespace) -> int:
+    _print_json(_node().save())
+    return 0
+
+
+def _apply(args: argparse.Namespace) -> int:
+    try:
+        text = sys.stdin.read() if args.file == "-" else open(args.file).read()
+        document = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise TinyBPFError(f"{args.file}: not a saved module state ({exc})",
+                           "make one with `tinybpf module save > FILE`") from None
+    for line in _node().apply(document, pull=_pull_options(args)):
+        print(line)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    count = _node().store.export(args.names, args.file)
+    print(f"exported {count} images to {args.file}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    for name in _node().store.import_tar(args.file):
+        print(f"imported {name}")
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from tinybpf.modules import signatures
+
+    try:
+        private, public = signatures.generate(args.prefix)
+    except FileExistsError:
+        raise TinyBPFError(f"{args.prefix}.key already exists", "pick another prefix") from None
+    print(f"{private}\n{public}")
+    return 0
+
+
+def _trust(args: argparse.Namespace) -> int:
+    import os
+    import shutil
+
+    from tinybpf.modules import signatures
+
+    public = signatures.read_key(args.key, "public")
+    node = _node()
+    os.makedirs(node.settings.trust, exist_ok=True)
+    kid = signatures.key_id(public)
+    destination = os.path.join(node.settings.trust, kid.replace(":", "-") + ".pub")
+    shutil.copyfile(args.key, destination) if args.key.endswith(".pub") else open(destination, "w").write(
+        signatures.ed25519.public_pem(public))
+    print(f"trusted {kid}")
+    return 0
+
+
+def _sign(args: argparse.Namespace) -> int:
+    digest = _node().sign(args.name, args.key)
+    print(f"signed {args.name}\t{digest}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from tinybpf.modules import signatures
+    from tinybpf.modules.errors import RegistryError
+
+    ref, registry = _registry(args, args.reference)
+    manifest, _ = registry.get_manifest(ref.repository, ref.reference)
+    from tinybpf.modules.manifest import sha256_digest
+
+    digest = sha256_digest(manifest)
+    try:
+        sig = registry.pull(ref.repository, signatures.signature_tag(digest))
+    except RegistryError as exc:
+        if exc.status != 404:
+            raise
+        sig = None
+    node = _node()
+    kid = signatures.verify(digest, sig, signatures.trusted_keys(node.settings.trust, args.key), str(ref))
+    print(f"{ref}\t{digest}\tsigned by {kid}")
+    return 0

@@ -1,0 +1,253 @@
+"""What one node does with modules: build, push, pull (+verify), load, attach, detach, unload, save, apply,
+adopt. The CLI calls it directly (daemonless) and the daemon calls it for its REST API; either way every
+change is audited and committed to the state DB after the kernel objects are pinned.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional
+
+from . import pins, signatures
+from .errors import ModuleError, RegistryError
+from .manifest import Image, Module, build, read_module
+from .registry import Reference, Registry
+from .settings import Settings
+from .state import ModuleRecord, State
+from .store import Store
+
+SAVE_FORMAT = "tinybpf.modules.state.v1"
+
+
+class Node:
+    def __init__(self, settings: Settings, who: str = "") -> None:
+        self.settings = settings
+        self.store = Store(settings.store)
+        self.state = State(settings.database)
+        self.who = who
+
+    def close(self) -> None:
+        self.state.close()
+
+    def _audit(self, action: str, subject: str, digest: str = "", result: str = "ok") -> None:
+        self.state.audit(action, subject, digest, result, self.who)
+
+    def reference(self, text: str) -> Reference:
+        return Reference.parse(text, self.settings.default_registry)
+
+    # ----- images -----
+
+    def build(self, path: str, tag: str, **metadata: Any) -> str:
+        image = build(path, **metadata)
+        return self.store.put(image, [tag])
+
+    def module(self, name: str) -> Module:
+        image = self.store.get(name)
+        return read_module(image.manifest, lambda d: image.blobs[d["digest"]], name)
+
+    def push(self, local: str, target: str, *, insecure: bool = False) -> tuple[str, int]:
+        ref = self.reference(target)
+        image = self.store.get(local)
+        registry = Registry.for_reference(ref, self.settings, insecure)
+        try:
+            digest, sent = registry.push(ref.repository, ref.tag, image)
+            sig_name = f"{ref.registry}/{ref.repository}:{signatures.signature_tag(digest)}"
+            if self.store.resolve(sig_name) or self.store.resolve(f"{local}:{signatures.signature_tag(digest)}"):
+                sig = self.store.get(sig_name if self.store.resolve(sig_name) else
+                                     f"{local}:{signatures.signature_tag(digest)}")
+                registry.push(ref.repository, signatures.signature_tag(digest), sig)
+        finally:
+            registry.close()
+        self.store.put(image, [str(ref)])
+        self._audit("push", str(ref), digest)
+        return digest, sent
+
+    def _registries(self, ref: Reference, insecure: bool) -> list[Registry]:
+        hosts = [*self.settings.mirrors.get(ref.registry, []), ref.registry]
+        return [Registry.for_reference(Reference(h, ref.repository, ref.tag, ref.digest), self.settings, insecure)
+                for h in hosts]
+
+    def pull(self, text: str, *, insecure: bool = False, verify: bool = True, keys: Iterable[str] = ()) -> Module:
+        """Fetch, check digests, verify the signature (unless told not to), then store: all or nothing."""
+        ref = self.reference(text)
+        image, sig, registry = self._fetch(ref, insecure)
+        module = read_module(image.manifest, lambda d: image.blobs[d["digest"]], str(ref))
+        if verify:
+            try:
+                kid = signatures.verify(image.digest, sig, signatures.trusted_keys(self.settings.trust, keys), str(ref))
+            except ModuleError:
+                self._audit("pull", str(ref), image.digest, "refused: signature")
+                raise
+            self._audit("verify", str(ref), image.digest, f"signed by {kid}")
+        if sig is not None:
+            self.store.put(sig, [f"{ref.registry}/{ref.repository}:{signatures.signature_tag(image.digest)}"])
+        self.store.put(image, [str(ref)] + ([] if ref.digest else [f"{ref.registry}/{ref.repository}@{image.digest}"]))
+        self._audit("pull", str(ref), image.digest, f"from {registry}")
+        return module
+
+    def _fetch(self, ref: Reference, insecure: bool) -> tuple[Image, Optional[Image], str]:
+        failure: Optional[RegistryError] = None
+        for registry in self._registries(ref, insecure):
+            try:
+                image = registry.pull(ref.repository, ref.reference)
+                try:
+                    sig: Optional[Image] = registry.pull(ref.repository, signatures.signature_tag(image.digest))
+                except RegistryError as exc:
+                    if exc.status != 404:
+                        raise
+                    sig = None
+                return image, sig, registry.host
+            except RegistryError as exc:
+                failure = failure or exc
+            finally:
+                registry.close()
+        assert failure is not None
+        raise failure
+
+    def sign(self, name: str, key_path: str) -> str:
+        seed = signatures.read_key(key_path, "private")
+        digest = self.store.resolve(name)
+        if digest is None:
+            raise ModuleError(f"{name}: not in the module store", "build or pull it first")
+        sig_name = f"{name.rsplit('@', 1)[0].rsplit(':', 1)[0]}:{signatures.signature_tag(digest)}"
+        existing = self.store.get(sig_name) if self.store.resolve(sig_name) else None
+        self.store.put(signatures.sign(digest, name, seed, existing), [sig_name])
+        self._audit("sign", name, digest, signatures.key_id(signatures.ed25519.public_key(seed)))
+        return digest
+
+    # ----- running -----
+
+    def load(self, text: str, *, name: str = "", params: Mapping[str, Any] = {}, attach: bool = False,
+             targets: Mapping[str, str] = {}, pull: Optional[dict[str, Any]] = None) -> ModuleRecord:
+        """Load (and optionally attach) a stored module; replaces a running version only once the new one
+        loaded and attached, and leaves the old one running when it fails (verifier, missing type...)."""
+        if self.store.resolve(text) is None and pull is not None:
+            self.pull(text, **pull)
+        module = self.module(text)
+        digest = self.store.resolve(text) or ""
+        name = name or module.name
+        if module.config.kind == "bpftrace":
+            raise ModuleError(f"module {name}: bpftrace-script modules are stored and pushed, but the daemon "
+                              "does not run them yet", "run it with `tinybpf trace`")
+        old = self.state.module(name)
+        directory = pins.version_dir(self.settings.pin_root, name, digest)
+        if old is not None and old.digest == digest:
+            raise ModuleError(f"module {name} already runs {digest[:19]}...", "unload it first, or load another version")
+        try:
+            pins.load(module, directory, params)
+            if attach:
+                pins.attach(module, directory, targets)
+        except BaseException as exc:
+            pins.remove(directory) if old is None or old.pin_dir != directory else None
+            self._audit("load", name, digest, f"failed: {exc}")
+            raise
+        record = ModuleRecord(name, text, digest, module.config.kind, "attached" if attach else "loaded",
+                              dict(targets), dict(params), directory, old.digest if old else "")
+        self.state.put(record)
+        if old is not None:
+            pins.remove(old.pin_dir)
+        self._audit("load" if old is None else "swap", name, digest, "verifier ok" + (", attached" if attach else ""))
+        return record
+
+    def _record(self, name: str) -> ModuleRecord:
+        record = self.state.module(name)
+        if record is None:
+            raise ModuleError(f"no module named {name!r} is loaded", "see `tinybpf module ps`")
+        return record
+
+    def attach(self, name: str, targets: Mapping[str, str] = {}) -> ModuleRecord:
+        record = self._record(name)
+        module = self.module(record.digest)
+        pins.detach(record.pin_dir)
+        pins.attach(module, record.pin_dir, targets)
+        updated = ModuleRecord(**{**record.to_dict(), "status": "attached", "attach": dict(targets)})
+        self.state.put(updated)
+        self._audit("attach", name, record.digest)
+        return updated
+
+    def detach(self, name: str) -> int:
+        record = self._record(name)
+        count = pins.detach(record.pin_dir)
+        self.state.put(ModuleRecord(**{**record.to_dict(), "status": "loaded"}))
+        self._audit("detach", name, record.digest, f"{count} links")
+        return count
+
+    def unload(self, name: str) -> None:
+        record = self._record(name)
+        pins.remove(record.pin_dir)
+        self.state.remove(name)
+        self._audit("unload", name, record.digest)
+
+    def ps(self) -> list[dict[str, Any]]:
+        """Every module with what its pins hold right now (program ids, map and link names)."""
+        from ..programs import Program
+
+        found = []
+        for record in self.state.modules():
+            held = pins.pinned(record.pin_dir)
+            programs = {}
+            for prog, path in held.programs.items():
+                try:
+                    with Program.from_pin(path) as p:
+                        programs[prog] = p.info().id
+                except (OSError, ModuleError, Exception):
+                    programs[prog] = 0
+            found.append({**record.to_dict(), "programs": programs, "maps": sorted(held.maps),
+                          "links": sorted(held.links)})
+        return found
+
+    # ----- desired state -----
+
+    def save(self) -> dict[str, Any]:
+        return {"format": SAVE_FORMAT, "modules": [
+            {"name": r.name, "reference": r.reference, "digest": r.digest, "attached": r.status == "attached",
+             "targets": r.attach, "params": r.params} for r in self.state.modules()]}
+
+    def apply(self, document: Mapping[str, Any], *, pull: Optional[dict[str, Any]] = None) -> list[str]:
+        """Make the running modules what ``document`` (from ``save``) says; what changed, one line each."""
+        if document.get("format") != SAVE_FORMAT:
+            raise ModuleError(f"not a saved module state (format {document.get('format')!r})",
+                              "make one with `tinybpf module save > FILE`")
+        done = []
+        wanted = {m["name"]: m for m in document.get("modules", [])}
+        for record in self.state.modules():
+            if record.name not in wanted:
+                self.unload(record.name)
+                done.append(f"unloaded {record.name}")
+        for name, entry in wanted.items():
+            done.extend(self._converge(name, entry, pull))
+        return done
+
+    def _converge(self, name: str, entry: Mapping[str, Any], pull: Optional[dict[str, Any]]) -> list[str]:
+        record = self.state.module(name)
+        digest = entry["digest"]
+        source = digest if self.store.resolve(digest) else entry["reference"]
+        if record is not None and record.digest == digest and os.path.isdir(os.path.join(record.pin_dir, "progs")):
+            held = pins.pinned(record.pin_dir)
+            if bool(held.links) == bool(entry.get("attached")) and held.programs:
+                return []
+        if record is not None:
+            pins.remove(record.pin_dir)
+            self.state.remove(name)
+        self.load(source, name=name, params=entry.get("params", {}), attach=bool(entry.get("attached")),
+                  targets=entry.get("targets", {}), pull=pull)
+        return [f"restored {name} at {digest[:19]}..."]
+
+    def adopt(self) -> list[str]:
+        """After a (re)start: keep what is still pinned, re-apply what a reboot or unmount lost."""
+        lines = []
+        for record in self.state.modules():
+            held = pins.pinned(record.pin_dir)
+            if held.programs and (record.status != "attached" or held.links):
+                lines.append(f"adopted {record.name} ({len(held.programs)} programs, {len(held.links)} links)")
+                self._audit("adopt", record.name, record.digest)
+        lines.extend(self.apply(self.save()))
+        return lines
+
+    def inspect(self, name: str) -> dict[str, Any]:
+        image = self.store.get(name)
+        module = read_module(image.manifest, lambda d: image.blobs[d["digest"]], name)
+        return {"reference": name, "digest": image.digest, "format": module.source_format,
+                "config": json.loads(module.config.to_json()), "manifest": image.parsed(),
+                "payload_size": len(module.payload)}

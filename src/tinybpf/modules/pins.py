@@ -1,0 +1,144 @@
+"""A module's kernel objects, kept alive by bpffs pins rather than by a process.
+
+Layout: ``PIN_ROOT/MODULE/HEX12/{progs,maps,links}/NAME`` (``HEX12`` the manifest digest's start), so a
+new version loads beside the running one and the swap is a matter of which directory the state names.
+Whatever holds a module (daemon, CLI, crashed daemon) may exit: the pins keep programs attached, and
+``adopt`` finds them again.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import TinyBPFError
+from .errors import ModuleError
+from .manifest import Module, compile_c
+
+
+@dataclasses.dataclass(frozen=True)
+class Pinned:
+    """What lies under one module version's pin directory."""
+
+    programs: dict[str, str]
+    maps: dict[str, str]
+    links: dict[str, str]
+
+
+def version_dir(pin_root: str, name: str, digest: str) -> str:
+    return os.path.join(pin_root, name, digest.split(":", 1)[-1][:12])
+
+
+def object_bytes(module: Module) -> bytes:
+    if module.config.kind == "c":
+        return compile_c(module.payload, f"{module.name}.bpf.c")
+    if module.config.kind != "object":
+        raise ModuleError(f"module {module.name}: {module.config.kind} modules have no BPF object to pin")
+    return module.payload
+
+
+def _open_object(module: Module, directory: str) -> Any:
+    from ..elf.objspec import ObjectSpec
+    from ..objects import Object
+
+    spec = ObjectSpec.from_bytes(object_bytes(module), f"{module.name}.bpf.o")
+    return Object(spec, pin_root=os.path.join(directory, "maps"))
+
+
+def load(module: Module, directory: str, params: Mapping[str, Any] = {}) -> Pinned:
+    """Load every program and map of ``module`` and pin them under ``directory``; nothing stays on failure."""
+    ensure_bpffs_dir(directory)
+    obj = _open_object(module, directory)
+    try:
+        for name, value in params.items():
+            section, _, variable = name.rpartition(".")
+            setattr(obj.section(section or ".rodata"), variable, value)
+        obj.load()
+        for sub in ("progs", "maps", "links"):
+            os.makedirs(os.path.join(directory, sub), exist_ok=True)
+        for name, program in obj.programs.items():
+            program.pin(os.path.join(directory, "progs", name))
+        for name, m in obj.maps.items():
+            path = os.path.join(directory, "maps", name.lstrip("."))
+            if name not in obj.reused_maps and not os.path.exists(path):
+                m.pin(path)
+    except BaseException:
+        obj.close()
+        remove(directory)
+        raise
+    obj.close()
+    return pinned(directory)
+
+
+def attach(module: Module, directory: str, targets: Mapping[str, str]) -> dict[str, str]:
+    """Attach the pinned programs (where their sections say, or ``targets[program]``) and pin the links.
+
+    ``targets`` may name ``interface`` or ``cgroup`` for xdp/tc/cgroup programs. All or nothing.
+    """
+    from ..programs import Program
+
+    obj = _open_object(module, directory)
+    made: list[str] = []
+    try:
+        interface, cgroup = targets.get("interface"), targets.get("cgroup")
+        for name in obj.spec.programs:
+            path = os.path.join(directory, "progs", name)
+            if not os.path.exists(path):
+                continue
+            obj.programs[name] = Program.from_pin(path)
+            if name not in targets and not obj.auto_attachable(name, interface=interface, cgroup=cgroup):
+                continue
+            link = obj.attach_program(name, targets.get(name, ""), interface=interface, cgroup=cgroup)
+            link_path = os.path.join(directory, "links", name)
+            try:
+                link.pin(link_path)
+            except TinyBPFError as exc:
+                raise ModuleError(f"module {module.name}: {name} attached by {link.target} cannot be pinned "
+                                  f"({exc.message})", "this attach kind does not survive its process") from None
+            made.append(link_path)
+    except BaseException:
+        for path in made:
+            os.unlink(path)
+        obj.close()
+        raise
+    obj.close()
+    return pinned(directory).links
+
+
+def detach(directory: str) -> int:
+    """Unpin every link (the programs stay loaded); how many."""
+    links = pinned(directory).links
+    for path in links.values():
+        os.unlink(path)
+    return len(links)
+
+
+def remove(directory: str) -> None:
+    """Unpin everything of one module version; the kernel frees what nothing else holds."""
+    if os.path.isdir(directory):
+        shutil.rmtree(directory)
+    parent = os.path.dirname(directory)
+    if os.path.isdir(parent) and not os.listdir(parent):
+        os.rmdir(parent)
+
+
+def pinned(directory: str) -> Pinned:
+    def listing(sub: str) -> dict[str, str]:
+        path = os.path.join(directory, sub)
+        return {n: os.path.join(path, n) for n in sorted(os.listdir(path))} if os.path.isdir(path) else {}
+
+    return Pinned(listing("progs"), listing("maps"), listing("links"))
+
+
+def ensure_bpffs_dir(directory: str) -> None:
+    """``directory`` must lie on a bpffs (pins elsewhere fail with EINVAL); mount one at /sys/fs/bpf if none."""
+    from ..kernel.bpffs import ensure_bpffs, find_bpffs, mount_of
+
+    if find_bpffs() is None:
+        ensure_bpffs()
+    if mount_of(os.path.abspath(directory)) is None:
+        raise ModuleError(f"pin directory {directory} is not on a bpffs",
+                          "set TINYBPF_PIN_ROOT under a bpf mount (mount -t bpf bpf /sys/fs/bpf)")
+    os.makedirs(directory, exist_ok=True)
