@@ -46,6 +46,7 @@ def start_registry(directory: Path, htpasswd: str = "") -> RegistryProcess:
         pytest.skip("docker-registry is not installed (apt-get install docker-registry; .ci/run does)")
     port = free_port()
     auth = f"auth:\n  htpasswd:\n    realm: tinybpf-test\n    path: {htpasswd}\n" if htpasswd else ""
+    directory.mkdir(parents=True, exist_ok=True)
     config = directory / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: "
