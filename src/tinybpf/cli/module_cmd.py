@@ -14,6 +14,7 @@ from tinybpf.errors import TinyBPFError
 
 
 def register(sub: Any) -> None:
+    _register_daemon(sub)
     module = sub.add_parser("module", help="build, distribute and run eBPF modules (OCI artifacts)")
     cmds = module.add_subparsers(dest="module_command", metavar="COMMAND")
     cmds.required = True
@@ -355,3 +356,22 @@ def _verify(args: argparse.Namespace) -> int:
     kid = signatures.verify(digest, sig, signatures.trusted_keys(node.settings.trust, args.key), str(ref))
     print(f"{ref}\t{digest}\tsigned by {kid}")
     return 0
+
+
+def _register_daemon(sub: Any) -> None:
+    p = sub.add_parser("daemon", help="serve modules: REST API, events, /metrics, web UI (foreground)")
+    p.add_argument("--socket", help="unix socket path (default /run/tinybpf/daemon.sock)")
+    p.add_argument("--group", default="", help="group owning the socket (mode 0660)")
+    p.add_argument("--tcp", default="", metavar="HOST:PORT", help="also listen on TCP (needs --token-file)")
+    p.add_argument("--token-file", help="bearer token required on TCP")
+    p.set_defaults(handler=_daemon)
+
+
+def _daemon(args: argparse.Namespace) -> int:
+    from tinybpf.modules.daemon import Daemon, read_token
+    from tinybpf.modules.settings import Settings
+
+    settings = Settings.load()
+    if args.socket:
+        settings.socket = args.socket
+    return Daemon(settings, tcp=args.tcp, token=read_token(args.token_file), group=args.group).serve()

@@ -12,6 +12,7 @@ from typing import Any, Optional
 from . import pins, signatures
 from .errors import ModuleError, RegistryError
 from .manifest import Image, Module, build, read_module
+from .mapview import MapView
 from .registry import Reference, Registry
 from .settings import Settings
 from .state import ModuleRecord, State
@@ -251,3 +252,27 @@ class Node:
         return {"reference": name, "digest": image.digest, "format": module.source_format,
                 "config": json.loads(module.config.to_json()), "manifest": image.parsed(),
                 "payload_size": len(module.payload)}
+
+    def maps(self, name: str) -> dict[str, MapView]:
+        """The module's pinned maps, each with the BTF its object declared (for decoded entries)."""
+        from ..elf.objspec import ObjectSpec
+
+        record = self._record(name)
+        module = self.module(record.digest)
+        spec = ObjectSpec.from_bytes(pins.object_bytes(module), f"{name}.bpf.o") if module.config.kind != "bpftrace" \
+            else None
+        found = {}
+        for pin_name, path in pins.pinned(record.pin_dir).maps.items():
+            declared = None
+            if spec is not None:
+                declared = spec.maps.get(pin_name) or spec.maps.get("." + pin_name)
+            found[pin_name] = MapView(pin_name, path, spec.btf if spec is not None else None,
+                                      declared.btf_key_type_id if declared else 0,
+                                      declared.btf_value_type_id if declared else 0)
+        return found
+
+    def map_view(self, name: str, map_name: str) -> MapView:
+        views = self.maps(name)
+        if map_name not in views:
+            raise ModuleError(f"module {name} has no map {map_name!r}", f"it has: {', '.join(views) or 'none'}")
+        return views[map_name]
