@@ -118,6 +118,8 @@ def dispatch(node: Node, method: str, path: str, body: dict[str, Any]) -> tuple[
             continue
         try:
             return 200, route.call(node, match.groupdict(), body)
+        except KeyError as exc:
+            return 400, {"error": f"the request body lacks {exc}"}
         except LookupError as exc:
             return 404, {"error": str(exc).strip("'\"")}
         except VerifierError as exc:

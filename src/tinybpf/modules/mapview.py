@@ -62,7 +62,7 @@ class MapView:
     def _encode(self, type_id: int, value: Any, size: int) -> bytes:
         if isinstance(value, str) and value.startswith("0x") and len(value) == 2 + 2 * size:
             return bytes.fromhex(value[2:])
-        return encode_value(self.btf, type_id, value, size, f"map {self.name}")
+        return from_json(self.btf, type_id, value, size, f"map {self.name}")
 
 
 def to_json(btf: Optional[BTF], type_id: int, data: bytes) -> Any:
@@ -87,3 +87,29 @@ def to_json(btf: Optional[BTF], type_id: int, data: bytes) -> Any:
         except UnicodeDecodeError:
             return "0x" + value.hex()
     return value
+
+
+def from_json(btf: Optional[BTF], type_id: int, value: Any, size: int, what: str) -> bytes:
+    """The bytes of ``value`` (as :func:`to_json` writes it) for a key or value of BTF type ``type_id``."""
+    t = btf.resolve(type_id) if btf is not None and type_id else None
+    if btf is None or not isinstance(t, (Struct, Union)):
+        return encode_value(btf, type_id, value, size, what)
+    if not isinstance(value, dict):
+        raise ModuleError(f"{what}: expected an object with members {', '.join(m.name for m in t.members)}")
+    out = bytearray(size)
+    order = "big" if btf.byte_order == "big" else "little"
+    for member in t.members:
+        if member.name not in value:
+            continue
+        if member.bitfield_size:
+            word = int.from_bytes(out, order) | ((int(value[member.name]) & ((1 << member.bitfield_size) - 1))
+                                                  << member.bit_offset)
+            out[:] = word.to_bytes(size, order)
+            continue
+        start, member_size = member.bit_offset // 8, btf.sizeof(member.type)
+        out[start:start + member_size] = from_json(btf, member.type, value[member.name], member_size,
+                                                   f"{what}.{member.name}")
+    unknown = set(value) - {m.name for m in t.members}
+    if unknown:
+        raise ModuleError(f"{what}: no member {sorted(unknown)[0]!r}")
+    return bytes(out)
