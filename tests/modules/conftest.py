@@ -41,7 +41,7 @@ class RegistryProcess:
             self.process.wait()
 
 
-def start_registry(directory: Path, htpasswd: str = "") -> RegistryProcess:
+def start_registry(directory: Path, htpasswd: str = "", address: str = "127.0.0.1") -> RegistryProcess:
     if shutil.which("docker-registry") is None:
         pytest.skip("docker-registry is not installed (apt-get install docker-registry; .ci/run does)")
     port = free_port()
@@ -50,20 +50,20 @@ def start_registry(directory: Path, htpasswd: str = "") -> RegistryProcess:
     config = directory / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: "
-        f"{directory / 'data'}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}")
+        f"{directory / 'data'}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}:{port}\n{auth}")
     log = open(directory / "registry.log", "wb")
     process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while True:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((address, port), timeout=1).close()
             break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 raise RuntimeError(f"docker-registry did not start: {(directory / 'registry.log').read_text()}")
             time.sleep(0.05)
-    return RegistryProcess(f"127.0.0.1:{port}", process)
+    return RegistryProcess(f"{address}:{port}", process)
 
 
 @pytest.fixture(scope="session")

@@ -97,6 +97,15 @@ def register(sub: Any) -> None:
     _verify_flags(p)
     p.set_defaults(handler=_apply)
 
+    p = cmds.add_parser("follow", help="follow a channel tag: pull, verify, preflight, swap, roll back")
+    p.add_argument("reference", metavar="REGISTRY/NAME:TAG")
+    p.add_argument("--name", default="")
+    p.add_argument("--interval", type=float, default=5.0)
+    p.add_argument("--once", action="store_true", help="one look at the tag, then exit")
+    _insecure(p)
+    _verify_flags(p)
+    p.set_defaults(handler=_follow)
+
     p = cmds.add_parser("export", help="write stored modules to an OCI image-layout tar")
     p.add_argument("file")
     p.add_argument("names", nargs="+")
@@ -291,6 +300,21 @@ def _apply(args: argparse.Namespace) -> int:
     return 0
 
 
+def _follow(args: argparse.Namespace) -> int:
+    import threading
+
+    from tinybpf.modules.fleet import Follower
+
+    follower = Follower(_node(), args.reference, name=args.name, **_pull_options(args))
+    if args.once:
+        status = follower.step()
+        print(f"{status.reference}\t{status.digest or '-'}\t{status.health}")
+        return 0 if status.health == "healthy" else 1
+    follower.run(threading.Event(), args.interval,
+                 lambda s: print(f"{s.reference}\t{s.digest or '-'}\t{s.health}", flush=True))
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     count = _node().store.export(args.names, args.file)
     print(f"exported {count} images to {args.file}")
@@ -364,6 +388,10 @@ def _register_daemon(sub: Any) -> None:
     p.add_argument("--group", default="", help="group owning the socket (mode 0660)")
     p.add_argument("--tcp", default="", metavar="HOST:PORT", help="also listen on TCP (needs --token-file)")
     p.add_argument("--token-file", help="bearer token required on TCP")
+    p.add_argument("--follow", metavar="REGISTRY/NAME:TAG", help="follow this channel tag (fleet mode)")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between looks at the tag")
+    _insecure(p)
+    _verify_flags(p)
     p.set_defaults(handler=_daemon)
 
 
@@ -374,4 +402,6 @@ def _daemon(args: argparse.Namespace) -> int:
     settings = Settings.load()
     if args.socket:
         settings.socket = args.socket
-    return Daemon(settings, tcp=args.tcp, token=read_token(args.token_file), group=args.group).serve()
+    follow = {"reference": args.follow, "interval": args.interval, **_pull_options(args)} if args.follow else None
+    return Daemon(settings, tcp=args.tcp, token=read_token(args.token_file), group=args.group,
+                  follow=follow).serve()

@@ -149,6 +149,8 @@ def openapi(version: str) -> dict[str, Any]:
             operation["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
         paths.setdefault(route.pattern, {})[route.method.lower()] = operation
     for path, summary, kind in (("/metrics", "Prometheus metrics", "text/plain"),
+                                ("/v1/follow", "The channel this node follows: digest, health, rejected digests",
+                                 "application/json"),
                                 ("/v1/events", "State changes as server-sent events", "text/event-stream"),
                                 ("/v1/modules/{name}/maps/{map}/events", "Ring buffer records as server-sent events",
                                  "text/event-stream")):

@@ -25,6 +25,7 @@ from typing import Any, Optional
 from .. import __version__
 from . import api, metrics, pins
 from .errors import ModuleError
+from .fleet import Follower
 from .node import Node
 from .settings import Settings
 
@@ -43,7 +44,8 @@ class _TCPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 class Daemon:
-    def __init__(self, settings: Settings, *, tcp: str = "", token: str = "", group: str = "") -> None:
+    def __init__(self, settings: Settings, *, tcp: str = "", token: str = "", group: str = "",
+                 follow: Optional[dict[str, Any]] = None) -> None:
         if tcp and not token:
             raise ModuleError("refusing to listen on TCP without a bearer token",
                               "pass --token-file FILE (or use the unix socket)")
@@ -56,6 +58,8 @@ class Daemon:
         self.servers: list[socketserver.BaseServer] = []
         self.stopping = threading.Event()
         self._stats: Any = None
+        self.follow = follow
+        self.follower: Optional[Follower] = None
 
     # ----- lifetime -----
 
@@ -74,6 +78,12 @@ class Daemon:
             self.servers.append(_TCPServer((host or "127.0.0.1", int(port)), self._handler(tcp=True)))
         for server in self.servers:
             threading.Thread(target=server.serve_forever, daemon=True, name="tinybpf-http").start()
+        if self.follow:
+            options = dict(self.follow)
+            interval = float(options.pop("interval", 5.0))
+            self.follower = Follower(self.node, options.pop("reference"), lock=self.lock, **options)
+            threading.Thread(target=self.follower.run, args=(self.stopping, interval), daemon=True,
+                             name="tinybpf-follow").start()
         self.node.state.audit("daemon start", self.settings.socket, result="; ".join(lines) or "nothing to adopt",
                               who="daemon")
         return lines
@@ -221,6 +231,8 @@ class Daemon:
                     return self._json(200, api.openapi(__version__))
                 if method == "GET" and path == "/metrics":
                     return self._send(200, daemon.metrics_text().encode(), "text/plain; version=0.0.4")
+                if method == "GET" and path == "/v1/follow":
+                    return self._json(200, daemon.follower.status.to_dict() if daemon.follower else None)
                 if method == "GET" and path == "/v1/events":
                     return self._events()
                 if method == "GET" and path.startswith("/v1/modules/") and path.endswith("/events"):
