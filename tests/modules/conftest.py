@@ -51,8 +51,8 @@ def start_registry(directory: Path, htpasswd: str = "", address: str = "127.0.0.
     config.write_text(
         "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: "
         f"{directory / 'data'}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}:{port}\n{auth}")
-    log = open(directory / "registry.log", "wb")
-    process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
+    with open(directory / "registry.log", "wb") as log:
+        process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -61,7 +61,8 @@ def start_registry(directory: Path, htpasswd: str = "", address: str = "127.0.0.
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"docker-registry did not start: {(directory / 'registry.log').read_text()}")
+                raise RuntimeError(f"docker-registry did not start: {(directory / 'registry.log').read_text()}") \
+                    from None
             time.sleep(0.05)
     return RegistryProcess(f"{address}:{port}", process)
 

@@ -64,8 +64,8 @@ class DaemonProcess:
             token_file = Path(env["TINYBPF_SOCKET"]).parent / "token"
             args += ["--tcp", f"127.0.0.1:{self.port}", "--token-file", str(token_file)]
         self.log = Path(env["TINYBPF_SOCKET"]).with_suffix(".log")
-        self.process = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                                        stderr=open(self.log, "ab"))
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log)
         self.unix = DaemonClient(env["TINYBPF_SOCKET"])
         self.http = DaemonClient(tcp=f"127.0.0.1:{self.port}", token=TOKEN)
         deadline = time.monotonic() + 60

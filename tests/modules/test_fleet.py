@@ -90,8 +90,9 @@ def test_five_node_channel_rollout_and_rollback(network: tuple[str, list[str]], 
             channel = "canary" if i == 0 else "stable"
             script = (f"mount -t bpf bpf {home / 'bpffs'} && exec {sys.executable} -m tinybpf daemon "
                       f"--follow {repo}:{channel} --interval 0.5 --insecure --key {public}")
-            processes.append(subprocess.Popen(["ip", "netns", "exec", ns, "sh", "-c", script], env=env,
-                                              stdout=subprocess.DEVNULL, stderr=open(home / "daemon.log", "wb")))
+            with open(home / "daemon.log", "wb") as log:
+                processes.append(subprocess.Popen(["ip", "netns", "exec", ns, "sh", "-c", script], env=env,
+                                                  stdout=subprocess.DEVNULL, stderr=log))
             clients.append(DaemonClient(str(home / "d.sock")))
 
         def follow(client: DaemonClient) -> dict[str, Any]:

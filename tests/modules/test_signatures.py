@@ -107,7 +107,7 @@ def test_unsigned_untrusted_and_tampered_are_refused(registry: RegistryProcess, 
         assert tinybpf("module", "list", env=env).stdout == "", "nothing may be stored"
 
     refused(ref, "unsigned module")
-    digest = _signed_push(registry, tmp_path, "untrusted/minimal", str(tmp_path / "stranger.key"))
+    _signed_push(registry, tmp_path, "untrusted/minimal", str(tmp_path / "stranger.key"))
     refused(f"{registry.host}/untrusted/minimal:1", "signature check failed")
     assert stranger
     # tampered: another manifest under the tag, the good signature copied to its signature tag

@@ -166,6 +166,24 @@ def _node() -> Any:
     return Node(Settings.load())
 
 
+def _daemon_client() -> Any:
+    """A client of the running daemon, or None: then the command runs daemonless."""
+    import socket
+
+    from tinybpf.modules.client import DaemonClient
+    from tinybpf.modules.settings import Settings
+
+    path = Settings.load().socket
+    probe = socket.socket(socket.AF_UNIX)
+    try:
+        probe.connect(path)
+    except OSError:
+        return None
+    finally:
+        probe.close()
+    return DaemonClient(path)
+
+
 def _pull_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"insecure": args.insecure, "verify": not args.no_verify, "keys": args.key}
 
@@ -189,8 +207,13 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    node = _node()
-    module = node.pull(args.reference, **_pull_options(args))
+    client = _daemon_client()
+    if client is not None and not args.key:
+        answer = client.call("POST", "/v1/pull", {"reference": args.reference, "insecure": args.insecure,
+                                                 "verify": not args.no_verify})
+        print(f"{args.reference}\t{answer['digest']}\t{answer['format']}")
+        return 0
+    module = _node().pull(args.reference, **_pull_options(args))
     print(f"{args.reference}\t{module.digest}\t{module.source_format} {module.config.kind}")
     return 0
 
@@ -238,11 +261,18 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
-    node = _node()
     targets = {**_pairs(args.target, "--target"),
                **{k: v for k, v in (("interface", args.interface), ("cgroup", args.cgroup)) if v}}
-    record = node.load(args.reference, name=args.name, params=_pairs(args.param, "--param"), attach=args.attach,
-                       targets=targets, pull=_pull_options(args))
+    params = _pairs(args.param, "--param")
+    client = _daemon_client()
+    if client is not None and not args.key:
+        answer = client.call("POST", "/v1/modules", {
+            "reference": args.reference, "name": args.name, "params": params, "attach": args.attach,
+            "targets": targets, "insecure": args.insecure, "verify": not args.no_verify})
+        print(f"{answer['name']}\t{answer['digest']}\t{answer['status']}\t{answer['pin_dir']}")
+        return 0
+    record = _node().load(args.reference, name=args.name, params=params, attach=args.attach, targets=targets,
+                       pull=_pull_options(args))
     print(f"{record.name}\t{record.digest}\t{record.status}\t{record.pin_dir}")
     return 0
 
@@ -250,19 +280,30 @@ def _load(args: argparse.Namespace) -> int:
 def _attach(args: argparse.Namespace) -> int:
     targets = {**_pairs(args.target, "--target"),
                **{k: v for k, v in (("interface", args.interface), ("cgroup", args.cgroup)) if v}}
-    record = _node().attach(args.name, targets)
-    print(f"{record.name}\t{record.status}")
+    client = _daemon_client()
+    if client is not None:
+        status = client.call("POST", f"/v1/modules/{args.name}/attach", {"targets": targets})["status"]
+    else:
+        status = _node().attach(args.name, targets).status
+    print(f"{args.name}\t{status}")
     return 0
 
 
 def _simple(args: argparse.Namespace) -> int:
-    getattr(_node(), args.action)(args.name)
+    client = _daemon_client()
+    if client is None:
+        getattr(_node(), args.action)(args.name)
+    elif args.action == "detach":
+        client.call("POST", f"/v1/modules/{args.name}/detach", {})
+    else:
+        client.call("DELETE", f"/v1/modules/{args.name}")
     print(f"{args.action}ed {args.name}" if args.action == "detach" else f"unloaded {args.name}")
     return 0
 
 
 def _ps(args: argparse.Namespace) -> int:
-    running = _node().ps()
+    client = _daemon_client()
+    running = client.call("GET", "/v1/modules") if client is not None else _node().ps()
     if args.json:
         _print_json(running)
         return 0
@@ -290,7 +331,11 @@ def _save(args: argparse.Namespace) -> int:
 
 def _apply(args: argparse.Namespace) -> int:
     try:
-        text = sys.stdin.read() if args.file == "-" else open(args.file).read()
+        if args.file == "-":
+            text = sys.stdin.read()
+        else:
+            with open(args.file) as f:
+                text = f.read()
         document = json.loads(text)
     except (OSError, ValueError) as exc:
         raise TinyBPFError(f"{args.file}: not a saved module state ({exc})",
@@ -340,7 +385,6 @@ def _keygen(args: argparse.Namespace) -> int:
 
 def _trust(args: argparse.Namespace) -> int:
     import os
-    import shutil
 
     from tinybpf.modules import signatures
 
@@ -349,8 +393,8 @@ def _trust(args: argparse.Namespace) -> int:
     os.makedirs(node.settings.trust, exist_ok=True)
     kid = signatures.key_id(public)
     destination = os.path.join(node.settings.trust, kid.replace(":", "-") + ".pub")
-    shutil.copyfile(args.key, destination) if args.key.endswith(".pub") else open(destination, "w").write(
-        signatures.ed25519.public_pem(public))
+    with open(destination, "w") as f:
+        f.write(signatures.ed25519.public_pem(public))
     print(f"trusted {kid}")
     return 0
 

@@ -50,6 +50,11 @@ def _missing(what: str) -> Any:
     raise LookupError(f"no {what}")
 
 
+def _unload(node: Node, p: dict[str, str], _: dict[str, Any]) -> Any:
+    node.unload(p["name"])
+    return {"ok": True}
+
+
 def _programs(node: Node, _: dict[str, str], __: dict[str, Any]) -> Any:
     from ..programs import Program, list_program_ids
 
@@ -87,8 +92,7 @@ ROUTES = (
     Route("POST", "/v1/modules", "Load a module (pulling it first when needed); body: reference, name, attach, "
           "targets, params, insecure, verify", _load, True),
     Route("GET", "/v1/modules/{name}", "One module", _module),
-    Route("DELETE", "/v1/modules/{name}", "Detach and unload a module",
-          lambda n, p, b: n.unload(p["name"]) or {"ok": True}, True),
+    Route("DELETE", "/v1/modules/{name}", "Detach and unload a module", _unload, True),
     Route("POST", "/v1/modules/{name}/attach", "Attach a loaded module; body: targets",
           lambda n, p, b: n.attach(p["name"], b.get("targets", {})).to_dict(), True),
     Route("POST", "/v1/modules/{name}/detach", "Detach a module's links",

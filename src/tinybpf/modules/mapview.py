@@ -6,7 +6,7 @@ unions become objects by member name; anything without BTF stays hex. Writes tak
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from ..btf.reader import BTF
 from ..btf.types import Struct, Union
@@ -97,7 +97,7 @@ def from_json(btf: Optional[BTF], type_id: int, value: Any, size: int, what: str
     if not isinstance(value, dict):
         raise ModuleError(f"{what}: expected an object with members {', '.join(m.name for m in t.members)}")
     out = bytearray(size)
-    order = "big" if btf.byte_order == "big" else "little"
+    order: Literal["little", "big"] = "big" if btf.byte_order == "big" else "little"
     for member in t.members:
         if member.name not in value:
             continue

@@ -4,12 +4,13 @@ change is audited and committed to the state DB after the kernel objects are pin
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional
 
-from . import pins, signatures
+from . import pins, script, signatures
 from .errors import ModuleError, RegistryError
 from .manifest import Image, Module, build, read_module
 from .mapview import MapView
@@ -128,28 +129,61 @@ class Node:
         module = self.module(text)
         digest = self.store.resolve(text) or ""
         name = name or module.name
-        if module.config.kind == "bpftrace":
-            raise ModuleError(f"module {name}: bpftrace-script modules are stored and pushed, but the daemon "
-                              "does not run them yet", "run it with `tinybpf trace`")
         old = self.state.module(name)
-        directory = pins.version_dir(self.settings.pin_root, name, digest)
         if old is not None and old.digest == digest:
             raise ModuleError(f"module {name} already runs {digest[:19]}...", "unload it first, or load another version")
+        try:
+            if module.config.kind == "bpftrace":
+                record = self._start_script(module, text, name, digest)
+            else:
+                record = self._start_object(module, text, name, digest, params, attach, targets)
+        except BaseException as exc:
+            self._audit("load", name, digest, f"failed: {exc}")
+            raise
+        record = dataclasses.replace(record, previous=old.digest if old else "")
+        self.state.put(record)
+        if old is not None:
+            self._stop(old)
+        self._audit("load" if old is None else "swap", name, digest,
+                    "script running" if record.pid else "verifier ok" + (", attached" if attach else ""))
+        return record
+
+    def _start_object(self, module: Module, text: str, name: str, digest: str, params: Mapping[str, Any],
+                      attach: bool, targets: Mapping[str, str]) -> ModuleRecord:
+        directory = pins.version_dir(self.settings.pin_root, name, digest)
         try:
             pins.load(module, directory, params)
             if attach:
                 pins.attach(module, directory, targets)
-        except BaseException as exc:
-            pins.remove(directory) if old is None or old.pin_dir != directory else None
-            self._audit("load", name, digest, f"failed: {exc}")
+        except BaseException:
+            pins.remove(directory)
             raise
-        record = ModuleRecord(name, text, digest, module.config.kind, "attached" if attach else "loaded",
-                              dict(targets), dict(params), directory, old.digest if old else "")
-        self.state.put(record)
-        if old is not None:
-            pins.remove(old.pin_dir)
-        self._audit("load" if old is None else "swap", name, digest, "verifier ok" + (", attached" if attach else ""))
-        return record
+        return ModuleRecord(name, text, digest, module.config.kind, "attached" if attach else "loaded",
+                            dict(targets), dict(params), directory)
+
+    def _start_script(self, module: Module, text: str, name: str, digest: str) -> ModuleRecord:
+        path = os.path.join(self.settings.root, "scripts", name, digest.split(":", 1)[-1][:12] + ".bt")
+        source = module.payload.decode(errors="replace")
+        script.check(source, f"{name}.bt")
+        self.store._write(path, module.payload)
+        pid = script.start(path, self.log_path(name))
+        return ModuleRecord(name, text, digest, "bpftrace", "running", pin_dir=path, pid=pid)
+
+    def log_path(self, name: str) -> str:
+        return os.path.join(self.settings.root, "logs", f"{name}.log")
+
+    def _stop(self, record: ModuleRecord) -> None:
+        if record.kind == "bpftrace":
+            script.stop(record.pid, record.pin_dir)
+        else:
+            pins.remove(record.pin_dir)
+
+    def alive(self, record: ModuleRecord) -> bool:
+        """Whether what ``record`` says runs still does (pins present, or the script's tracer alive)."""
+        if record.kind == "bpftrace":
+            return script.running(record.pid, record.pin_dir)
+        held = pins.pinned(record.pin_dir)
+        return bool(held.programs) and (record.status != "attached" or bool(held.links))
 
     def _record(self, name: str) -> ModuleRecord:
         record = self.state.module(name)
@@ -157,8 +191,14 @@ class Node:
             raise ModuleError(f"no module named {name!r} is loaded", "see `tinybpf module ps`")
         return record
 
-    def attach(self, name: str, targets: Mapping[str, str] = {}) -> ModuleRecord:
+    def _object_record(self, name: str) -> ModuleRecord:
         record = self._record(name)
+        if record.kind == "bpftrace":
+            raise ModuleError(f"module {name} is a script: it runs attached or not at all", "unload it to stop it")
+        return record
+
+    def attach(self, name: str, targets: Mapping[str, str] = {}) -> ModuleRecord:
+        record = self._object_record(name)
         module = self.module(record.digest)
         pins.detach(record.pin_dir)
         pins.attach(module, record.pin_dir, targets)
@@ -168,7 +208,7 @@ class Node:
         return updated
 
     def detach(self, name: str) -> int:
-        record = self._record(name)
+        record = self._object_record(name)
         count = pins.detach(record.pin_dir)
         self.state.put(ModuleRecord(**{**record.to_dict(), "status": "loaded"}))
         self._audit("detach", name, record.digest, f"{count} links")
@@ -176,7 +216,7 @@ class Node:
 
     def unload(self, name: str) -> None:
         record = self._record(name)
-        pins.remove(record.pin_dir)
+        self._stop(record)
         self.state.remove(name)
         self._audit("unload", name, record.digest)
 
@@ -186,7 +226,7 @@ class Node:
 
         found = []
         for record in self.state.modules():
-            held = pins.pinned(record.pin_dir)
+            held = pins.pinned(record.pin_dir) if record.kind != "bpftrace" else pins.Pinned({}, {}, {})
             programs = {}
             for prog, path in held.programs.items():
                 try:
@@ -224,12 +264,11 @@ class Node:
         record = self.state.module(name)
         digest = entry["digest"]
         source = digest if self.store.resolve(digest) else entry["reference"]
-        if record is not None and record.digest == digest and os.path.isdir(os.path.join(record.pin_dir, "progs")):
-            held = pins.pinned(record.pin_dir)
-            if bool(held.links) == bool(entry.get("attached")) and held.programs:
-                return []
+        if record is not None and record.digest == digest and self.alive(record) and \
+                (record.kind == "bpftrace" or (record.status == "attached") == bool(entry.get("attached"))):
+            return []
         if record is not None:
-            pins.remove(record.pin_dir)
+            self._stop(record)
             self.state.remove(name)
         self.load(source, name=name, params=entry.get("params", {}), attach=bool(entry.get("attached")),
                   targets=entry.get("targets", {}), pull=pull)
@@ -239,9 +278,10 @@ class Node:
         """After a (re)start: keep what is still pinned, re-apply what a reboot or unmount lost."""
         lines = []
         for record in self.state.modules():
-            held = pins.pinned(record.pin_dir)
-            if held.programs and (record.status != "attached" or held.links):
-                lines.append(f"adopted {record.name} ({len(held.programs)} programs, {len(held.links)} links)")
+            if self.alive(record):
+                held = pins.pinned(record.pin_dir)
+                what = f"pid {record.pid}" if record.pid else f"{len(held.programs)} programs, {len(held.links)} links"
+                lines.append(f"adopted {record.name} ({what})")
                 self._audit("adopt", record.name, record.digest)
         lines.extend(self.apply(self.save()))
         return lines
@@ -258,16 +298,13 @@ class Node:
         from ..elf.objspec import ObjectSpec
 
         record = self._record(name)
-        module = self.module(record.digest)
-        spec = ObjectSpec.from_bytes(pins.object_bytes(module), f"{name}.bpf.o") if module.config.kind != "bpftrace" \
-            else None
+        if record.kind == "bpftrace":
+            return {}
+        spec = ObjectSpec.from_bytes(pins.object_bytes(self.module(record.digest)), f"{name}.bpf.o")
         found = {}
         for pin_name, path in pins.pinned(record.pin_dir).maps.items():
-            declared = None
-            if spec is not None:
-                declared = spec.maps.get(pin_name) or spec.maps.get("." + pin_name)
-            found[pin_name] = MapView(pin_name, path, spec.btf if spec is not None else None,
-                                      declared.btf_key_type_id if declared else 0,
+            declared = spec.maps.get(pin_name) or spec.maps.get("." + pin_name)
+            found[pin_name] = MapView(pin_name, path, spec.btf, declared.btf_key_type_id if declared else 0,
                                       declared.btf_value_type_id if declared else 0)
         return found
 

@@ -153,7 +153,7 @@ class Registry:
 
     def _answer(self, header: str, scope: str) -> bool:
         challenge = parse_challenge(header)
-        if challenge is None or self.credentials is None and challenge.scheme == "basic":
+        if challenge is None or (self.credentials is None and challenge.scheme == "basic"):
             return False
         if challenge.scheme == "basic":
             self._basic = True

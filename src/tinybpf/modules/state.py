@@ -18,7 +18,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS modules (
     name TEXT PRIMARY KEY, reference TEXT NOT NULL, digest TEXT NOT NULL, previous TEXT NOT NULL DEFAULT '',
     kind TEXT NOT NULL, status TEXT NOT NULL, attach TEXT NOT NULL DEFAULT '{}', params TEXT NOT NULL DEFAULT '{}',
-    pin_dir TEXT NOT NULL DEFAULT '', updated REAL NOT NULL);
+    pin_dir TEXT NOT NULL DEFAULT '', pid INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
     subject TEXT NOT NULL, digest TEXT NOT NULL, result TEXT NOT NULL);
@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS audit (
 
 @dataclasses.dataclass(frozen=True)
 class ModuleRecord:
-    """One module's row: ``status`` is ``loaded`` (programs pinned) or ``attached`` (links pinned too)."""
+    """One module's row: ``status`` is ``loaded`` (programs pinned), ``attached`` (links pinned too) or
+    ``running`` (a script's tracer, process ``pid``, script file ``pin_dir``)."""
 
     name: str
     reference: str
@@ -38,6 +39,7 @@ class ModuleRecord:
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
     pin_dir: str = ""
     previous: str = ""
+    pid: int = 0
     updated: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,7 +67,7 @@ class State:
             raise ModuleError(f"state database {self.path}: {exc}") from None
 
     def modules(self) -> list[ModuleRecord]:
-        rows = self._run("SELECT name, reference, digest, kind, status, attach, params, pin_dir, previous, updated "
+        rows = self._run("SELECT name, reference, digest, kind, status, attach, params, pin_dir, previous, pid, updated "
                          "FROM modules ORDER BY name")
         return [_record(row) for row in rows]
 
@@ -74,10 +76,10 @@ class State:
 
     def put(self, record: ModuleRecord) -> None:
         self._run("INSERT OR REPLACE INTO modules (name, reference, digest, previous, kind, status, attach, params, "
-                  "pin_dir, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  "pin_dir, pid, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                   (record.name, record.reference, record.digest, record.previous, record.kind, record.status,
                    json.dumps(record.attach, sort_keys=True), json.dumps(record.params, sort_keys=True),
-                   record.pin_dir, time.time()))
+                   record.pin_dir, record.pid, time.time()))
 
     def remove(self, name: str) -> None:
         self._run("DELETE FROM modules WHERE name = ?", (name,))
@@ -94,9 +96,9 @@ class State:
 
 
 def _record(row: tuple[Any, ...]) -> ModuleRecord:
-    name, reference, digest, kind, status, attach, params, pin_dir, previous, updated = row
+    name, reference, digest, kind, status, attach, params, pin_dir, previous, pid, updated = row
     return ModuleRecord(name, reference, digest, kind, status, json.loads(attach), json.loads(params), pin_dir,
-                        previous, updated)
+                        previous, pid, updated)
 
 
 def _whoami() -> str:
