@@ -322,3 +322,52 @@ def _distinct_colours(png: bytes) -> int:
     pixels = {raw[i:i + 4] for row in range(0, min(len(raw) // stride, 300)) for i in
               range(row * stride + 1, row * stride + stride, 16)}
     return len(pixels)
+
+
+def test_script_module_runs_headless_survives_sigkill_and_exports_maps(node_env: dict[str, str],
+                                                                      tmp_path: Path) -> None:
+    script = tmp_path / "opens.bt"
+    script.write_text("tracepoint:syscalls:sys_enter_openat { @opens[comm] = count(); }\n"
+                      "interval:ms:200 { print(@opens); }\n")
+    tinybpf("module", "build", str(script), "-t", "local/opens:1", env=node_env)
+    daemon = DaemonProcess(node_env)
+    try:
+        record = daemon.unix.call("POST", "/v1/modules", {"reference": "local/opens:1"})
+        assert record["status"] == "running" and record["pid"] > 0
+
+        def exported() -> bool:
+            _openat_a_few_times()
+            status, body = daemon.http.request("GET", "/metrics")
+            return status == 200 and b'tinybpf_script_map{module="opens",map="@opens",key="python3"}' in body
+
+        deadline = time.monotonic() + 60
+        while not exported():
+            assert time.monotonic() < deadline, "the script's map never reached /metrics"
+            time.sleep(0.3)
+        daemon.kill(signal.SIGKILL)
+        os.kill(record["pid"], 0)  # the tracer outlives the daemon
+        restarted = DaemonProcess(node_env)
+        try:
+            running = restarted.unix.call("GET", "/v1/modules")
+            assert [(m["name"], m["pid"]) for m in running] == [("opens", record["pid"])]
+            assert "@opens" in tinybpf("module", "logs", "opens", "-n", "5", env=node_env).stdout
+            restarted.unix.call("DELETE", "/v1/modules/opens")
+        finally:
+            restarted.kill(signal.SIGTERM)
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill(signal.SIGTERM)
+    from tinybpf.modules import script as scripts
+
+    assert not scripts.running(record["pid"], record["pin_dir"]), "unload stops the tracer"
+
+
+def test_cli_talks_to_the_running_daemon(daemon: DaemonProcess) -> None:
+    out = tinybpf("module", "load", "local/counters:1", "--attach", env=daemon.env).stdout
+    assert "attached" in out
+    assert "counters" in tinybpf("module", "ps", env=daemon.env).stdout
+    audit = daemon.unix.call("GET", "/v1/audit")
+    load = next(r for r in audit if r["action"] == "load")
+    assert load["who"].startswith("uid 0 (pid ")  # the daemon saw the CLI's credentials on its socket
+    tinybpf("module", "unload", "counters", env=daemon.env)
+    assert daemon.unix.call("GET", "/v1/modules") == []

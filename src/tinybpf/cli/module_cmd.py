@@ -85,7 +85,9 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_ps)
 
-    p = cmds.add_parser("logs", help="the audit log (who changed what, digest, verifier result)")
+    p = cmds.add_parser("logs", help="a script module's output, or the audit log (who changed what, digest, "
+                        "verifier result)")
+    p.add_argument("name", nargs="?", help="the module (default: the audit log)")
     p.add_argument("-n", type=int, default=50)
     p.set_defaults(handler=_logs)
 
@@ -317,7 +319,15 @@ def _ps(args: argparse.Namespace) -> int:
 def _logs(args: argparse.Namespace) -> int:
     import time
 
-    for entry in _node().state.audit_log(args.n):
+    node = _node()
+    if args.name:
+        try:
+            with open(node.log_path(args.name), errors="replace") as f:
+                sys.stdout.writelines(f.readlines()[-args.n:])
+        except FileNotFoundError:
+            raise TinyBPFError(f"module {args.name} has no log", "only script modules write one") from None
+        return 0
+    for entry in node.state.audit_log(args.n):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(entry["ts"]))
         print(f"{stamp}\t{entry['who']}\t{entry['action']}\t{entry['subject']}\t{entry['digest'][:19]}\t"
               f"{entry['result']}")

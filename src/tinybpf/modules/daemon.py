@@ -23,7 +23,7 @@ from importlib import resources
 from typing import Any, Optional
 
 from .. import __version__
-from . import api, metrics, pins
+from . import api, metrics, pins, script
 from .errors import ModuleError
 from .fleet import Follower
 from .node import Node
@@ -156,7 +156,11 @@ class Daemon:
         out = metrics.Exposition()
         with self.lock:
             running = []
-            for record in self.node.state.modules():
+            records = self.node.state.modules()
+            for record in records:
+                if record.kind == "bpftrace":
+                    metrics.collect_script(record.name, script.printed_maps(self.node.log_path(record.name)), out)
+                    continue
                 held = pins.pinned(record.pin_dir)
                 try:
                     views = self.node.maps(record.name)
@@ -164,7 +168,7 @@ class Daemon:
                     views = {}
                 running.append((record.name, held.programs, views))
             metrics.collect(running, out)
-        out.add("tinybpf_modules", "gauge", "Modules loaded on this node.", {}, len(running))
+        out.add("tinybpf_modules", "gauge", "Modules loaded on this node.", {}, len(records))
         return out.text()
 
     def _handler(self, tcp: bool) -> type[http.server.BaseHTTPRequestHandler]:

@@ -111,3 +111,29 @@ def _map_samples(module: str, name: str, view: MapView, out: Exposition, array_t
     for entry in entries:
         sample = {"module": module, **_key_labels(entry["key"])}
         out.add(metric, family, help_text, sample, _number(entry["value"]))
+
+
+def collect_script(module: str, printed: dict[str, Any], out: Exposition) -> None:
+    """A script's maps, as it last printed them: ``tinybpf_script_map{module, map, key}``; histograms one
+    sample per bucket (``min``/``max`` labels)."""
+    help_text = "The last printed value of a bpftrace-script module's map."
+    for name, value in printed.items():
+        base = {"module": module, "map": name}
+        if isinstance(value, (int, float)):
+            out.add("tinybpf_script_map", "gauge", help_text, base, value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, (int, float)):
+                    out.add("tinybpf_script_map", "gauge", help_text, {**base, "key": key}, item)
+                elif isinstance(item, list):
+                    _buckets(out, {**base, "key": key}, item)
+        elif isinstance(value, list):
+            _buckets(out, base, value)
+
+
+def _buckets(out: Exposition, labels: dict[str, Any], buckets: list[Any]) -> None:
+    for bucket in buckets:
+        if isinstance(bucket, dict) and "count" in bucket:
+            where = {k: bucket[k] for k in ("min", "max") if k in bucket}
+            out.add("tinybpf_script_hist_bucket", "gauge", "Buckets of a bpftrace-script module's histogram.",
+                    {**labels, **where}, bucket["count"])
