@@ -172,7 +172,6 @@ def _daemon_client() -> Any:
     """A client of the running daemon, or None: then the command runs daemonless."""
     import socket
 
-    from tinybpf.modules.client import DaemonClient
     from tinybpf.modules.settings import Settings
 
     path = Settings.load().socket
@@ -183,6 +182,8 @@ def _daemon_client() -> Any:
         return None
     finally:
         probe.close()
+    from tinybpf.modules.client import DaemonClient
+
     return DaemonClient(path)
 
 

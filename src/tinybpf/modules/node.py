@@ -8,16 +8,18 @@ import dataclasses
 import json
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import pins, script, signatures
 from .errors import ModuleError, RegistryError
 from .manifest import Image, Module, build, read_module
-from .mapview import MapView
 from .registry import Reference, Registry
 from .settings import Settings
 from .state import ModuleRecord, State
 from .store import Store
+
+if TYPE_CHECKING:
+    from .mapview import MapView
 
 SAVE_FORMAT = "tinybpf.modules.state.v1"
 
@@ -296,6 +298,7 @@ class Node:
     def maps(self, name: str) -> dict[str, MapView]:
         """The module's pinned maps, each with the BTF its object declared (for decoded entries)."""
         from ..elf.objspec import ObjectSpec
+        from .mapview import MapView
 
         record = self._record(name)
         if record.kind == "bpftrace":
