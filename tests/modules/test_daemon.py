@@ -371,3 +371,44 @@ def test_cli_talks_to_the_running_daemon(daemon: DaemonProcess) -> None:
     assert load["who"].startswith("uid 0 (pid ")  # the daemon saw the CLI's credentials on its socket
     tinybpf("module", "unload", "counters", env=daemon.env)
     assert daemon.unix.call("GET", "/v1/modules") == []
+
+
+def test_swap_updates_an_xdp_link_in_place(tmp_path: Path) -> None:
+    """A new version of an XDP module takes over the same link (BPF_LINK_UPDATE): same link id, new program."""
+    if shutil.which("bpftool") is None:
+        pytest.skip("bpftool is not installed")
+    namespace = f"tt-modswap-{os.getpid()}"
+    bpffs = tmp_path / "bpffs"
+    bpffs.mkdir()
+    subprocess.run(["ip", "netns", "add", namespace], check=True)
+    subprocess.run(["mount", "-t", "bpf", "bpf", str(bpffs)], check=True)
+    env = {"TINYBPF_MODULES_ROOT": str(tmp_path / "node"), "TINYBPF_PIN_ROOT": str(bpffs / "tinybpf"),
+           "PYTHONPATH": SRC}
+    try:
+        xdp = str(DATA / "xdp_count.bpf.o")
+        for version in ("1", "2"):
+            tinybpf("module", "build", xdp, "-t", f"local/xdp:{version}", "--name", "xdp", "--version", version,
+                    env=env)
+
+        def in_namespace(*args: str) -> str:
+            result = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-m", "tinybpf", *args],
+                                    capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+            assert result.returncode == 0, result.stderr
+            return result.stdout
+
+        def link() -> dict[str, Any]:
+            pin = next(bpffs.glob("tinybpf/xdp/*/links/tt_xdp_count"))
+            out = subprocess.run(["bpftool", "-j", "link", "show", "pinned", str(pin)], capture_output=True,
+                                 text=True, check=True).stdout
+            return dict(json.loads(out))
+
+        in_namespace("module", "load", "local/xdp:1", "--attach", "--interface", "lo")
+        first = link()
+        in_namespace("module", "load", "local/xdp:2", "--attach", "--interface", "lo", "--name", "xdp")
+        second = link()
+        assert second["id"] == first["id"] and second["prog_id"] != first["prog_id"]
+        assert len(list(bpffs.glob("tinybpf/xdp/*"))) == 1, "the old version is gone"
+        in_namespace("module", "unload", "xdp")
+    finally:
+        subprocess.run(["umount", str(bpffs)], check=False)
+        subprocess.run(["ip", "netns", "del", namespace], check=False)

@@ -138,7 +138,7 @@ class Node:
             if module.config.kind == "bpftrace":
                 record = self._start_script(module, text, name, digest)
             else:
-                record = self._start_object(module, text, name, digest, params, attach, targets)
+                record = self._start_object(module, text, name, digest, params, attach, targets, old)
         except BaseException as exc:
             self._audit("load", name, digest, f"failed: {exc}")
             raise
@@ -151,13 +151,20 @@ class Node:
         return record
 
     def _start_object(self, module: Module, text: str, name: str, digest: str, params: Mapping[str, Any],
-                      attach: bool, targets: Mapping[str, str]) -> ModuleRecord:
+                      attach: bool, targets: Mapping[str, str], old: Optional[ModuleRecord]) -> ModuleRecord:
+        """Load beside ``old``; links that allow it move to the new programs in place, the rest attach anew
+        before the old version goes, so the swap never leaves a gap."""
         directory = pins.version_dir(self.settings.pin_root, name, digest)
+        pins.load(module, directory, params)
+        moved: dict[str, str] = {}
         try:
-            pins.load(module, directory, params)
             if attach:
-                pins.attach(module, directory, targets)
+                if old is not None and old.kind == "object" and old.attach == dict(targets):
+                    moved = pins.update_links(old.pin_dir, directory)
+                pins.attach(module, directory, targets, skip=moved)
         except BaseException:
+            if moved and old is not None:
+                pins.revert_links(directory, old.pin_dir, moved)
             pins.remove(directory)
             raise
         return ModuleRecord(name, text, digest, module.config.kind, "attached" if attach else "loaded",

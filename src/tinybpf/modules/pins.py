@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..errors import TinyBPFError
@@ -72,10 +72,62 @@ def load(module: Module, directory: str, params: Mapping[str, Any] = {}) -> Pinn
     return pinned(directory)
 
 
-def attach(module: Module, directory: str, targets: Mapping[str, str]) -> dict[str, str]:
+def update_links(old_dir: str, new_dir: str) -> dict[str, str]:
+    """Move the old version's links onto the new version's programs in place (BPF_LINK_UPDATE), so traffic
+    never sees a moment with neither attached; re-pins each moved link under ``new_dir``.
+
+    Links whose kind cannot be updated (perf_event: tracepoints, kprobes, uprobes) are left for the
+    caller to attach anew. Returns program name -> the old program's pin, to undo with :func:`revert_links`.
+    """
+    from ..errors import BPFError
+    from ..kernel import commands
+    from ..kernel.fd import FD
+
+    moved: dict[str, str] = {}
+    old, new = pinned(old_dir), pinned(new_dir)
+    os.makedirs(os.path.join(new_dir, "links"), exist_ok=True)
+    for name, link_path in old.links.items():
+        if name not in new.programs:
+            continue
+        link = FD(commands.obj_get(link_path))
+        program = FD(commands.obj_get(new.programs[name]))
+        try:
+            commands.link_update(link.fd, program.fd)
+        except BPFError:
+            continue
+        finally:
+            program.close()
+        try:
+            commands.obj_pin(link.fd, os.path.join(new_dir, "links", name))
+            os.unlink(link_path)
+        finally:
+            link.close()
+        moved[name] = old.programs[name]
+    return moved
+
+
+def revert_links(new_dir: str, old_dir: str, moved: Mapping[str, str]) -> None:
+    """Undo :func:`update_links`: the old programs back on the links, the pins back where they were."""
+    from ..kernel import commands
+    from ..kernel.fd import FD
+
+    for name, old_program in moved.items():
+        link_path = os.path.join(new_dir, "links", name)
+        link, program = FD(commands.obj_get(link_path)), FD(commands.obj_get(old_program))
+        try:
+            commands.link_update(link.fd, program.fd)
+            commands.obj_pin(link.fd, os.path.join(old_dir, "links", name))
+            os.unlink(link_path)
+        finally:
+            link.close()
+            program.close()
+
+
+def attach(module: Module, directory: str, targets: Mapping[str, str], skip: Collection[str] = ()) -> dict[str, str]:
     """Attach the pinned programs (where their sections say, or ``targets[program]``) and pin the links.
 
-    ``targets`` may name ``interface`` or ``cgroup`` for xdp/tc/cgroup programs. All or nothing.
+    ``targets`` may name ``interface`` or ``cgroup`` for xdp/tc/cgroup programs; programs in ``skip``
+    are already attached (moved by :func:`update_links`). All or nothing.
     """
     from ..programs import Program
 
@@ -85,7 +137,7 @@ def attach(module: Module, directory: str, targets: Mapping[str, str]) -> dict[s
         interface, cgroup = targets.get("interface"), targets.get("cgroup")
         for name in obj.spec.programs:
             path = os.path.join(directory, "progs", name)
-            if not os.path.exists(path):
+            if not os.path.exists(path) or name in skip:
                 continue
             obj.programs[name] = Program.from_pin(path)
             if name not in targets and not obj.auto_attachable(name, interface=interface, cgroup=cgroup):
