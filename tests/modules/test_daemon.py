@@ -169,8 +169,8 @@ def test_map_entries_decoded_and_crud(daemon: DaemonProcess) -> None:
 
 def test_verifier_rejection_reports_the_line_and_keeps_the_previous_version(node_env: dict[str, str]) -> None:
     node = Node(Settings.load())
-    node.build(COUNTERS, "local/counters:1", name="counters")
-    node.build(str(DATA / "rejected.bpf.o"), "local/counters:2", name="counters")
+    node.build([COUNTERS], "local/counters:1", name="counters")
+    node.build([str(DATA / "rejected.bpf.o")], "local/counters:2", name="counters")
     first = node.load("local/counters:1", attach=True)
     with pytest.raises(VerifierError) as info:
         node.load("local/counters:2", attach=True)

@@ -233,3 +233,26 @@ def test_reference_parsing() -> None:
         Reference.parse("b:1")
     with pytest.raises(ModuleError, match="not a valid repository"):
         Reference.parse("localhost/Bad Name:1")
+
+
+def test_one_object_per_byte_order_makes_an_index(registry: RegistryProcess, home: Path, tmp_path: Path) -> None:
+    ref = f"{registry.host}/mods/both:1"
+    tinybpf("module", "build", MINIMAL, str(OBJECTS / "minimal-eb.bpf.o"), "-t", ref, "--name", "both")
+    tinybpf("module", "push", "--insecure", ref)
+    index = json.loads(Registry(registry.host, insecure=True).get_manifest("mods/both", "1")[0])
+    assert index["mediaType"] == manifest.OCI_INDEX
+    assert sorted(m["platform"]["architecture"] for m in index["manifests"]) == ["bpfeb", "bpfel"]
+    other = tmp_path / "other"
+    other.mkdir()
+    env = {"TINYBPF_MODULES_ROOT": str(other)}
+    tinybpf("module", "pull", "--insecure", "--no-verify", ref, env=env)
+    inspected = json.loads(tinybpf("module", "inspect", ref, env=env).stdout)
+    assert inspected["config"]["arches"] == [manifest.host_arch()]
+    archive = tmp_path / "both.tar"
+    tinybpf("module", "export", str(archive), ref, env=env)
+    third = tmp_path / "third"
+    third.mkdir()
+    tinybpf("module", "import", str(archive), env={"TINYBPF_MODULES_ROOT": str(third)})
+    assert ref in tinybpf("module", "list", env={"TINYBPF_MODULES_ROOT": str(third)}).stdout
+    with pytest.raises(ModuleError, match="one object per byte order"):
+        manifest.index([_image(), _image("2")])

@@ -19,8 +19,8 @@ def register(sub: Any) -> None:
     cmds = module.add_subparsers(dest="module_command", metavar="COMMAND")
     cmds.required = True
 
-    p = cmds.add_parser("build", help="make a module from a .bpf.o, .bpf.c or .bt file")
-    p.add_argument("payload")
+    p = cmds.add_parser("build", help="make a module from a .bpf.o, .bpf.c or .bt file (several .o: an index)")
+    p.add_argument("payload", nargs="+", help="one file, or one object per byte order (bpfel, bpfeb)")
     p.add_argument("-t", "--tag", required=True, help="local name, e.g. localhost:5000/counter:1.0")
     p.add_argument("--name", default="")
     p.add_argument("--version", default="0.0.0")

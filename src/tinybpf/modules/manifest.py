@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tarfile
 from collections.abc import Mapping
 from typing import Any, Callable
@@ -135,13 +136,45 @@ class Image:
     manifest: bytes
     blobs: Mapping[str, bytes]
     media_type: str = OCI_MANIFEST
+    children: tuple[Image, ...] = ()  # an image index's per-arch manifests
 
     @property
     def digest(self) -> str:
         return sha256_digest(self.manifest)
 
+    def for_arch(self, arch: str = "") -> Image:
+        """This image, or for an index the manifest of ``arch`` (default: this host's BPF byte order)."""
+        if self.media_type != OCI_INDEX:
+            return self
+        arch = arch or host_arch()
+        for entry, child in zip(self.parsed().get("manifests", []), self.children):
+            if (entry.get("platform") or {}).get("architecture") == arch:
+                return child
+        found = ", ".join(str((e.get("platform") or {}).get("architecture")) for e in self.parsed().get("manifests", []))
+        raise ModuleError(f"image index {self.digest[:19]}... has no {arch} module (it has: {found})",
+                          "build one for this byte order")
+
     def parsed(self) -> dict[str, Any]:
         return _json(self.manifest, f"manifest {self.digest}")
+
+
+def host_arch() -> str:
+    """The BPF target whose byte order the running kernel expects."""
+    return "bpfel" if sys.byteorder == "little" else "bpfeb"
+
+
+def index(images: list[Image]) -> Image:
+    """An image index of per-arch module images (one object per byte order), deterministic like a manifest."""
+    entries, seen = [], set()
+    for image in images:
+        config = ModuleConfig.from_json(image.blobs[image.parsed()["config"]["digest"]], "index entry")
+        arch = config.arches[0] if config.arches else ""
+        if not arch or arch in seen:
+            raise ModuleError(f"an image index needs one object per byte order (got {arch or 'none'} twice)")
+        seen.add(arch)
+        entries.append({**descriptor(OCI_MANIFEST, image.manifest), "platform": {"architecture": arch, "os": "linux"}})
+    body = {"schemaVersion": 2, "mediaType": OCI_INDEX, "artifactType": ARTIFACT_TYPE, "manifests": entries}
+    return Image(canonical_json(body), {}, OCI_INDEX, tuple(images))
 
 
 def _json(data: bytes, where: str) -> dict[str, Any]:

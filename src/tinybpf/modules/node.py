@@ -7,12 +7,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import pins, script, signatures
 from .errors import ModuleError, RegistryError
-from .manifest import Image, Module, build, read_module
+from .manifest import Image, Module, build, index, read_module
 from .registry import Reference, Registry
 from .settings import Settings
 from .state import ModuleRecord, State
@@ -42,12 +42,14 @@ class Node:
 
     # ----- images -----
 
-    def build(self, path: str, tag: str, **metadata: Any) -> str:
-        image = build(path, **metadata)
-        return self.store.put(image, [tag])
+    def build(self, paths: Sequence[str], tag: str, **metadata: Any) -> str:
+        """A module image from one payload, or an image index from one object per byte order."""
+        images = [build(path, **metadata) for path in paths]
+        return self.store.put(images[0] if len(images) == 1 else index(images), [tag])
 
     def module(self, name: str) -> Module:
-        image = self.store.get(name)
+        """The module ``name`` holds (for an index: the one for this host's byte order)."""
+        image = self.store.get(name).for_arch()
         return read_module(image.manifest, lambda d: image.blobs[d["digest"]], name)
 
     def push(self, local: str, target: str, *, insecure: bool = False) -> tuple[str, int]:
@@ -76,7 +78,8 @@ class Node:
         """Fetch, check digests, verify the signature (unless told not to), then store: all or nothing."""
         ref = self.reference(text)
         image, sig, registry = self._fetch(ref, insecure)
-        module = read_module(image.manifest, lambda d: image.blobs[d["digest"]], str(ref))
+        chosen = image.for_arch()
+        module = read_module(chosen.manifest, lambda d: chosen.blobs[d["digest"]], str(ref))
         if verify:
             try:
                 kid = signatures.verify(image.digest, sig, signatures.trusted_keys(self.settings.trust, keys), str(ref))
@@ -297,7 +300,8 @@ class Node:
 
     def inspect(self, name: str) -> dict[str, Any]:
         image = self.store.get(name)
-        module = read_module(image.manifest, lambda d: image.blobs[d["digest"]], name)
+        chosen = image.for_arch()
+        module = read_module(chosen.manifest, lambda d: chosen.blobs[d["digest"]], name)
         return {"reference": name, "digest": image.digest, "format": module.source_format,
                 "config": json.loads(module.config.to_json()), "manifest": image.parsed(),
                 "payload_size": len(module.payload)}

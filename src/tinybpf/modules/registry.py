@@ -256,14 +256,22 @@ class Registry:
 
     def push(self, repository: str, tag: str, image: Image) -> tuple[str, int]:
         """Blobs first (skipping those present), then the manifest; the digest and how many blobs were sent."""
-        sent = sum(self.push_blob(repository, data) for data in image.blobs.values())
+        sent = 0
+        for child in image.children:
+            sent += self.push(repository, child.digest, child)[1]
+        sent += sum(self.push_blob(repository, data) for data in image.blobs.values())
         return self.put_manifest(repository, tag, image.manifest, image.media_type), sent
 
     def pull(self, repository: str, reference: str) -> Image:
+        """A manifest and its blobs, or an index and each of its manifests; every digest checked."""
         manifest, media_type = self.get_manifest(repository, reference)
         if media_type == OCI_INDEX:
-            raise ModuleError(f"{self.host}/{repository}:{reference} is an image index",
-                              "pull the per-arch manifest by digest")
+            try:
+                entries = json.loads(manifest)["manifests"]
+                children = tuple(self.pull(repository, str(e["digest"])) for e in entries)
+            except (ValueError, KeyError, TypeError):
+                raise ModuleError(f"{self.host}/{repository}:{reference}: malformed image index") from None
+            return Image(manifest, {}, OCI_INDEX, children)
         try:
             parsed = json.loads(manifest)
             descriptors = [parsed["config"], *parsed["layers"]]

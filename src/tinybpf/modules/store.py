@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any, Optional
 
 from .errors import ModuleError
-from .manifest import OCI_MANIFEST, Image, canonical_json, verify
+from .manifest import OCI_INDEX, OCI_MANIFEST, Image, canonical_json, verify
 
 REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
@@ -81,11 +81,9 @@ class Store:
 
     def put(self, image: Image, names: Iterable[str] = ()) -> str:
         """Store every blob, then name the manifest by each of ``names`` (replacing what they named)."""
-        for digest, data in image.blobs.items():
-            path = self._blob_path(digest)
-            if not os.path.exists(path):
-                self._write(path, data)
-        self._write(self._blob_path(image.digest), image.manifest)
+        for child in image.children:
+            self._put_blobs(child)
+        self._put_blobs(image)
         names = list(names)
         kept = [m for m in self.index() if m.get("annotations", {}).get(REF_NAME) not in names]
         entries = [{"mediaType": image.media_type, "digest": image.digest, "size": len(image.manifest),
@@ -94,6 +92,13 @@ class Store:
             entries = [{"mediaType": image.media_type, "digest": image.digest, "size": len(image.manifest)}]
         self._save_index(kept + entries)
         return image.digest
+
+    def _put_blobs(self, image: Image) -> None:
+        for digest, data in image.blobs.items():
+            path = self._blob_path(digest)
+            if not os.path.exists(path):
+                self._write(path, data)
+        self._write(self._blob_path(image.digest), image.manifest)
 
     def blob(self, digest: str, size: int = -1) -> bytes:
         try:
@@ -121,6 +126,8 @@ class Store:
         manifest = self.blob(digest)
         try:
             parsed = json.loads(manifest)
+            if parsed.get("mediaType") == OCI_INDEX:
+                return Image(manifest, {}, OCI_INDEX, tuple(self.get(e["digest"]) for e in parsed["manifests"]))
             descriptors = [parsed["config"], *parsed.get("layers", [])]
         except (ValueError, KeyError, TypeError):
             raise ModuleError(f"store {self.path}: manifest {digest} is malformed") from None
@@ -146,8 +153,9 @@ class Store:
         files: dict[str, bytes] = {"oci-layout": LAYOUT}
         for entry in entries:
             image = self.get(entry["digest"])
-            for digest, data in [(image.digest, image.manifest), *image.blobs.items()]:
-                files["blobs/sha256/" + digest.split(":", 1)[1]] = data
+            for part in (image, *image.children):
+                for digest, data in [(part.digest, part.manifest), *part.blobs.items()]:
+                    files["blobs/sha256/" + digest.split(":", 1)[1]] = data
         files["index.json"] = canonical_json({"schemaVersion": 2, "manifests": entries})
         try:
             with tarfile.open(path, "w") as tar:
@@ -191,5 +199,7 @@ def _image_from_files(files: dict[str, bytes], entry: dict[str, Any], where: str
 
     manifest = blob(entry["digest"])
     parsed = json.loads(manifest)
+    if parsed.get("mediaType") == OCI_INDEX:
+        return Image(manifest, {}, OCI_INDEX, tuple(_image_from_files(files, e, where) for e in parsed["manifests"]))
     blobs = {d["digest"]: blob(d["digest"]) for d in [parsed["config"], *parsed.get("layers", [])]}
     return Image(manifest, blobs, entry.get("mediaType", OCI_MANIFEST))
