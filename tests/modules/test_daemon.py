@@ -152,6 +152,12 @@ def test_rest_auth_openapi_and_socket_permissions(daemon: DaemonProcess) -> None
     assert outcome.stdout.strip() == "refused"
     status, body = DaemonClient(tcp=f"127.0.0.1:{daemon.port}", token=TOKEN).request("POST", "/v1/modules", None)
     assert status == 400 and b"reference" in body
+    os.chmod(socket_path, 0o666)
+    try:
+        result = tinybpf("module", "ps", env=daemon.env, check=False)
+        assert result.returncode == 1 and "unsafe permissions" in result.stderr and result.stderr.count("\n") == 1
+    finally:
+        os.chmod(socket_path, 0o660)
 
 
 def test_map_entries_decoded_and_crud(daemon: DaemonProcess) -> None:

@@ -322,11 +322,8 @@ def _logs(args: argparse.Namespace) -> int:
 
     node = _node()
     if args.name:
-        try:
-            with open(node.log_path(args.name), errors="replace") as f:
-                sys.stdout.writelines(f.readlines()[-args.n:])
-        except FileNotFoundError:
-            raise TinyBPFError(f"module {args.name} has no log", "only script modules write one") from None
+        for line in node.log_tail(args.name, args.n):
+            print(line)
         return 0
     for entry in node.state.audit_log(args.n):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(entry["ts"]))

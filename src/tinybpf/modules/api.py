@@ -97,6 +97,8 @@ ROUTES = (
           lambda n, p, b: n.attach(p["name"], b.get("targets", {})).to_dict(), True),
     Route("POST", "/v1/modules/{name}/detach", "Detach a module's links",
           lambda n, p, b: {"links": n.detach(p["name"])}, True),
+    Route("GET", "/v1/modules/{name}/logs", "What a script module printed (last lines; query: lines)",
+          lambda n, p, b: n.log_tail(p["name"], int(b.get("lines", 100)))),
     Route("GET", "/v1/modules/{name}/maps", "A module's maps",
           lambda n, p, b: sorted(n.maps(p["name"]))),
     Route("GET", "/v1/modules/{name}/maps/{map}", "A map's entries, decoded through BTF", _map_entries),

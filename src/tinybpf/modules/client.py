@@ -3,10 +3,25 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
+import stat
 from typing import Any, Optional
 
 from .errors import ModuleError
+
+
+def check_socket(path: str) -> None:
+    """Refuse a daemon socket anyone could have replaced or may write: world-writable, or not owned by
+    root or by us (what a squatter would leave behind)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return
+    if info.st_mode & 0o002 or info.st_uid not in (0, os.getuid()):
+        raise ModuleError(f"daemon socket {path} has unsafe permissions ({stat.filemode(info.st_mode)}, "
+                          f"uid {info.st_uid}): refusing to talk to it",
+                          "only the daemon (root) may own it; mode 0660")
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -15,6 +30,7 @@ class _UnixConnection(http.client.HTTPConnection):
         self.path = path
 
     def connect(self) -> None:
+        check_socket(self.path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(self.timeout)
         self.sock.connect(self.path)

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
+from ..errors import TinyBPFError
 from . import pins, script, signatures
 from .errors import ModuleError, RegistryError
 from .manifest import Image, Module, build, index, read_module
@@ -158,7 +159,7 @@ class Node:
         """Load beside ``old``; links that allow it move to the new programs in place, the rest attach anew
         before the old version goes, so the swap never leaves a gap."""
         directory = pins.version_dir(self.settings.pin_root, name, digest)
-        pins.load(module, directory, params)
+        pins.load(module, directory, {**module.config.parameters, **params})
         moved: dict[str, str] = {}
         try:
             if attach:
@@ -183,6 +184,14 @@ class Node:
 
     def log_path(self, name: str) -> str:
         return os.path.join(self.settings.root, "logs", f"{name}.log")
+
+    def log_tail(self, name: str, lines: int = 100) -> list[str]:
+        """The last ``lines`` a script module printed."""
+        try:
+            with open(self.log_path(name), errors="replace") as f:
+                return f.read().splitlines()[-lines:]
+        except FileNotFoundError:
+            raise ModuleError(f"module {name} has no log", "only script modules write one") from None
 
     def _stop(self, record: ModuleRecord) -> None:
         if record.kind == "bpftrace":
@@ -244,7 +253,7 @@ class Node:
                 try:
                     with Program.from_pin(path) as p:
                         programs[prog] = p.info().id
-                except (OSError, ModuleError, Exception):
+                except (OSError, TinyBPFError):
                     programs[prog] = 0
             found.append({**record.to_dict(), "programs": programs, "maps": sorted(held.maps),
                           "links": sorted(held.links)})
