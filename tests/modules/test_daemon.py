@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -418,3 +419,40 @@ def test_swap_updates_an_xdp_link_in_place(tmp_path: Path) -> None:
     finally:
         subprocess.run(["umount", str(bpffs)], check=False)
         subprocess.run(["ip", "netns", "del", namespace], check=False)
+
+
+def test_ring_buffer_records_stream_as_server_sent_events(daemon: DaemonProcess) -> None:
+    tinybpf("module", "build", str(DATA / "events.bpf.o"), "-t", "local/events:1", "--name", "events",
+            env=daemon.env)
+    daemon.unix.call("POST", "/v1/modules", {"reference": "local/events:1", "attach": True})
+    conn = socket.create_connection(("127.0.0.1", daemon.port), timeout=30)
+    try:
+        conn.sendall(f"GET /v1/modules/events/maps/events/events HTTP/1.1\r\nHost: x\r\n"
+                     f"Authorization: Bearer {TOKEN}\r\n\r\n".encode())
+        received = b""
+        mine = os.getpid().to_bytes(4, "little").hex()
+        deadline = time.monotonic() + 60
+        while f"data: {mine}".encode() not in received:
+            assert time.monotonic() < deadline, received[-300:]
+            _openat_a_few_times()
+            received += conn.recv(65536)
+        assert b"text/event-stream" in received and b"event: record" in received
+    finally:
+        conn.close()
+
+
+def test_parameters_set_read_only_globals(node_env: dict[str, str]) -> None:
+    from .conftest import OBJECTS
+
+    node = Node(Settings.load())
+    node.build([str(OBJECTS / "minimal-el.bpf.o")], "local/minimal:1", name="minimal", parameters={"target_pid": 1})
+    node.load("local/minimal:1", attach=True)
+    _openat_a_few_times()
+    counter = node.map_view("minimal", "counter")
+    assert counter.entries() == [{"key": 0, "value": 0}], "the default parameter (pid 1) filters us out"
+    node.unload("minimal")
+    node.load("local/minimal:1", attach=True, params={"target_pid": os.getpid()})
+    _openat_a_few_times()
+    assert node.map_view("minimal", "counter").entries()[0]["value"] >= 20
+    assert node.map_view("minimal", "rodata").entries()[0]["value"] != ""
+    node.close()

@@ -256,3 +256,14 @@ def test_one_object_per_byte_order_makes_an_index(registry: RegistryProcess, hom
     assert ref in tinybpf("module", "list", env={"TINYBPF_MODULES_ROOT": str(third)}).stdout
     with pytest.raises(ModuleError, match="one object per byte order"):
         manifest.index([_image(), _image("2")])
+
+
+def test_mirror_serves_a_registry_that_is_down(registry: RegistryProcess, home: Path) -> None:
+    down = f"127.0.0.1:{free_port()}"
+    (home / "config.json").write_text(json.dumps({"default_registry": down, "mirrors": {down: [registry.host]},
+                                                  "insecure": [down, registry.host]}))
+    Registry(registry.host, insecure=True).push("mirrored/minimal", "1", _image())
+    module = Node(Settings.load()).pull("mirrored/minimal:1", verify=False)
+    assert module.name == "minimal"
+    assert f"{down}/mirrored/minimal:1" in tinybpf("module", "list").stdout
+    assert "from " + registry.host in tinybpf("module", "logs").stdout
