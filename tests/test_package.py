@@ -19,6 +19,7 @@ LAYERS = [
     {"asm", "btf", "elf", "spec"},
     {"codecs", "maps", "programs", "links", "events", "symbols", "features", "objects"},
     {"bcc", "trace", "manager"},
+    {"modules"},
     {"cli", "__main__"},
 ]
 TOP = {"__init__"}
