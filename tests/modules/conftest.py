@@ -41,11 +41,12 @@ class RegistryProcess:
             self.process.wait()
 
 
-def start_registry(directory: Path, htpasswd: str = "", address: str = "127.0.0.1") -> RegistryProcess:
+def start_registry(directory: Path, htpasswd: str = "", address: str = "127.0.0.1", auth: str = "") -> RegistryProcess:
     if shutil.which("docker-registry") is None:
         pytest.skip("docker-registry is not installed (apt-get install docker-registry; .ci/run does)")
     port = free_port()
-    auth = f"auth:\n  htpasswd:\n    realm: tinybpf-test\n    path: {htpasswd}\n" if htpasswd else ""
+    if htpasswd:
+        auth = f"auth:\n  htpasswd:\n    realm: tinybpf-test\n    path: {htpasswd}\n"
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "config.yml"
     config.write_text(

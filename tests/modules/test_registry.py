@@ -267,3 +267,28 @@ def test_mirror_serves_a_registry_that_is_down(registry: RegistryProcess, home: 
     assert module.name == "minimal"
     assert f"{down}/mirrored/minimal:1" in tinybpf("module", "list").stdout
     assert "from " + registry.host in tinybpf("module", "logs").stdout
+
+
+def test_bearer_token_auth_registry(tmp_path: Path, home: Path) -> None:
+    """docker-registry in token mode: the client follows the Bearer challenge to the token service with Basic
+    credentials, then pushes and pulls with the scoped token the registry verifies."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    from .token_service import TokenService
+
+    service = TokenService(tmp_path, "alice", "s3cret")
+    registry = start_registry(tmp_path / "reg", auth=service.registry_auth())
+    try:
+        anonymous = Registry(registry.host, insecure=True)
+        with pytest.raises(RegistryError) as info:
+            anonymous.tags("tok/minimal")
+        assert info.value.status == 401
+        client = Registry(registry.host, insecure=True, credentials=Credentials("alice", "s3cret"))
+        digest, _ = client.push("tok/minimal", "1", _image())
+        assert client.pull("tok/minimal", "1").digest == digest and service.issued >= 2
+        wrong = Registry(registry.host, insecure=True, credentials=Credentials("alice", "nope"))
+        with pytest.raises(RegistryError, match="token service"):
+            wrong.tags("tok/minimal")
+    finally:
+        registry.stop()
+        service.stop()
