@@ -292,3 +292,13 @@ def test_bearer_token_auth_registry(tmp_path: Path, home: Path) -> None:
     finally:
         registry.stop()
         service.stop()
+
+
+def test_build_checks_the_script_and_the_name(home: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.bt"
+    bad.write_text("tracepoint:syscalls:sys_enter_openat { @x = count( }\n")
+    result = tinybpf("module", "build", str(bad), "-t", "local/bad:1", check=False)
+    assert result.returncode == 1 and f"{bad}:1:" in result.stderr and result.stderr.count("\n") == 1
+    result = tinybpf("module", "build", MINIMAL, "-t", "local/Bad Name:1", check=False)
+    assert result.returncode == 1 and "not a valid repository name" in result.stderr
+    assert tinybpf("module", "list").stdout == ""

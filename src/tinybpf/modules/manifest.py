@@ -241,10 +241,13 @@ def build(path: str, *, name: str = "", version: str = "0.0.0", description: str
 
 
 def _check_script(payload: bytes, path: str) -> None:
+    from .script import check_at_build
+
     try:
-        payload.decode()
+        source = payload.decode()
     except UnicodeDecodeError:
         raise ModuleError(f"{path}: a bpftrace script must be UTF-8 text") from None
+    check_at_build(source, path)
 
 
 def assemble(config: ModuleConfig, payload: bytes, title: str) -> Image:

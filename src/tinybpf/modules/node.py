@@ -45,6 +45,7 @@ class Node:
 
     def build(self, paths: Sequence[str], tag: str, **metadata: Any) -> str:
         """A module image from one payload, or an image index from one object per byte order."""
+        Reference.parse(tag, "localhost")  # a local name must be a valid reference too, to push it later
         images = [build(path, **metadata) for path in paths]
         return self.store.put(images[0] if len(images) == 1 else index(images), [tag])
 

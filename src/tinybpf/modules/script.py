@@ -30,6 +30,19 @@ def check(source: str, filename: str) -> None:
         raise ModuleError(f"{filename}: {getattr(exc, 'message', exc)}") from None
 
 
+def check_at_build(source: str, filename: str) -> None:
+    """What a build machine can check of a script: errors in the script itself (file:line:column); what only
+    the node can tell (its tracepoints, binaries, privileges) waits for the load there."""
+    from ..errors import CompileError
+
+    try:
+        check(source, filename)
+    except CompileError:
+        raise
+    except (TinyBPFError, OSError):
+        return
+
+
 def start(script_path: str, log_path: str) -> int:
     """Spawn the script's tracer; its pid."""
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
