@@ -456,3 +456,16 @@ def test_parameters_set_read_only_globals(node_env: dict[str, str]) -> None:
     assert node.map_view("minimal", "counter").entries()[0]["value"] >= 20
     assert node.map_view("minimal", "rodata").entries()[0]["value"] != ""
     node.close()
+
+
+def test_program_type_this_kernel_refuses_is_one_line(node_env: dict[str, str]) -> None:
+    from tinybpf import features
+    from tinybpf.kernel.constants import ProgType
+
+    if features.prog_type(ProgType.TRACING).available:
+        pytest.skip("this kernel loads fentry programs")
+    tinybpf("module", "build", str(DATA / "fentry.bpf.o"), "-t", "local/fentry:1", "--name", "fentry", env=node_env)
+    result = tinybpf("module", "load", "local/fentry:1", env=node_env, check=False)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert "tracing programs" in result.stderr and "not supported on this kernel" in result.stderr
+    assert not os.path.exists(os.path.join(node_env["TINYBPF_PIN_ROOT"], "fentry"))

@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from ..errors import TinyBPFError
+from ..errors import BPFError, TinyBPFError, VerifierError
 from .errors import ModuleError
 from .manifest import Module, compile_c
 
@@ -55,7 +55,11 @@ def load(module: Module, directory: str, params: Mapping[str, Any] = {}) -> Pinn
         for name, value in params.items():
             section, _, variable = name.rpartition(".")
             setattr(obj.section(section or ".rodata"), variable, value)
-        obj.load()
+        try:
+            obj.load()
+        except BPFError as exc:
+            _missing_program_type(obj.spec, exc)
+            raise
         for sub in ("progs", "maps", "links"):
             os.makedirs(os.path.join(directory, sub), exist_ok=True)
         for name, program in obj.programs.items():
@@ -70,6 +74,20 @@ def load(module: Module, directory: str, params: Mapping[str, Any] = {}) -> Pinn
         raise
     obj.close()
     return pinned(directory)
+
+
+def _missing_program_type(spec: Any, exc: BPFError) -> None:
+    """Say which program type the kernel lacks when that is why a load failed (one line, the probe's reason)."""
+    from .. import features
+    from ..errors import NotSupported
+
+    if isinstance(exc, VerifierError) and exc.log.strip():
+        return
+    for program in spec.programs.values():
+        found = features.prog_type(program.type)
+        if not found.available and not found.reason.startswith("not probed"):
+            raise NotSupported(f"{program.type.name.lower()} programs ({program.name or program.section})",
+                               found.reason) from None
 
 
 def update_links(old_dir: str, new_dir: str) -> dict[str, str]:
