@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Optional
 
 from ..errors import TinyBPFError
@@ -63,3 +64,29 @@ def mount_of(path: str) -> Optional[str]:
     except OSError:
         return None
     return best
+
+
+def make_dirs(path: str) -> None:
+    """Directories on a bpffs (where pins go); existing ones are fine."""
+    os.makedirs(path, exist_ok=True)
+
+
+def unpin(path: str) -> None:
+    """Remove one pin: the object lives on only while something else holds it."""
+    os.unlink(path)
+
+
+def remove_tree(path: str) -> None:
+    """Unpin everything under ``path`` and remove it, then its parent if that is left empty."""
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    parent = os.path.dirname(path)
+    if os.path.isdir(parent) and not os.listdir(parent):
+        os.rmdir(parent)
+
+
+def pins_in(directory: str) -> dict[str, str]:
+    """Name -> path of each pin in ``directory`` (empty when it does not exist)."""
+    if not os.path.isdir(directory):
+        return {}
+    return {name: os.path.join(directory, name) for name in sorted(os.listdir(directory))}

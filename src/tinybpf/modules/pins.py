@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..errors import BPFError, TinyBPFError, VerifierError
+from ..kernel import bpffs
 from .errors import ModuleError
 from .manifest import Module, compile_c
 
@@ -61,7 +61,7 @@ def load(module: Module, directory: str, params: Mapping[str, Any] = {}) -> Pinn
             _missing_program_type(obj.spec, exc)
             raise
         for sub in ("progs", "maps", "links"):
-            os.makedirs(os.path.join(directory, sub), exist_ok=True)
+            bpffs.make_dirs(os.path.join(directory, sub))
         for name, program in obj.programs.items():
             program.pin(os.path.join(directory, "progs", name))
         for name, m in obj.maps.items():
@@ -103,7 +103,7 @@ def update_links(old_dir: str, new_dir: str) -> dict[str, str]:
 
     moved: dict[str, str] = {}
     old, new = pinned(old_dir), pinned(new_dir)
-    os.makedirs(os.path.join(new_dir, "links"), exist_ok=True)
+    bpffs.make_dirs(os.path.join(new_dir, "links"))
     for name, link_path in old.links.items():
         if name not in new.programs:
             continue
@@ -117,7 +117,7 @@ def update_links(old_dir: str, new_dir: str) -> dict[str, str]:
             program.close()
         try:
             commands.obj_pin(link.fd, os.path.join(new_dir, "links", name))
-            os.unlink(link_path)
+            bpffs.unpin(link_path)
         finally:
             link.close()
         moved[name] = old.programs[name]
@@ -135,7 +135,7 @@ def revert_links(new_dir: str, old_dir: str, moved: Mapping[str, str]) -> None:
         try:
             commands.link_update(link.fd, program.fd)
             commands.obj_pin(link.fd, os.path.join(old_dir, "links", name))
-            os.unlink(link_path)
+            bpffs.unpin(link_path)
         finally:
             link.close()
             program.close()
@@ -170,7 +170,7 @@ def attach(module: Module, directory: str, targets: Mapping[str, str], skip: Col
             made.append(link_path)
     except BaseException:
         for path in made:
-            os.unlink(path)
+            bpffs.unpin(path)
         obj.close()
         raise
     obj.close()
@@ -181,34 +181,27 @@ def detach(directory: str) -> int:
     """Unpin every link (the programs stay loaded); how many."""
     links = pinned(directory).links
     for path in links.values():
-        os.unlink(path)
+        bpffs.unpin(path)
     return len(links)
 
 
 def remove(directory: str) -> None:
     """Unpin everything of one module version; the kernel frees what nothing else holds."""
-    if os.path.isdir(directory):
-        shutil.rmtree(directory)
-    parent = os.path.dirname(directory)
-    if os.path.isdir(parent) and not os.listdir(parent):
-        os.rmdir(parent)
+    bpffs.remove_tree(directory)
 
 
 def pinned(directory: str) -> Pinned:
     def listing(sub: str) -> dict[str, str]:
-        path = os.path.join(directory, sub)
-        return {n: os.path.join(path, n) for n in sorted(os.listdir(path))} if os.path.isdir(path) else {}
+        return bpffs.pins_in(os.path.join(directory, sub))
 
     return Pinned(listing("progs"), listing("maps"), listing("links"))
 
 
 def ensure_bpffs_dir(directory: str) -> None:
     """``directory`` must lie on a bpffs (pins elsewhere fail with EINVAL); mount one at /sys/fs/bpf if none."""
-    from ..kernel.bpffs import ensure_bpffs, find_bpffs, mount_of
-
-    if find_bpffs() is None:
-        ensure_bpffs()
-    if mount_of(os.path.abspath(directory)) is None:
+    if bpffs.find_bpffs() is None:
+        bpffs.ensure_bpffs()
+    if bpffs.mount_of(os.path.abspath(directory)) is None:
         raise ModuleError(f"pin directory {directory} is not on a bpffs",
                           "set TINYBPF_PIN_ROOT under a bpf mount (mount -t bpf bpf /sys/fs/bpf)")
-    os.makedirs(directory, exist_ok=True)
+    bpffs.make_dirs(directory)
