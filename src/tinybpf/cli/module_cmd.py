@@ -392,18 +392,9 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _trust(args: argparse.Namespace) -> int:
-    import os
-
     from tinybpf.modules import signatures
 
-    public = signatures.read_key(args.key, "public")
-    node = _node()
-    os.makedirs(node.settings.trust, exist_ok=True)
-    kid = signatures.key_id(public)
-    destination = os.path.join(node.settings.trust, kid.replace(":", "-") + ".pub")
-    with open(destination, "w") as f:
-        f.write(signatures.ed25519.public_pem(public))
-    print(f"trusted {kid}")
+    print(f"trusted {signatures.trust(_node().settings.trust, args.key)}")
     return 0
 
 
@@ -414,23 +405,8 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from tinybpf.modules import signatures
-    from tinybpf.modules.errors import RegistryError
-
-    ref, registry = _registry(args, args.reference)
-    manifest, _ = registry.get_manifest(ref.repository, ref.reference)
-    from tinybpf.modules.manifest import sha256_digest
-
-    digest = sha256_digest(manifest)
-    try:
-        sig = registry.pull(ref.repository, signatures.signature_tag(digest))
-    except RegistryError as exc:
-        if exc.status != 404:
-            raise
-        sig = None
-    node = _node()
-    kid = signatures.verify(digest, sig, signatures.trusted_keys(node.settings.trust, args.key), str(ref))
-    print(f"{ref}\t{digest}\tsigned by {kid}")
+    digest, kid = _node().verify(args.reference, insecure=args.insecure, keys=args.key)
+    print(f"{args.reference}\t{digest}\tsigned by {kid}")
     return 0
 
 

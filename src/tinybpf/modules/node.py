@@ -100,19 +100,26 @@ class Node:
         for registry in self._registries(ref, insecure):
             try:
                 image = registry.pull(ref.repository, ref.reference)
-                try:
-                    sig: Optional[Image] = registry.pull(ref.repository, signatures.signature_tag(image.digest))
-                except RegistryError as exc:
-                    if exc.status != 404:
-                        raise
-                    sig = None
-                return image, sig, registry.host
+                return image, _signature(registry, ref.repository, image.digest), registry.host
             except RegistryError as exc:
                 failure = failure or exc
             finally:
                 registry.close()
         assert failure is not None
         raise failure
+
+    def verify(self, text: str, *, insecure: bool = False, keys: Iterable[str] = ()) -> tuple[str, str]:
+        """Check a registry module's signature without pulling it: its digest and the signer's key id."""
+        ref = self.reference(text)
+        registry = Registry.for_reference(ref, self.settings, insecure)
+        try:
+            digest = registry.manifest_digest(ref.repository, ref.reference) or ""
+            if not digest:
+                raise ModuleError(f"{ref}: no such tag", "see `tinybpf module list REGISTRY/NAME`")
+            sig = _signature(registry, ref.repository, digest)
+        finally:
+            registry.close()
+        return digest, signatures.verify(digest, sig, signatures.trusted_keys(self.settings.trust, keys), str(ref))
 
     def sign(self, name: str, key_path: str) -> str:
         seed = signatures.read_key(key_path, "private")
@@ -337,3 +344,13 @@ class Node:
         if map_name not in views:
             raise ModuleError(f"module {name} has no map {map_name!r}", f"it has: {', '.join(views) or 'none'}")
         return views[map_name]
+
+
+def _signature(registry: Registry, repository: str, digest: str) -> Optional[Image]:
+    """The cosign tag-fallback signature image of ``digest``, or None when there is none."""
+    try:
+        return registry.pull(repository, signatures.signature_tag(digest))
+    except RegistryError as exc:
+        if exc.status != 404:
+            raise
+        return None

@@ -87,6 +87,16 @@ def sign(digest: str, reference: str, seed: bytes, existing: Optional[Image] = N
     return Image(canonical_json(manifest), blobs)
 
 
+def trust(directory: str, key_path: str) -> str:
+    """Add the public key of ``key_path`` (public or private PEM) to the trust store; its key id."""
+    public = read_key(key_path, "public")
+    kid = key_id(public)
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, kid.replace(":", "-") + ".pub"), "w") as f:
+        f.write(ed25519.public_pem(public))
+    return kid
+
+
 def trusted_keys(directory: str, extra: Iterable[str] = ()) -> dict[str, bytes]:
     """Key id -> public key for every ``*.pub`` in the trust store, plus ``extra`` key files."""
     paths = [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith(".pub")] \
