@@ -469,3 +469,23 @@ def test_program_type_this_kernel_refuses_is_one_line(node_env: dict[str, str]) 
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
     assert "tracing programs" in result.stderr and "not supported on this kernel" in result.stderr
     assert not os.path.exists(os.path.join(node_env["TINYBPF_PIN_ROOT"], "fentry"))
+
+
+def test_adopt_programs_another_tool_pinned(node_env: dict[str, str], tmp_path: Path) -> None:
+    if shutil.which("bpftool") is None:
+        pytest.skip("bpftool is not installed")
+    directory = os.path.join(node_env["TINYBPF_PIN_ROOT"], "by-bpftool")
+    os.makedirs(node_env["TINYBPF_PIN_ROOT"], exist_ok=True)
+    subprocess.run(["bpftool", "prog", "loadall", COUNTERS, directory], check=True, capture_output=True)
+    try:
+        out = tinybpf("module", "adopt", "theirs", directory, env=node_env).stdout
+        assert "adopted" in out
+        running = json.loads(tinybpf("module", "ps", "--json", env=node_env).stdout)
+        assert [(m["name"], m["kind"], list(m["programs"])) for m in running] == [
+            ("theirs", "pinned", ["tt_count_openat"])]
+        result = tinybpf("module", "attach", "theirs", env=node_env, check=False)
+        assert result.returncode == 1 and "pinned by another tool" in result.stderr
+        tinybpf("module", "unload", "theirs", env=node_env)
+        assert not os.path.exists(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -81,6 +81,11 @@ def register(sub: Any) -> None:
         p.add_argument("name")
         p.set_defaults(handler=_simple, action=command)
 
+    p = cmds.add_parser("adopt", help="take charge of programs another tool pinned (a pin or a directory)")
+    p.add_argument("name")
+    p.add_argument("path")
+    p.set_defaults(handler=_adopt)
+
     p = cmds.add_parser("ps", help="what runs: modules, programs, links")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_ps)
@@ -301,6 +306,14 @@ def _simple(args: argparse.Namespace) -> int:
     else:
         client.call("DELETE", f"/v1/modules/{args.name}")
     print(f"{args.action}ed {args.name}" if args.action == "detach" else f"unloaded {args.name}")
+    return 0
+
+
+def _adopt(args: argparse.Namespace) -> int:
+    client = _daemon_client()
+    body = {"name": args.name, "path": args.path}
+    record = client.call("POST", "/v1/programs/adopt", body) if client else _node().adopt_pinned(**body).to_dict()
+    print(f"{record['name']}\t{record['status']}\t{record['pin_dir']}")
     return 0
 
 

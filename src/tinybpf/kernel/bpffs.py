@@ -76,13 +76,17 @@ def unpin(path: str) -> None:
     os.unlink(path)
 
 
-def remove_tree(path: str) -> None:
-    """Unpin everything under ``path`` and remove it, then its parent if that is left empty."""
+def remove(path: str) -> None:
+    """Unpin ``path``: one pin, or a directory of them with everything under it."""
     if os.path.isdir(path):
         shutil.rmtree(path)
-    parent = os.path.dirname(path)
-    if os.path.isdir(parent) and not os.listdir(parent):
-        os.rmdir(parent)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def remove_if_empty(directory: str) -> None:
+    if os.path.isdir(directory) and not os.listdir(directory) and not os.path.ismount(directory):
+        os.rmdir(directory)
 
 
 def pins_in(directory: str) -> dict[str, str]:

@@ -109,6 +109,8 @@ ROUTES = (
     Route("GET", "/v1/images", "Images in the store",
           lambda n, p, b: [{"reference": r, "digest": d} for r, d in n.store.names()]),
     Route("GET", "/v1/programs", "Every BPF program in the kernel (also those other tools loaded)", _programs),
+    Route("POST", "/v1/programs/adopt", "Adopt programs another tool pinned; body: name, path",
+          lambda n, p, b: n.adopt_pinned(str(b["name"]), str(b["path"])).to_dict(), True),
     Route("GET", "/v1/audit", "The audit log", lambda n, p, b: n.state.audit_log(int(b.get("limit", 100)))),
     Route("GET", "/v1/state", "The desired state (as `module save` prints it)", lambda n, p, b: n.save()),
 )

@@ -155,11 +155,15 @@ class Daemon:
     def metrics_text(self) -> str:
         out = metrics.Exposition()
         with self.lock:
-            running = []
+            running: list[tuple[str, dict[str, str], dict[str, Any]]] = []
             records = self.node.state.modules()
             for record in records:
                 if record.kind == "bpftrace":
                     metrics.collect_script(record.name, script.printed_maps(self.node.log_path(record.name)), out)
+                    continue
+                if record.kind == "pinned":
+                    adopted = {n: pin for n, (pin, _) in pins.foreign_programs(record.pin_dir).items()}
+                    running.append((record.name, adopted, {}))
                     continue
                 held = pins.pinned(record.pin_dir)
                 try:

@@ -202,8 +202,12 @@ class Node:
             raise ModuleError(f"module {name} has no log", "only script modules write one") from None
 
     def _stop(self, record: ModuleRecord) -> None:
+        from ..kernel import bpffs
+
         if record.kind == "bpftrace":
             script.stop(record.pid, record.pin_dir)
+        elif record.kind == "pinned":
+            bpffs.remove(record.pin_dir)
         else:
             pins.remove(record.pin_dir)
 
@@ -211,6 +215,8 @@ class Node:
         """Whether what ``record`` says runs still does (pins present, or the script's tracer alive)."""
         if record.kind == "bpftrace":
             return script.running(record.pid, record.pin_dir)
+        if record.kind == "pinned":
+            return bool(pins.foreign_programs(record.pin_dir))
         held = pins.pinned(record.pin_dir)
         return bool(held.programs) and (record.status != "attached" or bool(held.links))
 
@@ -224,6 +230,21 @@ class Node:
         record = self._record(name)
         if record.kind == "bpftrace":
             raise ModuleError(f"module {name} is a script: it runs attached or not at all", "unload it to stop it")
+        if record.kind == "pinned":
+            raise ModuleError(f"module {name} was pinned by another tool at {record.pin_dir}: tinybpf does not "
+                              "know where it attaches", "attach it with the tool that loaded it")
+        return record
+
+    def adopt_pinned(self, name: str, path: str) -> ModuleRecord:
+        """Take charge of programs another tool pinned (one pin or a directory): listed, kept, unloadable."""
+        if self.state.module(name) is not None:
+            raise ModuleError(f"a module named {name!r} already exists", "pick another name")
+        found = pins.foreign_programs(path)
+        if not found:
+            raise ModuleError(f"{path}: no pinned BPF program there", "give a bpffs pin or a directory of pins")
+        record = ModuleRecord(name, path, "", "pinned", "adopted", pin_dir=path)
+        self.state.put(record)
+        self._audit("adopt", name, result=f"{len(found)} programs pinned at {path}")
         return record
 
     def attach(self, name: str, targets: Mapping[str, str] = {}) -> ModuleRecord:
@@ -255,6 +276,10 @@ class Node:
 
         found = []
         for record in self.state.modules():
+            if record.kind == "pinned":
+                adopted = {n: prog_id for n, (_, prog_id) in pins.foreign_programs(record.pin_dir).items()}
+                found.append({**record.to_dict(), "programs": adopted, "maps": [], "links": []})
+                continue
             held = pins.pinned(record.pin_dir) if record.kind != "bpftrace" else pins.Pinned({}, {}, {})
             programs = {}
             for prog, path in held.programs.items():
@@ -271,8 +296,9 @@ class Node:
 
     def save(self) -> dict[str, Any]:
         return {"format": SAVE_FORMAT, "modules": [
-            {"name": r.name, "reference": r.reference, "digest": r.digest, "attached": r.status == "attached",
-             "targets": r.attach, "params": r.params} for r in self.state.modules()]}
+            {"name": r.name, "kind": r.kind, "reference": r.reference, "digest": r.digest,
+             "attached": r.status == "attached", "targets": r.attach, "params": r.params}
+            for r in self.state.modules()]}
 
     def apply(self, document: Mapping[str, Any], *, pull: Optional[dict[str, Any]] = None) -> list[str]:
         """Make the running modules what ``document`` (from ``save``) says; what changed, one line each."""
@@ -291,6 +317,13 @@ class Node:
 
     def _converge(self, name: str, entry: Mapping[str, Any], pull: Optional[dict[str, Any]]) -> list[str]:
         record = self.state.module(name)
+        if entry.get("kind") == "pinned":
+            if record is not None and self.alive(record):
+                return []
+            if record is not None:
+                self.state.remove(name)
+            self._audit("apply", name, result=f"lost: the pins at {entry['reference']} are gone")
+            return [f"lost {name}: another tool's pins at {entry['reference']} are gone and cannot be restored"]
         digest = entry["digest"]
         source = digest if self.store.resolve(digest) else entry["reference"]
         if record is not None and record.digest == digest and self.alive(record) and \
@@ -329,7 +362,7 @@ class Node:
         from .mapview import MapView
 
         record = self._record(name)
-        if record.kind == "bpftrace":
+        if record.kind in ("bpftrace", "pinned"):
             return {}
         spec = ObjectSpec.from_bytes(pins.object_bytes(self.module(record.digest)), f"{name}.bpf.o")
         found = {}

@@ -187,7 +187,23 @@ def detach(directory: str) -> int:
 
 def remove(directory: str) -> None:
     """Unpin everything of one module version; the kernel frees what nothing else holds."""
-    bpffs.remove_tree(directory)
+    bpffs.remove(directory)
+    bpffs.remove_if_empty(os.path.dirname(directory))
+
+
+def foreign_programs(path: str) -> dict[str, tuple[str, int]]:
+    """Name -> (pin, id) of the programs pinned at ``path`` (one pin, or a directory of them) by any tool."""
+    from ..programs import Program
+
+    candidates = bpffs.pins_in(path) if os.path.isdir(path) else {os.path.basename(path): path}
+    found = {}
+    for name, pin in candidates.items():
+        try:
+            with Program.from_pin(pin) as program:
+                found[name] = (pin, program.info().id)
+        except (OSError, TinyBPFError):  # a map or link pin, or gone
+            continue
+    return found
 
 
 def pinned(directory: str) -> Pinned:
