@@ -129,10 +129,15 @@ def main() -> int:
                     theirs.append((time.perf_counter() - start) * 1000)
                 shutil.rmtree(pins, ignore_errors=True)
             _report("pull+verify+load (fresh process)  vs  skopeo copy + bpftool prog loadall", ours, theirs)
+            startup = []
+            for _ in range(RUNS):
+                start = time.perf_counter()
+                _tinybpf(env, "--version")
+                startup.append((time.perf_counter() - start) * 1000)
+            print(f"  of which Python start-up (tinybpf --version): {statistics.median(startup):.1f} ms")
 
             daemon_env = {**env, "TINYBPF_MODULES_ROOT": str(work / "daemon")}
-            _tinybpf(daemon_env, "module", "build", str(DATA / "counters.bpf.o"), "-t", "local/counters:1",
-                     "--name", "counters")
+            _tinybpf(daemon_env, "module", "trust", str(work / "release.pub"))
             process = subprocess.Popen([sys.executable, "-m", "tinybpf", "daemon"], env=daemon_env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
@@ -142,6 +147,16 @@ def main() -> int:
                 client = DaemonClient(daemon_env["TINYBPF_SOCKET"])
                 client.call("GET", "/v1/modules")
                 idle = _rss_kib(process.pid)
+                warm = []
+                for run in range(RUNS):
+                    start = time.perf_counter()
+                    client.call("POST", "/v1/modules", {"reference": ref, "name": f"warm{run}", "insecure": True})
+                    warm.append((time.perf_counter() - start) * 1000)
+                    client.call("DELETE", f"/v1/modules/warm{run}")
+                    shutil.rmtree(work / "daemon" / "store")  # the next pull fetches everything again
+                _report("pull+verify+load through the daemon (warm process)  vs  the same reference", warm, theirs)
+                _tinybpf(daemon_env, "module", "build", str(DATA / "counters.bpf.o"), "-t", "local/counters:1",
+                         "--name", "counters")
                 for i in range(10):
                     client.call("POST", "/v1/modules", {"reference": "local/counters:1", "name": f"c{i}",
                                                         "attach": True})

@@ -31,6 +31,7 @@ class Node:
         self.store = Store(settings.store)
         self.state = State(settings.database)
         self.who = who
+        self._specs: dict[str, Any] = {}
 
     def close(self) -> None:
         self.state.close()
@@ -364,7 +365,10 @@ class Node:
         record = self._record(name)
         if record.kind in ("bpftrace", "pinned"):
             return {}
-        spec = ObjectSpec.from_bytes(pins.object_bytes(self.module(record.digest)), f"{name}.bpf.o")
+        spec = self._specs.get(record.digest)
+        if spec is None:  # parsed once per digest: map reads are the daemon's hot path
+            spec = ObjectSpec.from_bytes(pins.object_bytes(self.module(record.digest)), f"{name}.bpf.o")
+            self._specs[record.digest] = spec
         found = {}
         for pin_name, path in pins.pinned(record.pin_dir).maps.items():
             declared = spec.maps.get(pin_name) or spec.maps.get("." + pin_name)

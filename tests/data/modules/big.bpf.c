@@ -11,7 +11,7 @@ struct {
 } gauge_seen SEC(".maps");
 
 SEC("tracepoint/syscalls/sys_enter_openat")
-int tt_big_openat(void *ctx)
+int bench_big_openat(void *ctx)
 {
 	__u32 zero = 0;
 	__u64 value = table[bpf_get_prandom_u32() & 1023];
