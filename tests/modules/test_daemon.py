@@ -492,3 +492,59 @@ def test_adopt_programs_another_tool_pinned(node_env: dict[str, str], tmp_path: 
         assert not os.path.exists(directory)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def test_tcp_with_mutual_tls(node_env: dict[str, str], tmp_path: Path) -> None:
+    """TCP with client certificates instead of a token: the CA's clients get in, others fail the handshake."""
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    for name in ("ca", "server", "client", "stranger"):
+        _openssl("ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", str(tmp_path / f"{name}.key"))
+    _openssl("req", "-new", "-x509", "-key", str(tmp_path / "ca.key"), "-subj", "/CN=tt-ca", "-days", "2",
+             "-out", str(tmp_path / "ca.crt"))
+    (tmp_path / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    for name, signer in (("server", "ca"), ("client", "ca"), ("stranger", "stranger")):
+        _openssl("req", "-new", "-key", str(tmp_path / f"{name}.key"), "-subj", f"/CN=tt-{name}",
+                 "-out", str(tmp_path / f"{name}.csr"))
+        ca = ["-CA", str(tmp_path / "ca.crt"), "-CAkey", str(tmp_path / "ca.key"), "-CAcreateserial"] \
+            if signer == "ca" else ["-signkey", str(tmp_path / f"{name}.key")]
+        _openssl("x509", "-req", "-in", str(tmp_path / f"{name}.csr"), *ca, "-days", "2",
+                 "-extfile", str(tmp_path / "san.cnf"), "-out", str(tmp_path / f"{name}.crt"))
+    port = free_port()
+    args = [sys.executable, "-m", "tinybpf", "daemon", "--tcp", f"127.0.0.1:{port}",
+            "--tls-cert", str(tmp_path / "server.crt"), "--tls-key", str(tmp_path / "server.key"),
+            "--tls-client-ca", str(tmp_path / "ca.crt")]
+    process = subprocess.Popen(args, env={**os.environ, **node_env}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        def context(name: str) -> ssl.SSLContext:
+            found = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+            found.load_cert_chain(str(tmp_path / f"{name}.crt"), str(tmp_path / f"{name}.key"))
+            return found
+
+        good = DaemonClient(tcp=f"127.0.0.1:{port}", tls=context("client"))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert good.call("GET", "/v1/modules") == []
+                break
+            except ModuleError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.2)
+        with pytest.raises(ModuleError, match="daemon unreachable"):
+            DaemonClient(tcp=f"127.0.0.1:{port}", tls=context("stranger")).call("GET", "/v1/modules")
+        plain = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+        with pytest.raises(ModuleError, match="daemon unreachable"):
+            DaemonClient(tcp=f"127.0.0.1:{port}", tls=plain).call("GET", "/v1/modules")
+        assert good.call("GET", "/v1/audit")[-1]["action"] == "daemon start"
+    finally:
+        process.terminate()
+        process.wait(30)
+    result = tinybpf("daemon", "--tcp", "127.0.0.1:1", env=node_env, check=False)
+    assert result.returncode == 1 and "without a bearer token or mutual TLS" in result.stderr

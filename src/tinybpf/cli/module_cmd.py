@@ -429,6 +429,9 @@ def _register_daemon(sub: Any) -> None:
     p.add_argument("--group", default="", help="group owning the socket (mode 0660)")
     p.add_argument("--tcp", default="", metavar="HOST:PORT", help="also listen on TCP (needs --token-file)")
     p.add_argument("--token-file", help="bearer token required on TCP")
+    p.add_argument("--tls-cert", help="serve TCP over TLS with this certificate (PEM)")
+    p.add_argument("--tls-key", help="its private key (PEM)")
+    p.add_argument("--tls-client-ca", help="accept TCP clients whose certificate this CA signed (mutual TLS)")
     p.add_argument("--follow", metavar="REGISTRY/NAME:TAG", help="follow this channel tag (fleet mode)")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between looks at the tag")
     _insecure(p)
@@ -437,12 +440,17 @@ def _register_daemon(sub: Any) -> None:
 
 
 def _daemon(args: argparse.Namespace) -> int:
-    from tinybpf.modules.daemon import Daemon, read_token
+    from tinybpf.modules.daemon import Daemon, read_token, tls_context
     from tinybpf.modules.settings import Settings
+
+    tls_args = (args.tls_cert, args.tls_key, args.tls_client_ca)
+    if any(tls_args) and not all(tls_args):
+        raise TinyBPFError("mutual TLS needs --tls-cert, --tls-key and --tls-client-ca together")
+    tls = tls_context(*tls_args) if all(tls_args) else None
 
     settings = Settings.load()
     if args.socket:
         settings.socket = args.socket
     follow = {"reference": args.follow, "interval": args.interval, **_pull_options(args)} if args.follow else None
     return Daemon(settings, tcp=args.tcp, token=read_token(args.token_file), group=args.group,
-                  follow=follow).serve()
+                  follow=follow, tls=tls).serve()

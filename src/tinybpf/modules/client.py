@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import socket
+import ssl
 import stat
 from typing import Any, Optional
 
@@ -37,10 +38,13 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 class DaemonClient:
-    def __init__(self, socket_path: str = "", *, tcp: str = "", token: str = "", timeout: float = 60.0) -> None:
-        self.socket_path, self.tcp, self.token, self.timeout = socket_path, tcp, token, timeout
+    def __init__(self, socket_path: str = "", *, tcp: str = "", token: str = "", timeout: float = 60.0,
+                 tls: Optional[ssl.SSLContext] = None) -> None:
+        self.socket_path, self.tcp, self.token, self.timeout, self.tls = socket_path, tcp, token, timeout, tls
 
     def _connection(self) -> http.client.HTTPConnection:
+        if self.tcp and self.tls is not None:
+            return http.client.HTTPSConnection(self.tcp, timeout=self.timeout, context=self.tls)
         if self.tcp:
             return http.client.HTTPConnection(self.tcp, timeout=self.timeout)
         return _UnixConnection(self.socket_path, self.timeout)

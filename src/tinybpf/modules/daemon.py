@@ -1,7 +1,8 @@
 """``tinybpf daemon``: a foreground process serving the REST API, SSE events, /metrics and the web UI.
 
 It listens on a unix socket (mode 0660, group configurable) where file permissions are the access
-control, and on TCP only when asked and then only with a bearer token. On start it adopts what is
+control, and on TCP only when asked and then only with a bearer token or mutual TLS (client certificates
+signed by a given CA). On start it adopts what is
 still pinned and re-applies what a reboot lost; killed (even with SIGKILL) it detaches nothing, since
 every program and link is held by its bpffs pin, not by this process.
 """
@@ -15,6 +16,7 @@ import os
 import signal
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -45,10 +47,11 @@ class _TCPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 class Daemon:
     def __init__(self, settings: Settings, *, tcp: str = "", token: str = "", group: str = "",
-                 follow: Optional[dict[str, Any]] = None) -> None:
-        if tcp and not token:
-            raise ModuleError("refusing to listen on TCP without a bearer token",
-                              "pass --token-file FILE (or use the unix socket)")
+                 follow: Optional[dict[str, Any]] = None, tls: Optional[ssl.SSLContext] = None) -> None:
+        if tcp and not token and tls is None:
+            raise ModuleError("refusing to listen on TCP without a bearer token or mutual TLS",
+                              "pass --token-file FILE or --tls-cert/--tls-key/--tls-client-ca (or use the unix socket)")
+        self.tls = tls
         self.settings = settings
         self.token = token
         self.group = group
@@ -75,7 +78,10 @@ class Daemon:
         self.servers.append(self._unix_server())
         if self.tcp:
             host, _, port = self.tcp.rpartition(":")
-            self.servers.append(_TCPServer((host or "127.0.0.1", int(port)), self._handler(tcp=True)))
+            tcp_server = _TCPServer((host or "127.0.0.1", int(port)), self._handler(tcp=True))
+            if self.tls is not None:
+                tcp_server.socket = self.tls.wrap_socket(tcp_server.socket, server_side=True)
+            self.servers.append(tcp_server)
         for server in self.servers:
             threading.Thread(target=server.serve_forever, daemon=True, name="tinybpf-http").start()
         if self.follow:
@@ -190,7 +196,8 @@ class Daemon:
 
             def _who(self) -> str:
                 if tcp:
-                    return f"token@{self.client_address[0]}"
+                    subject = _peer_subject(self.request)
+                    return f"{subject}@{self.client_address[0]}" if subject else f"token@{self.client_address[0]}"
                 try:
                     pid, uid, _ = _PEERCRED.unpack(self.request.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                                            _PEERCRED.size))
@@ -199,8 +206,10 @@ class Daemon:
                     return "unix"
 
             def _authorized(self) -> bool:
-                if not tcp:
-                    return True
+                if not tcp or _peer_subject(self.request):
+                    return True  # unix socket: file permissions; TLS: the CA vouched for the client
+                if not daemon.token:
+                    return False
                 sent = self.headers.get("Authorization", "")
                 cookie = self.headers.get("Cookie", "")
                 token = sent[7:] if sent.startswith("Bearer ") else ""
@@ -328,6 +337,30 @@ class Daemon:
                     ring_map.close()
 
         return Handler
+
+
+def _peer_subject(connection: Any) -> str:
+    """The CN of a verified TLS client certificate ("" without one)."""
+    if not isinstance(connection, ssl.SSLSocket):
+        return ""
+    certificate: Any = connection.getpeercert() or {}
+    for rdn in certificate.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return f"cn={value}"
+    return "cn=?" if certificate else ""
+
+
+def tls_context(cert: str, key: str, client_ca: str) -> ssl.SSLContext:
+    """A server context that demands a client certificate signed by ``client_ca`` (mutual TLS)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+        context.load_verify_locations(client_ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise ModuleError(f"TLS set-up failed: {exc}", "check --tls-cert, --tls-key and --tls-client-ca") from None
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 def read_token(path: Optional[str]) -> str:
