@@ -19,6 +19,7 @@ LAYERS = [
     {"asm", "btf", "elf", "spec"},
     {"codecs", "maps", "programs", "program_dump", "links", "events", "symbols", "features", "objects"},
     {"bcc", "cc", "trace", "manager"},
+    {"modules"},
     {"cli", "__main__"},
 ]
 TOP = {"__init__"}

@@ -26,6 +26,8 @@ COMMANDS = {
     "btf": "btf_cmd",
     "trace": "trace_cmd",
     "cc": "cc_cmd",
+    "module": "module_cmd",
+    "daemon": "module_cmd",
 }
 
 BPFTOOL_NOUNS = frozenset({"prog", "map", "link", "btf", "feature", "net", "perf", "cgroup", "struct_ops"})

@@ -80,6 +80,8 @@ ITER_CREATE = struct.Struct("=II")
 
 # struct { u32 link_fd; }  (LINK_DETACH, MAP_FREEZE, ENABLE_STATS share this shape)
 ONE_U32 = struct.Struct("=I")
+# union bpf_attr for BPF_LINK_UPDATE: u32 link_fd, new_prog_fd, flags, old_prog_fd
+LINK_UPDATE = struct.Struct("=IIII")
 U64 = struct.Struct("=Q")
 
 # struct { u64 btf, btf_log_buf; u32 btf_size, btf_log_size, btf_log_level, btf_log_true_size; }

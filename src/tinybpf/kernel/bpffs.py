@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Optional
 
 from ..errors import TinyBPFError
@@ -46,3 +47,50 @@ def is_on_bpffs(path: str) -> bool:
     if mount is None:
         return False
     return directory == mount or directory.startswith(mount.rstrip("/") + "/")
+
+
+def mount_of(path: str) -> Optional[str]:
+    """The bpffs mount ``path`` lies under (the innermost one), if any."""
+    best: Optional[str] = None
+    try:
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) < 3 or fields[2] != "bpf":
+                    continue
+                root = fields[1].rstrip("/") or "/"
+                if (path == root or path.startswith(root + "/")) and (best is None or len(root) > len(best)):
+                    best = root
+    except OSError:
+        return None
+    return best
+
+
+def make_dirs(path: str) -> None:
+    """Directories on a bpffs (where pins go); existing ones are fine."""
+    os.makedirs(path, exist_ok=True)
+
+
+def unpin(path: str) -> None:
+    """Remove one pin: the object lives on only while something else holds it."""
+    os.unlink(path)
+
+
+def remove(path: str) -> None:
+    """Unpin ``path``: one pin, or a directory of them with everything under it."""
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def remove_if_empty(directory: str) -> None:
+    if os.path.isdir(directory) and not os.listdir(directory) and not os.path.ismount(directory):
+        os.rmdir(directory)
+
+
+def pins_in(directory: str) -> dict[str, str]:
+    """Name -> path of each pin in ``directory`` (empty when it does not exist)."""
+    if not os.path.isdir(directory):
+        return {}
+    return {name: os.path.join(directory, name) for name in sorted(os.listdir(directory))}

@@ -235,6 +235,16 @@ def link_detach(link_fd: int) -> None:
     bpf(Cmd.LINK_DETACH, attr, attrs.ONE_U32.size)
 
 
+def link_update(link_fd: int, new_prog_fd: int, old_prog_fd: int = 0) -> None:
+    """BPF_LINK_UPDATE: swap the program of a link atomically (xdp, tc, cgroup, iter...; not perf_event links).
+
+    With ``old_prog_fd`` the kernel swaps only if that program is still the attached one (BPF_F_REPLACE).
+    """
+    attr = _attr()
+    attrs.LINK_UPDATE.pack_into(attr, 0, link_fd, new_prog_fd, 4 if old_prog_fd else 0, old_prog_fd)
+    bpf(Cmd.LINK_UPDATE, attr, attrs.LINK_UPDATE.size)
+
+
 def raw_tracepoint_open(name: str, prog_fd: int) -> int:
     buf = ctypes.create_string_buffer(name.encode()) if name else None
     attr = _attr()
