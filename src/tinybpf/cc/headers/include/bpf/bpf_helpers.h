@@ -126,7 +126,10 @@ enum libbpf_tristate {
 	({                                                                  \
 		static const char ___fmt[] = fmt;                           \
 		unsigned long long ___param[___bpf_narg(args)];             \
+		_Pragma("GCC diagnostic push")                              \
+		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")     \
 		___bpf_fill(___param, args);                                \
+		_Pragma("GCC diagnostic pop")                               \
 		bpf_seq_printf(seq, ___fmt, sizeof(___fmt), ___param, sizeof(___param)); \
 	})
 
@@ -134,7 +137,10 @@ enum libbpf_tristate {
 	({                                                                  \
 		static const char ___fmt[] = fmt;                           \
 		unsigned long long ___param[___bpf_narg(args)];             \
+		_Pragma("GCC diagnostic push")                              \
+		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")     \
 		___bpf_fill(___param, args);                                \
+		_Pragma("GCC diagnostic pop")                               \
 		bpf_snprintf(out, out_size, ___fmt, ___param, sizeof(___param)); \
 	})
 
@@ -149,7 +155,10 @@ enum libbpf_tristate {
 	({                                                                  \
 		static const char ___fmt[] = fmt;                           \
 		unsigned long long ___param[___bpf_narg(args)];             \
+		_Pragma("GCC diagnostic push")                              \
+		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")     \
 		___bpf_fill(___param, args);                                \
+		_Pragma("GCC diagnostic pop")                               \
 		bpf_trace_vprintk(___fmt, sizeof(___fmt), ___param, sizeof(___param)); \
 	})
 

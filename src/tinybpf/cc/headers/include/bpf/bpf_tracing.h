@@ -272,7 +272,10 @@ struct pt_regs;
 	static __always_inline typeof(name(0)) ____##name(unsigned long long *ctx, ##args); \
 	typeof(name(0)) name(unsigned long long *ctx)                                \
 	{                                                                            \
+		_Pragma("GCC diagnostic push")                                       \
+		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")              \
 		return ____##name(___bpf_ctx_cast(args));                            \
+		_Pragma("GCC diagnostic pop")                                        \
 	}                                                                            \
 	static __always_inline typeof(name(0)) ____##name(unsigned long long *ctx, ##args)
 
@@ -293,7 +296,10 @@ struct pt_regs;
 	static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args); \
 	typeof(name(0)) name(struct pt_regs *ctx)                                    \
 	{                                                                            \
+		_Pragma("GCC diagnostic push")                                       \
+		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")              \
 		return ____##name(___bpf_kprobe_args(args));                         \
+		_Pragma("GCC diagnostic pop")                                        \
 	}                                                                            \
 	static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args)
 
@@ -306,7 +312,10 @@ struct pt_regs;
 	static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args); \
 	typeof(name(0)) name(struct pt_regs *ctx)                                    \
 	{                                                                            \
+		_Pragma("GCC diagnostic push")                                       \
+		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")              \
 		return ____##name(___bpf_kretprobe_args(args));                      \
+		_Pragma("GCC diagnostic pop")                                        \
 	}                                                                            \
 	static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args)
 
@@ -340,10 +349,13 @@ struct pt_regs;
 	{                                                                            \
 		struct pt_regs *regs = __TB_SYSCALL_WRAPPER                          \
 			? (struct pt_regs *)PT_REGS_PARM1(ctx) : ctx;                \
+		_Pragma("GCC diagnostic push")                                       \
+		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")              \
 		if (__TB_SYSCALL_WRAPPER)                                            \
 			return ____##name(___bpf_syswrap_args(args));                \
 		else                                                                 \
 			return ____##name(___bpf_syscall_args(args));                \
+		_Pragma("GCC diagnostic pop")                                        \
 	}                                                                            \
 	static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args)
 
