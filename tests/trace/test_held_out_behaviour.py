@@ -233,6 +233,6 @@ def test_k_reports_a_failed_read_as_bpftrace_helper_error_record() -> None:
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert {"type": "helper_error", "msg": "Bad address", "helper": "probe_read_user", "retcode": -14,
-            "filename": "stdin", "line": 1, "col": 61} in records
+            "filename": "stdin", "line": 1, "col": 62} in records
     text = trace("-k", "-e", script, "-c", "/bin/bash -c echo")
     assert "stdin:1:61-75: WARNING: Bad address\nAdditional Info - helper: probe_read_user, retcode: -14" in text.stderr
