@@ -236,3 +236,12 @@ def test_k_reports_a_failed_read_as_bpftrace_helper_error_record() -> None:
             "filename": "stdin", "line": 1, "col": 62} in records
     text = trace("-k", "-e", script, "-c", "/bin/bash -c echo")
     assert "stdin:1:61-75: WARNING: Bad address\nAdditional Info - helper: probe_read_user, retcode: -14" in text.stderr
+
+
+@needs_root
+def test_a_map_loop_in_a_probe_that_reads_its_arguments() -> None:
+    script = ("tracepoint:syscalls:sys_enter_execve /pid == cpid/ { @n[args.filename] = 1; @c[7] = 2; "
+              "for ($kv : @c) { print($kv); } exit(); }")
+    result = trace("-e", script, "-c", "/bin/true")
+    assert result.returncode == 0, result.stderr
+    assert "(7, 2)" in result.stdout.splitlines()
