@@ -2,6 +2,7 @@
 aggregates, the ``missing_probes`` setting, and the tracer's own name."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -223,3 +224,24 @@ def test_debugf_writes_to_the_kernel_trace_buffer() -> None:
     assert result.returncode == 0, result.stderr
     with open(os.path.join(tracefs.tracefs_root(), "trace")) as f:
         assert f"bpf_trace_printk: {marker} a 1 10" in f.read()
+
+
+@needs_root
+def test_k_reports_a_failed_read_as_bpftrace_helper_error_record() -> None:
+    script = "struct foo {int a;}; uprobe:/bin/bash:echo_builtin { $tmp = ((struct foo*) 8).a; exit(); }"
+    result = trace("-k", "-q", "-f", "json", "-e", script, "-c", "/bin/bash -c echo")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert {"type": "helper_error", "msg": "Bad address", "helper": "probe_read_user", "retcode": -14,
+            "filename": "stdin", "line": 1, "col": 62} in records
+    text = trace("-k", "-e", script, "-c", "/bin/bash -c echo")
+    assert "stdin:1:61-75: WARNING: Bad address\nAdditional Info - helper: probe_read_user, retcode: -14" in text.stderr
+
+
+@needs_root
+def test_a_map_loop_in_a_probe_that_reads_its_arguments() -> None:
+    script = ("tracepoint:syscalls:sys_enter_execve /pid == cpid/ { @n[args.filename] = 1; @c[7] = 2; "
+              "for ($kv : @c) { print($kv); } exit(); }")
+    result = trace("-e", script, "-c", "/bin/true")
+    assert result.returncode == 0, result.stderr
+    assert "(7, 2)" in result.stdout.splitlines()

@@ -46,12 +46,12 @@ if TYPE_CHECKING:
     from tinybpf.trace.codegen import ProbeCodegen
 
 BPF_F_USER_STACK = 1 << 8
-_CTX_NAMES = ("kstack", "ustack", "ctx", "reg", "uaddr")
+CTX_NAMES = ("kstack", "ustack", "ctx", "reg", "uaddr")
 
 
 def needs_ctx(probe: ast.Probe) -> bool:
     """Stacks (``bpf_get_stackid(ctx, ...)``) and the ``ctx`` builtin need the context register kept."""
-    return any(isinstance(n, (ast.Call, ast.Builtin)) and n.name in _CTX_NAMES for n in ast.walk(probe))
+    return any(isinstance(n, (ast.Call, ast.Builtin)) and n.name in CTX_NAMES for n in ast.walk(probe))
 
 
 class FunctionCodegen:

@@ -52,14 +52,14 @@ class MapLoops:
         gen = self.gen
         assert isinstance(stmt.iterable, ast.Map)
         layout = gen.layout(stmt.iterable.name)
-        returned = self.prepare()
+        returned = self.prepare(stmt)
         gen.emit(ld_map_fd(R1, layout.bpf_name))
         self.call_with_callback(stmt, returned, "for_each_map_elem")
 
     def range_loop(self, stmt: ast.For, start_slot: int, end_slot: int) -> None:
         """``bpf_loop(max(end - start, 0), callback, fp)``; ``$i`` in the probe's frame holds ``start``."""
         gen = self.gen
-        returned = self.prepare()
+        returned = self.prepare(stmt)
         gen.emit(ldx(Size.DW, R1, FP, end_slot))
         gen.emit(ldx(Size.DW, R2, FP, start_slot))
         gen.emit(alu64(ALUOp.SUB, R1, R2))
@@ -67,10 +67,11 @@ class MapLoops:
         gen.emit(mov64(R1, 0))
         self.call_with_callback(stmt, returned, "loop")
 
-    def prepare(self) -> int:
-        """The slot of the caller's "body returned" flag, cleared."""
+    def prepare(self, stmt: ast.For) -> int:
+        """The slot of the caller's "body returned" flag, cleared. The callback has no context register: a
+        body that reads the probe's context cannot be a callback (the rest of the probe may)."""
         gen = self.gen
-        if gen.uses_ctx:
+        if gen.uses_ctx and _reads_context(stmt.body):
             raise CompileError("a for loop over a map or a run-time range cannot read args/argN/retval in "
                                "tinybpf trace yet")
         gen.regs.spill_all()
@@ -162,3 +163,13 @@ class MapLoops:
                 self.gen.emit(stx(width, FP, R0, local + done))
             done += chunk
 
+
+def _reads_context(body: ast.Node) -> bool:
+    """Whether ``body`` uses the probe's context: ``args``, ``argN``, ``retval``, stacks, ``ctx``..."""
+    from tinybpf.trace.codegen_functions import CTX_NAMES
+
+    for node in ast.walk(body):
+        if isinstance(node, (ast.Builtin, ast.Call)) and (node.name in ("args", "retval", *CTX_NAMES)
+                                                          or (node.name.startswith("arg") and node.name[3:].isdigit())):
+            return True
+    return False

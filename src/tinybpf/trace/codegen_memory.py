@@ -9,9 +9,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from tinybpf.asm import FP, R1, R2, R3, ALUOp, JumpOp, Size, alu64, call, jmp, ldx, mov64
+from tinybpf.asm import (
+    FP,
+    R0,
+    R1,
+    R2,
+    R3,
+    R4,
+    ALUOp,
+    JumpOp,
+    Size,
+    alu64,
+    call,
+    jmp,
+    ld_map_fd,
+    ldx,
+    mov64,
+    st,
+    stx,
+)
 from tinybpf.errors import CompileError
 from tinybpf.trace import ast
+from tinybpf.trace.ir import RINGBUF_NAME, Event
 from tinybpf.trace.regalloc import Value
 from tinybpf.trace.semantics import SType
 
@@ -121,8 +140,8 @@ class MemoryCodegen:
 
     # ----------------------------------------------------------------- reads
 
-    def read(self, place: Place, dst: int, size: int) -> None:
-        """Copy ``size`` bytes at ``place`` to ``fp + dst``."""
+    def read(self, place: Place, dst: int, size: int, site: Optional[ast.Expression] = None) -> None:
+        """Copy ``size`` bytes at ``place`` to ``fp + dst`` (``site``: the pointer read through, for ``-k``)."""
         gen = self.gen
         if place.address is None:
             gen.copy(dst, FP, place.stack, size)
@@ -131,8 +150,32 @@ class MemoryCodegen:
         self.emit(alu64(ALUOp.ADD, R1, dst))
         self.emit(mov64(R2, size))
         self.emit(mov64(R3, gen.operand_reg(place.address, R3)))
-        self.emit(call("probe_read_user" if place.space == "user" else "probe_read_kernel"))
+        helper = "probe_read_user" if place.space == "user" else "probe_read_kernel"
+        self.emit(call(helper))
         gen.release(place.address)
+        if gen.helper_warning is not None and site is not None:
+            self.helper_error(helper, site)
+
+    def helper_error(self, helper: str, site: ast.Expression) -> None:
+        """``-k``: a failed read sends its return code, for bpftrace's helper-error warning (or JSON record)
+        located at the pointer read through."""
+        gen = self.gen
+        assert gen.helper_warning is not None
+        done = gen.new_label("read_ok")
+        self.emit(jmp(JumpOp.JSGE, R0, 0, done))
+        text = gen.helper_warning(site.pos, "{msg}", helper, "{retcode}")
+        event = gen.event(Event("helper_error", text=text, map=helper, size=16,
+                                extra=(site.pos.line, site.pos.column)))
+        record = gen.stack.alloc(16)
+        self.emit(st(Size.DW, FP, record, event))
+        self.emit(stx(Size.DW, FP, R0, record + 8))
+        self.emit(ld_map_fd(R1, RINGBUF_NAME))
+        self.emit(mov64(R2, FP))
+        self.emit(alu64(ALUOp.ADD, R2, record))
+        self.emit(mov64(R3, 16))
+        self.emit(mov64(R4, 0))
+        self.emit(call("ringbuf_output"))
+        gen.place(done)
 
     def int_value(self, e: ast.Expression, source: Optional[ast.Expression] = None) -> Value:
         """An integer, bool or pointer read from memory (sign-extended as its type says); from the bytes of
@@ -148,7 +191,7 @@ class MemoryCodegen:
             self.emit(ldx(_SIZES[size], reg, FP, place.stack))
         else:
             slot = gen.stack.alloc(8)
-            self.read(place, slot, size)
+            self.read(place, slot, size, _pointer_of(source or e))
             reg = gen.regs.alloc(value)
             self.emit(ldx(_SIZES[size], reg, FP, slot))
         if bits is not None:
@@ -186,7 +229,7 @@ class MemoryCodegen:
             if place.stack != dst:
                 gen.copy(dst, FP, place.stack, min(size, t.size))
             return
-        self.read(place, dst, min(size, t.size))
+        self.read(place, dst, min(size, t.size), _pointer_of(e))
 
     # ----------------------------------------------------------------- pointer arithmetic
 
@@ -201,6 +244,15 @@ class MemoryCodegen:
         reg = self.gen.regs.own(right)
         self.emit(alu64(ALUOp.MUL, reg, step))
         return right
+
+
+def _pointer_of(e: ast.Expression) -> ast.Expression:
+    """The expression whose pointer a read of ``e`` goes through: bpftrace locates a failed read there."""
+    if isinstance(e, (ast.FieldAccess, ast.ArrayAccess)):
+        return e.expr
+    if isinstance(e, ast.Unop):
+        return e.operand
+    return e
 
 
 def is_memory_read(gen: ProbeCodegen, e: ast.Expression) -> bool:

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from tinybpf.errors import TinyBPFError
 from tinybpf.kernel import tracefs
@@ -335,7 +335,8 @@ def _check_maps(analysis: Analysis, source: str, filename: str) -> None:
             raise TraceError([Diagnostic(f"Undefined map: {info.name}", info.pos)], source, filename)
 
 
-def _helper_warning(source: str, filename: str, pos: ast.Pos, message: str, helper: str, retcode: int) -> str:
+def _helper_warning(source: str, filename: str, pos: ast.Pos, message: str, helper: str,
+                    retcode: Union[int, str]) -> str:
     """bpftrace's runtime warning for a failed helper: the located message, the helper, then the source."""
     header, *context = Diagnostic(message, pos, "WARNING").render(source, filename).split("\n")
     return "\n".join([header, f"Additional Info - helper: {helper}, retcode: {retcode}", *context])

@@ -582,6 +582,8 @@ class TraceRuntime:
             if self.warnings:
                 self.out.flush()
                 self.err.write(event.text + "\n")
+        elif kind == "helper_error":
+            self.helper_error(event, struct.unpack_from("=q", record, 8)[0])
         elif kind == "join":
             from tinybpf.trace.output import join
 
@@ -612,6 +614,23 @@ class TraceRuntime:
             ]
         raw = bytes(record)
         return [convert(decode(raw[offset:offset + size])) for decode, convert, offset, size in parts]
+
+    def helper_error(self, event: Event, retcode: int) -> None:
+        """``-k``: a helper failed; its warning, or in ``-f json`` bpftrace's ``helper_error`` record."""
+        import json
+
+        from tinybpf.trace.output import JsonPrinter
+
+        message = os.strerror(-retcode) if retcode < 0 else str(retcode)
+        if isinstance(self.printer, JsonPrinter):
+            line, column = event.extra
+            filename = event.text.partition(f":{line}:")[0]  # the warning starts with its location
+            self.out.write(json.dumps({"type": "helper_error", "msg": message, "helper": event.map,
+                                       "retcode": retcode, "filename": filename, "line": line,
+                                       "col": column}) + "\n")
+        elif self.warnings:
+            self.out.flush()
+            self.err.write(event.text.replace("{msg}", message).replace("{retcode}", str(retcode)) + "\n")
 
     def clear_map(self, name: str) -> None:
         """A keyless map lives in an array, whose elements cannot be deleted: zeroed, it prints as absent."""
