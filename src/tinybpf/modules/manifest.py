@@ -36,7 +36,7 @@ DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 TAR_GZIP_LAYERS = ("application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.docker.image.rootfs.diff.tar.gzip")
 BUMBLEBEE_CONFIG = "application/ebpf.oci.image.config.v1+json"
 BUMBLEBEE_PROGRAM = "application/ebpf.oci.image.program.v1+binary"
-BPFMAN_PROGRAMS, BPFMAN_MAPS = "io.ebpf.programs", "io.ebpf.maps"
+BPFMAN_LABEL_PREFIX = "io.ebpf."  # io.ebpf.programs / io.ebpf.maps, or the older io.ebpf.program_type...
 TITLE = "org.opencontainers.image.title"
 SUFFIXES = {".o": "object", ".c": "c", ".bt": "bpftrace"}
 MAX_JSON = 4 << 20
@@ -293,7 +293,7 @@ def read_module(manifest: bytes, blob: Callable[[dict[str, Any]], bytes], where:
         return Module(_foreign_config(payload, where, _title(parsed, where)), payload, digest, "bumblebee")
     if config_desc.get("mediaType") in (OCI_CONFIG, DOCKER_CONFIG):
         labels = (_json(blob(config_desc), where).get("config") or {}).get("Labels") or {}
-        if BPFMAN_PROGRAMS in labels:
+        if any(str(label).startswith(BPFMAN_LABEL_PREFIX) for label in labels):  # v2 io.ebpf.programs or v1 labels
             payload = _object_from_layers(layers, blob, where)
             return Module(_foreign_config(payload, where, _title(parsed, where)), payload, digest, "bpfman")
     raise ModuleError(f"{where}: wrong media type: not a tinybpf, bpfman or BumbleBee module "
