@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
 import tarfile
 from collections.abc import Mapping
@@ -226,7 +227,7 @@ def build(path: str, *, name: str = "", version: str = "0.0.0", description: str
         raise ModuleError(f"{path}: cannot read: {exc.strerror}") from None
     kind = kind_of(path)
     base = os.path.basename(path)
-    name = name or base.split(".", 1)[0]
+    name = name or re.sub(r"[^A-Za-z0-9_-]", "_", base.split(".", 1)[0])[:63]
     if kind == "bpftrace":
         _check_script(payload, path)
         implied = ModuleConfig(name=name, version="", kind=kind)
@@ -299,8 +300,8 @@ def read_module(manifest: bytes, blob: Callable[[dict[str, Any]], bytes], where:
 
 def _title(parsed: dict[str, Any], where: str) -> str:
     annotations = parsed.get("annotations") or {}
-    title = annotations.get(TITLE) or where.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-    return str(title)
+    title = str(annotations.get(TITLE) or where.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0])
+    return re.sub(r"[^A-Za-z0-9_-]", "_", title.split(".", 1)[0])[:63] or "module"
 
 
 def _object_from_layers(layers: list[dict[str, Any]], blob: Callable[[dict[str, Any]], bytes], where: str) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -22,6 +23,7 @@ from .store import Store
 if TYPE_CHECKING:
     from .mapview import MapView
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 SAVE_FORMAT = "tinybpf.modules.state.v1"
 
 
@@ -143,7 +145,7 @@ class Node:
             self.pull(text, **pull)
         module = self.module(text)
         digest = self.store.resolve(text) or ""
-        name = name or module.name
+        name = _module_name(name or module.name)
         old = self.state.module(name)
         if old is not None and old.digest == digest:
             raise ModuleError(f"module {name} already runs {digest[:19]}...", "unload it first, or load another version")
@@ -192,7 +194,7 @@ class Node:
         return ModuleRecord(name, text, digest, "bpftrace", "running", pin_dir=path, pid=pid)
 
     def log_path(self, name: str) -> str:
-        return os.path.join(self.settings.root, "logs", f"{name}.log")
+        return os.path.join(self.settings.root, "logs", f"{_module_name(name)}.log")
 
     def log_tail(self, name: str, lines: int = 100) -> list[str]:
         """The last ``lines`` a script module printed."""
@@ -238,7 +240,7 @@ class Node:
 
     def adopt_pinned(self, name: str, path: str) -> ModuleRecord:
         """Take charge of programs another tool pinned (one pin or a directory): listed, kept, unloadable."""
-        if self.state.module(name) is not None:
+        if self.state.module(_module_name(name)) is not None:
             raise ModuleError(f"a module named {name!r} already exists", "pick another name")
         found = pins.foreign_programs(path)
         if not found:
@@ -391,3 +393,11 @@ def _signature(registry: Registry, repository: str, digest: str) -> Optional[Ima
         if exc.status != 404:
             raise
         return None
+
+
+def _module_name(name: str) -> str:
+    """A module's name names its pin directory and log file, so it is one plain path component."""
+    if not _NAME.match(name):
+        raise ModuleError(f"{name!r} is not a valid module name",
+                          "letters, digits, _ and - (up to 63), starting with a letter or digit; pass --name")
+    return name
