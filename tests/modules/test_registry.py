@@ -13,7 +13,8 @@ from tinybpf.modules import manifest
 from tinybpf.modules.auth import Credentials
 from tinybpf.modules.errors import ModuleError, RegistryError
 from tinybpf.modules.node import Node
-from tinybpf.modules.registry import Reference, Registry
+from tinybpf.modules.reference import Reference
+from tinybpf.modules.registry import Registry
 from tinybpf.modules.settings import Settings
 
 from .conftest import OBJECTS, RegistryProcess, free_port, start_registry, tinybpf

@@ -15,13 +15,14 @@ from ..errors import TinyBPFError
 from . import pins, script, signatures
 from .errors import ModuleError, RegistryError
 from .manifest import Image, Module, build, index, read_module
-from .registry import Reference, Registry
+from .reference import Reference
 from .settings import Settings
 from .state import ModuleRecord, State
 from .store import Store
 
 if TYPE_CHECKING:
     from .mapview import MapView
+    from .registry import Registry
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 SAVE_FORMAT = "tinybpf.modules.state.v1"
@@ -58,6 +59,8 @@ class Node:
         return read_module(image.manifest, lambda d: image.blobs[d["digest"]], name)
 
     def push(self, local: str, target: str, *, insecure: bool = False) -> tuple[str, int]:
+        from .registry import Registry
+
         ref = self.reference(target)
         image = self.store.get(local)
         registry = Registry.for_reference(ref, self.settings, insecure)
@@ -75,6 +78,8 @@ class Node:
         return digest, sent
 
     def _registries(self, ref: Reference, insecure: bool) -> list[Registry]:
+        from .registry import Registry
+
         hosts = [*self.settings.mirrors.get(ref.registry, []), ref.registry]
         return [Registry.for_reference(Reference(h, ref.repository, ref.tag, ref.digest), self.settings, insecure)
                 for h in hosts]
@@ -113,6 +118,8 @@ class Node:
 
     def verify(self, text: str, *, insecure: bool = False, keys: Iterable[str] = ()) -> tuple[str, str]:
         """Check a registry module's signature without pulling it: its digest and the signer's key id."""
+        from .registry import Registry
+
         ref = self.reference(text)
         registry = Registry.for_reference(ref, self.settings, insecure)
         try:
