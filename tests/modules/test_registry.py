@@ -13,7 +13,8 @@ from tinybpf.modules import manifest
 from tinybpf.modules.auth import Credentials
 from tinybpf.modules.errors import ModuleError, RegistryError
 from tinybpf.modules.node import Node
-from tinybpf.modules.registry import Reference, Registry
+from tinybpf.modules.reference import Reference
+from tinybpf.modules.registry import Registry
 from tinybpf.modules.settings import Settings
 
 from .conftest import OBJECTS, RegistryProcess, free_port, start_registry, tinybpf
@@ -302,3 +303,11 @@ def test_build_checks_the_script_and_the_name(home: Path, tmp_path: Path) -> Non
     result = tinybpf("module", "build", MINIMAL, "-t", "local/Bad Name:1", check=False)
     assert result.returncode == 1 and "not a valid repository name" in result.stderr
     assert tinybpf("module", "list").stdout == ""
+
+
+def test_module_names_are_one_path_component(home: Path) -> None:
+    tinybpf("module", "build", MINIMAL, "-t", "local/minimal:1")
+    result = tinybpf("module", "load", "local/minimal:1", "--name", "../../etc", check=False)
+    assert result.returncode == 1 and "not a valid module name" in result.stderr
+    with pytest.raises(ModuleError, match="not a valid module name"):
+        Node(Settings.load()).log_path("../x")

@@ -2,7 +2,7 @@
 loaded, pinned and kept running by ``tinybpf daemon`` (or daemonless ``tinybpf module`` commands).
 
 One module per concern, bottom to top: ``errors``, ``settings``; ``manifest`` (the format, bpfman and
-BumbleBee images too), ``auth`` and ``registry`` (the OCI distribution API), ``store`` (OCI image layout on
+BumbleBee images too), ``reference``, ``auth`` and ``registry`` (the OCI distribution API), ``store`` (OCI image layout on
 disk), ``ed25519`` and ``signatures`` (cosign tag-fallback signatures), ``state`` (SQLite); ``pins``
 (load/attach/swap under bpffs), ``script`` (bpftrace-script modules), ``mapview`` (map entries through BTF);
 ``node`` (what one node does, daemon or not), ``fleet`` (following a channel tag), ``metrics``, ``api``

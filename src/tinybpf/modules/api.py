@@ -71,7 +71,7 @@ def _programs(node: Node, _: dict[str, str], __: dict[str, Any]) -> Any:
 
 
 def _map_entries(node: Node, p: dict[str, str], q: dict[str, Any]) -> Any:
-    return node.map_view(p["name"], p["map"]).entries(int(q.get("limit", 10000)))
+    return node.map_view(p["name"], p["map"]).entries(int(q["limit"]) if "limit" in q else None)
 
 
 def _map_update(node: Node, p: dict[str, str], body: dict[str, Any]) -> Any:
@@ -101,7 +101,8 @@ ROUTES = (
           lambda n, p, b: n.log_tail(p["name"], int(b.get("lines", 100)))),
     Route("GET", "/v1/modules/{name}/maps", "A module's maps",
           lambda n, p, b: sorted(n.maps(p["name"]))),
-    Route("GET", "/v1/modules/{name}/maps/{map}", "A map's entries, decoded through BTF", _map_entries),
+    Route("GET", "/v1/modules/{name}/maps/{map}", "A map's entries, decoded through BTF (query: limit)",
+          _map_entries),
     Route("PUT", "/v1/modules/{name}/maps/{map}", "Update an entry; body: key, value", _map_update, True),
     Route("DELETE", "/v1/modules/{name}/maps/{map}", "Delete an entry; body: key", _map_delete, True),
     Route("POST", "/v1/pull", "Pull (and verify) a module into the store; body: reference, insecure, verify",

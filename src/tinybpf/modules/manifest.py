@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
 import tarfile
 from collections.abc import Mapping
@@ -36,7 +37,7 @@ DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 TAR_GZIP_LAYERS = ("application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.docker.image.rootfs.diff.tar.gzip")
 BUMBLEBEE_CONFIG = "application/ebpf.oci.image.config.v1+json"
 BUMBLEBEE_PROGRAM = "application/ebpf.oci.image.program.v1+binary"
-BPFMAN_PROGRAMS, BPFMAN_MAPS = "io.ebpf.programs", "io.ebpf.maps"
+BPFMAN_LABEL_PREFIX = "io.ebpf."  # io.ebpf.programs / io.ebpf.maps, or the older io.ebpf.program_type...
 TITLE = "org.opencontainers.image.title"
 SUFFIXES = {".o": "object", ".c": "c", ".bt": "bpftrace"}
 MAX_JSON = 4 << 20
@@ -205,14 +206,15 @@ def kind_of(path: str) -> str:
     raise ModuleError(f"{path}: cannot tell the payload kind", "name it *.bpf.o, *.bpf.c or *.bt")
 
 
-def describe_object(data: bytes, where: str) -> tuple[tuple[ProgramDecl, ...], tuple[str, ...], tuple[str, ...]]:
-    """Programs (with type and section), maps and the arch (``bpfel``/``bpfeb``) of an object payload."""
+def describe_object(data: bytes, where: str, name: str, kind: str = "object") -> ModuleConfig:
+    """The config an object payload implies: programs (type, section), maps, license, arch (bpfel/bpfeb)."""
     from ..elf.objspec import ObjectSpec
 
     spec = ObjectSpec.from_bytes(data, where)
     programs = tuple(ProgramDecl(p.name or n, p.type.name.lower(), p.section) for n, p in spec.programs.items())
     arch = "bpfeb" if spec.byte_order == "big" else "bpfel"
-    return programs, tuple(spec.maps), (arch,)
+    return ModuleConfig(name=name, version="", kind=kind, license=spec.license, programs=programs,
+                        maps=tuple(spec.maps), arches=(arch,))
 
 
 def build(path: str, *, name: str = "", version: str = "0.0.0", description: str = "", license: str = "",
@@ -225,18 +227,14 @@ def build(path: str, *, name: str = "", version: str = "0.0.0", description: str
         raise ModuleError(f"{path}: cannot read: {exc.strerror}") from None
     kind = kind_of(path)
     base = os.path.basename(path)
-    object_bytes = compile_c(payload, path) if kind == "c" else payload
-    programs: tuple[ProgramDecl, ...] = ()
-    maps: tuple[str, ...] = ()
-    arches: tuple[str, ...] = ()
-    if kind in ("object", "c"):
-        programs, maps, arches = describe_object(object_bytes, path)
-    elif kind == "bpftrace":
+    name = name or re.sub(r"[^A-Za-z0-9_-]", "_", base.split(".", 1)[0])[:63]
+    if kind == "bpftrace":
         _check_script(payload, path)
-    default_name = base.split(".", 1)[0]
-    config = ModuleConfig(name=name or default_name, version=version, kind=kind, description=description,
-                          license=license, programs=programs, maps=maps, parameters=dict(parameters),
-                          arches=arches)
+        implied = ModuleConfig(name=name, version="", kind=kind)
+    else:
+        implied = describe_object(compile_c(payload, path) if kind == "c" else payload, path, name, kind)
+    config = dataclasses.replace(implied, version=version, description=description,
+                                 license=license or implied.license, parameters=dict(parameters))
     return assemble(config, payload, base)
 
 
@@ -290,25 +288,20 @@ def read_module(manifest: bytes, blob: Callable[[dict[str, Any]], bytes], where:
         return Module(config, blob(payload_desc), digest)
     if BUMBLEBEE_PROGRAM in layer_types:
         payload = blob(layers[layer_types.index(BUMBLEBEE_PROGRAM)])
-        return Module(_foreign_config(payload, where, _title(parsed, where)), payload, digest, "bumblebee")
+        return Module(describe_object(payload, where, _title(parsed, where)), payload, digest, "bumblebee")
     if config_desc.get("mediaType") in (OCI_CONFIG, DOCKER_CONFIG):
         labels = (_json(blob(config_desc), where).get("config") or {}).get("Labels") or {}
-        if BPFMAN_PROGRAMS in labels:
+        if any(str(label).startswith(BPFMAN_LABEL_PREFIX) for label in labels):  # v2 io.ebpf.programs or v1 labels
             payload = _object_from_layers(layers, blob, where)
-            return Module(_foreign_config(payload, where, _title(parsed, where)), payload, digest, "bpfman")
+            return Module(describe_object(payload, where, _title(parsed, where)), payload, digest, "bpfman")
     raise ModuleError(f"{where}: wrong media type: not a tinybpf, bpfman or BumbleBee module "
                       f"(layers: {', '.join(map(str, layer_types))})", f"a module's artifactType is {ARTIFACT_TYPE}")
 
 
 def _title(parsed: dict[str, Any], where: str) -> str:
     annotations = parsed.get("annotations") or {}
-    title = annotations.get(TITLE) or where.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-    return str(title)
-
-
-def _foreign_config(payload: bytes, where: str, name: str) -> ModuleConfig:
-    programs, maps, arches = describe_object(payload, where)
-    return ModuleConfig(name=name, version="", kind="object", programs=programs, maps=maps, arches=arches)
+    title = str(annotations.get(TITLE) or where.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0])
+    return re.sub(r"[^A-Za-z0-9_-]", "_", title.split(".", 1)[0])[:63] or "module"
 
 
 def _object_from_layers(layers: list[dict[str, Any]], blob: Callable[[dict[str, Any]], bytes], where: str) -> bytes:

@@ -34,13 +34,14 @@ class MapView:
     def decode_value(self, data: bytes) -> Any:
         return to_json(self.btf, self.value_type, data)
 
-    def entries(self, limit: int = 10000) -> list[dict[str, Any]]:
+    def entries(self, limit: Optional[int] = None) -> list[dict[str, Any]]:
+        """Every entry (the first ``limit`` when given: a caller that pages says so itself)."""
         with self.open() as m:
-            found = []
+            found: list[dict[str, Any]] = []
             for key, value in m.items():
-                found.append({"key": self._decode(self.key_type, key), "value": self._decode(self.value_type, value)})
-                if len(found) >= limit:
+                if limit is not None and len(found) >= limit:
                     break
+                found.append({"key": self._decode(self.key_type, key), "value": self._decode(self.value_type, value)})
             return found
 
     def _decode(self, type_id: int, raw: Any) -> Any:

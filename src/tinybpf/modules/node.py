@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -14,14 +15,16 @@ from ..errors import TinyBPFError
 from . import pins, script, signatures
 from .errors import ModuleError, RegistryError
 from .manifest import Image, Module, build, index, read_module
-from .registry import Reference, Registry
+from .reference import Reference
 from .settings import Settings
 from .state import ModuleRecord, State
 from .store import Store
 
 if TYPE_CHECKING:
     from .mapview import MapView
+    from .registry import Registry
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 SAVE_FORMAT = "tinybpf.modules.state.v1"
 
 
@@ -56,6 +59,8 @@ class Node:
         return read_module(image.manifest, lambda d: image.blobs[d["digest"]], name)
 
     def push(self, local: str, target: str, *, insecure: bool = False) -> tuple[str, int]:
+        from .registry import Registry
+
         ref = self.reference(target)
         image = self.store.get(local)
         registry = Registry.for_reference(ref, self.settings, insecure)
@@ -73,6 +78,8 @@ class Node:
         return digest, sent
 
     def _registries(self, ref: Reference, insecure: bool) -> list[Registry]:
+        from .registry import Registry
+
         hosts = [*self.settings.mirrors.get(ref.registry, []), ref.registry]
         return [Registry.for_reference(Reference(h, ref.repository, ref.tag, ref.digest), self.settings, insecure)
                 for h in hosts]
@@ -111,6 +118,8 @@ class Node:
 
     def verify(self, text: str, *, insecure: bool = False, keys: Iterable[str] = ()) -> tuple[str, str]:
         """Check a registry module's signature without pulling it: its digest and the signer's key id."""
+        from .registry import Registry
+
         ref = self.reference(text)
         registry = Registry.for_reference(ref, self.settings, insecure)
         try:
@@ -143,7 +152,7 @@ class Node:
             self.pull(text, **pull)
         module = self.module(text)
         digest = self.store.resolve(text) or ""
-        name = name or module.name
+        name = _module_name(name or module.name)
         old = self.state.module(name)
         if old is not None and old.digest == digest:
             raise ModuleError(f"module {name} already runs {digest[:19]}...", "unload it first, or load another version")
@@ -192,7 +201,7 @@ class Node:
         return ModuleRecord(name, text, digest, "bpftrace", "running", pin_dir=path, pid=pid)
 
     def log_path(self, name: str) -> str:
-        return os.path.join(self.settings.root, "logs", f"{name}.log")
+        return os.path.join(self.settings.root, "logs", f"{_module_name(name)}.log")
 
     def log_tail(self, name: str, lines: int = 100) -> list[str]:
         """The last ``lines`` a script module printed."""
@@ -238,7 +247,7 @@ class Node:
 
     def adopt_pinned(self, name: str, path: str) -> ModuleRecord:
         """Take charge of programs another tool pinned (one pin or a directory): listed, kept, unloadable."""
-        if self.state.module(name) is not None:
+        if self.state.module(_module_name(name)) is not None:
             raise ModuleError(f"a module named {name!r} already exists", "pick another name")
         found = pins.foreign_programs(path)
         if not found:
@@ -391,3 +400,11 @@ def _signature(registry: Registry, repository: str, digest: str) -> Optional[Ima
         if exc.status != 404:
             raise
         return None
+
+
+def _module_name(name: str) -> str:
+    """A module's name names its pin directory and log file, so it is one plain path component."""
+    if not _NAME.match(name):
+        raise ModuleError(f"{name!r} is not a valid module name",
+                          "letters, digits, _ and - (up to 63), starting with a letter or digit; pass --name")
+    return name
