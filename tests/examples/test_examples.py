@@ -37,7 +37,7 @@ def programs_named(name: str) -> set[int]:
 
 
 def assert_unloaded(name: str) -> None:
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 30  # a liveness bound: RCU frees programs late on a busy machine
     while programs_named(name) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not programs_named(name), f"{name} is still loaded"

@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,9 +155,11 @@ def test_run_json_decodes_globals_through_btf() -> None:
 def test_run_prints_maps_and_stops_on_sigterm() -> None:
     process = subprocess.Popen([sys.executable, "-m", "tinybpf.cli.main", "run", str(DATA / "kconfig.bpf.o")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    assert process.stdout is not None
+    attached = process.stdout.readline()  # printed (and flushed) once attached: the handler is in place
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=20)
+    out, err = process.communicate(timeout=60)
+    out = attached + out
     assert process.returncode == 0, err
     assert "read_config: attached to raw_tracepoint sys_enter" in out
     assert re.search(r"^\.bss\.hz = \d+$", out, re.M)
@@ -182,7 +183,8 @@ def test_sockex1_counts_its_pings(flavour: list[str]) -> None:
 def test_sockex1_stops_cleanly_on_sigint() -> None:
     process = subprocess.Popen([sys.executable, str(SOCKEX1 / "sockex1_user.py"), "--seconds", "30"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("TCP ")  # counting: attached, and past all imports
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=20)
+    _, err = process.communicate(timeout=60)
     assert process.returncode == 0 and "Traceback" not in err
