@@ -18,6 +18,7 @@ LAYERS = [
     {"_lazy", "errors", "kernel"},
     {"asm", "btf", "elf", "spec"},
     {"codecs", "maps", "programs", "links", "events", "symbols", "features", "objects"},
+    {"backend"},
     {"bcc", "trace", "manager"},
     {"cli", "__main__"},
 ]

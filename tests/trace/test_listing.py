@@ -10,7 +10,7 @@ from typing import Callable
 import pytest
 
 from tinybpf.errors import TinyBPFError
-from tinybpf.trace.listing import (
+from tinybpf.trace.runtime.listing import (
     SOFTWARE_EVENTS,
     function_names,
     list_probes,

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinybpf.trace import types as t
-from tinybpf.trace.output import (
+from tinybpf.trace.runtime import types as t
+from tinybpf.trace.runtime.output import (
     Buffer,
     Histogram,
     JsonPrinter,

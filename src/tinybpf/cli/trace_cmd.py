@@ -75,14 +75,14 @@ def _fail(message: str) -> NoReturn:
 
 def _usage_error(message: str) -> NoReturn:
     """A bad flag: bpftrace's ``ERROR:`` line and its usage text, exit 1."""
-    from tinybpf.trace.info import USAGE
+    from tinybpf.trace.runtime.info import USAGE
 
     sys.stderr.write(f"ERROR: {message}\n{USAGE}")
     raise SystemExit(1)
 
 
 def trace(args: argparse.Namespace) -> int:
-    from tinybpf.trace.diagnostics import TraceError
+    from tinybpf.trace.syntax.diagnostics import TraceError
 
     early = _informational(args)
     if early is not None:
@@ -91,7 +91,7 @@ def trace(args: argparse.Namespace) -> int:
     if args.list is not None:  # -l PATTERN --debuginfo DIR: the pattern starts argparse's remainder
         rest = _take_debuginfo(rest, args.debuginfo)
     if args.debuginfo:
-        from tinybpf.trace import uprobe_args
+        from tinybpf.trace.semantics import uprobe_args
 
         uprobe_args.DEBUGINFO_DIRS.extend(args.debuginfo)
     rest = _late_flags(rest, args)
@@ -163,7 +163,7 @@ def _take_debuginfo(rest: list[str], dirs: list[str]) -> list[str]:
 
 def _informational(args: argparse.Namespace) -> Optional[int]:
     """-h, -V, --info and flag values checked before anything compiles."""
-    from tinybpf.trace import info
+    from tinybpf.trace.runtime import info
 
     if args.help:
         sys.stdout.write(info.USAGE)
@@ -184,7 +184,7 @@ def _informational(args: argparse.Namespace) -> Optional[int]:
 
 
 def _list(pattern: str, args: argparse.Namespace) -> int:
-    from tinybpf.trace.listing import list_probes, list_process_probes
+    from tinybpf.trace.runtime.listing import list_probes, list_process_probes
 
     if "." in pattern and not any(char in pattern for char in ":*"):
         sys.stderr.write(f"WARNING: It appears that '{pattern}' is a filename but the file does not exist. "
@@ -197,7 +197,7 @@ def _list(pattern: str, args: argparse.Namespace) -> int:
 
 def _list_program(source: str, filename: str, params: list[str], args: argparse.Namespace) -> int:
     from tinybpf.trace.compiler import program_probe_names
-    from tinybpf.trace.listing import list_probes
+    from tinybpf.trace.runtime.listing import list_probes
 
     for name in program_probe_names(source, filename, params, args.pid):
         lines = list(list_probes(name, args.verbose)) if args.verbose else [name]
@@ -209,9 +209,9 @@ def _list_program(source: str, filename: str, params: list[str], args: argparse.
 def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]) -> int:
     from tinybpf.kernel.procfs import set_own_argv0, set_own_comm
     from tinybpf.trace.compiler import Options, compile_trace
-    from tinybpf.trace.includes import MissingHeader
-    from tinybpf.trace.probes import AttachRefused
-    from tinybpf.trace.program_options import ProgramOptionError, split_arguments
+    from tinybpf.trace.runtime.probes import AttachRefused
+    from tinybpf.trace.semantics.program_options import ProgramOptionError, split_arguments
+    from tinybpf.trace.syntax.includes import MissingHeader
 
     set_own_comm("bpftrace")  # bpftrace's own comm: scripts filter the tracer's events out by it
     set_own_argv0("bpftrace")  # and its name for pidof
@@ -235,7 +235,7 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
     if args.dry_run:
         return 0
     out = _output(args)
-    from tinybpf.trace.runtime import Child, run_trace
+    from tinybpf.trace.runtime.session import Child, run_trace
 
     child: Optional[Child] = Child(args.command) if args.command else None
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -260,7 +260,7 @@ def _output(args: argparse.Namespace) -> TextIO:
 
 
 def _dump(compiled: Any) -> None:
-    from tinybpf.trace import ast
+    from tinybpf.trace.syntax import ast
 
     analysis = compiled.analysis
     out = sys.stdout

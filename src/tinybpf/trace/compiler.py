@@ -11,16 +11,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from tinybpf.backend.regalloc import StackTooDeep
 from tinybpf.errors import TinyBPFError
 from tinybpf.kernel import tracefs
 from tinybpf.kernel.constants import MapType
-from tinybpf.trace import ast, config
-from tinybpf.trace.c_types import pointer_type
-from tinybpf.trace.diagnostics import Diagnostic, TraceError
-from tinybpf.trace.ir import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
-from tinybpf.trace.probes import AttachRefused, Target, expand
-from tinybpf.trace.regalloc import StackTooDeep
-from tinybpf.trace.semantics import (
+from tinybpf.trace.lower.compiled import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
+from tinybpf.trace.runtime.probes import AttachRefused, Target, expand
+from tinybpf.trace.semantics.analyser import (
     NONE,
     Analysis,
     MapInfo,
@@ -29,6 +26,9 @@ from tinybpf.trace.semantics import (
     int_type,
     string_type,
 )
+from tinybpf.trace.semantics.c_types import pointer_type
+from tinybpf.trace.syntax import ast, config
+from tinybpf.trace.syntax.diagnostics import Diagnostic, TraceError
 
 # aggregations kept in a per-CPU array when the map has no keys (lookups cannot fail)
 _ARRAY_AGGREGATES = ("count", "min", "max", "avg", "stats", "hist", "lhist")
@@ -53,33 +53,33 @@ class Options:
 
 def compile_trace(source: str, filename: str = "stdin", options: Optional[Options] = None) -> CompiledTrace:
     """Compile a bpftrace script; raises ``TraceError`` for script errors, ``TinyBPFError`` for system ones."""
-    from tinybpf.trace.parser import parse
-    from tinybpf.trace.positional import resolve_positional
+    from tinybpf.trace.syntax.parser import parse
+    from tinybpf.trace.syntax.positional import resolve_positional
 
     options = options or Options()
     program = parse(source, filename, list(options.params))
     resolve_positional(program, options.params)
     config.load(program, source, filename)
-    from tinybpf.trace import program_options
-    from tinybpf.trace.includes import check_includes
+    from tinybpf.trace.semantics import program_options
+    from tinybpf.trace.syntax.includes import check_includes
 
     check_includes(program, options.include_dirs)
 
     program_options.bind(program, dict(options.named or {}))
     if not options.unsafe:
-        from tinybpf.trace.functions import check_safe
+        from tinybpf.trace.semantics.functions import check_safe
 
         check_safe(program, source, filename)
-    from tinybpf.trace.control_flow import unreachable_warnings
+    from tinybpf.trace.semantics.control_flow import unreachable_warnings
 
     warnings: list[str] = unreachable_warnings(program, source, filename)
     targets = _expand_all(program, source, filename, options, warnings)
     if options.probe_filter is not None:
-        from tinybpf.trace.probe_filter import filter_probes
+        from tinybpf.trace.semantics.probe_filter import filter_probes
 
         filter_probes(program, targets, options.probe_filter)
     if any(t.provider in ("uprobe", "uretprobe", "rawtracepoint") for found in targets.values() for t in found):
-        from tinybpf.trace import uprobe_args
+        from tinybpf.trace.semantics import uprobe_args
 
         uprobe_args.bind(program, targets)
     fields = _FieldCache()
@@ -92,7 +92,7 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
         _check_maps(analysis, source, filename)
         warn = functools.partial(_helper_warning, source, filename) if options.helper_warnings else None
         if program.map_decls:
-            from tinybpf.trace import map_decls
+            from tinybpf.trace.lower import map_decls
 
             map_decls.apply(program, trace.maps, warnings, source, filename)
         for index, probe in enumerate(program.probes):
@@ -111,7 +111,7 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
 def program_probe_names(source: str, filename: str = "stdin", params: Sequence[str] = (),
                         pid: int = 0) -> list[str]:
     """The concrete probes a script attaches to (``-l`` with a program), in script order."""
-    from tinybpf.trace.parser import parse
+    from tinybpf.trace.syntax.parser import parse
 
     program = parse(source, filename, list(params))
     targets = _expand_all(program, source, filename, Options(params=params, pid=pid))
@@ -194,7 +194,7 @@ class _FieldCache:
                 base.startswith("enum ") and not depth):
             return None
         if self.kernel_types is None:
-            from tinybpf.trace.c_types import CTypes
+            from tinybpf.trace.semantics.c_types import CTypes
 
             self.kernel_types = CTypes()
         t = self.kernel_types.named_type(base)
@@ -270,7 +270,7 @@ def _layout(name: str, info: MapInfo, number: int) -> MapLayout:
     bpf_name = f"{bpf_name[:12]}_{number}" if len(bpf_name) > 12 else bpf_name
     key_size = 0 if key.kind == "none" else (key.size + 7) // 8 * 8
     if value.is_aggregate:
-        from tinybpf.trace.output import hist_bucket_count
+        from tinybpf.trace.runtime.output import hist_bucket_count
 
         value_size = _VALUE_SIZES[value.kind]
         buckets = hist_bucket_count(info.hist_bits) + 1 if value.kind == "hist" else (info.lhist[1] - info.lhist[0]) // max(info.lhist[2], 1) + 2
@@ -305,7 +305,7 @@ def _helper_warning(source: str, filename: str, pos: ast.Pos, message: str, help
 def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: list[Target],
                     trace: CompiledTrace, fields: _FieldCache, options: Options,
                     warn: Optional[Callable[..., str]] = None) -> list[ProbeProgram]:
-    from tinybpf.trace.codegen import ProbeCodegen
+    from tinybpf.trace.lower.codegen import ProbeCodegen
 
     uses = analysis.uses.get(id(probe), set())
     per_target = len(targets) > 1 and (bool(uses & {"probe", "func", "args"}) or targets[0].provider == "usdt")
