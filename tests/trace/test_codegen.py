@@ -6,8 +6,8 @@ import os
 import pytest
 
 from tinybpf.asm.opcodes import ALUOp, Class, Mode, Source
+from tinybpf.backend.fold import fold, wrap64
 from tinybpf.trace.compiler import Options, compile_trace
-from tinybpf.trace.lower.codegen import fold, wrap64
 
 # bpftrace 0.17 + LLVM -O2, translated instructions (bpftool prog show: xlated bytes / 8)
 REFERENCE = {

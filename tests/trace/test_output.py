@@ -31,13 +31,9 @@ from tinybpf.trace.runtime.output import (
     format_print_map,
     format_stack,
     format_timestamp,
-    hist_bucket,
-    hist_bucket_count,
     join,
     json_string,
     json_value,
-    lhist_bucket,
-    lhist_bucket_count,
     make_printer,
     reduce_avg,
     reduce_buckets,
@@ -45,6 +41,7 @@ from tinybpf.trace.runtime.output import (
     text,
     text_map,
 )
+from tinybpf.trace.semantics.histogram import hist_bucket, hist_bucket_count, lhist_bucket, lhist_bucket_count
 
 from .conftest import BpftraceRunner
 

@@ -15,6 +15,7 @@ from tinybpf.asm import FP, Register, Size, ldx, stx
 from tinybpf.errors import CompileError
 
 STACK_LIMIT = 512
+ACCESS_SIZES = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW}
 
 
 @dataclass(eq=False)
@@ -111,3 +112,11 @@ class Registers:
         elif const is not None:
             self.emit(mov64(reg, const) if -(1 << 31) <= const < (1 << 31) else ld_imm64(reg, const))
         return reg
+
+
+def chunk_size(offset: int, remaining: int) -> int:
+    """The widest access (8, 4, 2, 1) that is aligned at ``offset`` and fits in ``remaining``."""
+    for size in (8, 4, 2, 1):
+        if remaining >= size and offset % size == 0:
+            return size
+    return 1

@@ -28,10 +28,9 @@ from tinybpf.asm import (
     mov64,
     stx,
 )
-from tinybpf.trace.semantics.analyser import MAX_FRAME_BYTES
 
 SCRATCH_MAP = "scratch"
-SCRATCH_LIMIT = MAX_FRAME_BYTES
+SCRATCH_LIMIT = 32760
 """The deepest frame: the largest multiple of 8 a signed 16-bit instruction offset reaches."""
 
 BASE = R9

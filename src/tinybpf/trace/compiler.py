@@ -17,16 +17,10 @@ from tinybpf.kernel import tracefs
 from tinybpf.kernel.constants import MapType
 from tinybpf.trace.lower.compiled import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
 from tinybpf.trace.runtime.probes import AttachRefused, Target, expand
-from tinybpf.trace.semantics.analyser import (
-    NONE,
-    Analysis,
-    MapInfo,
-    SType,
-    analyse,
-    int_type,
-    string_type,
-)
+from tinybpf.trace.semantics.analyser import analyse
+from tinybpf.trace.semantics.analysis import Analysis, MapInfo
 from tinybpf.trace.semantics.c_types import pointer_type
+from tinybpf.trace.semantics.stype import NONE, SType, int_type, string_type
 from tinybpf.trace.syntax import ast, config
 from tinybpf.trace.syntax.diagnostics import Diagnostic, TraceError
 
@@ -270,7 +264,7 @@ def _layout(name: str, info: MapInfo, number: int) -> MapLayout:
     bpf_name = f"{bpf_name[:12]}_{number}" if len(bpf_name) > 12 else bpf_name
     key_size = 0 if key.kind == "none" else (key.size + 7) // 8 * 8
     if value.is_aggregate:
-        from tinybpf.trace.runtime.output import hist_bucket_count
+        from tinybpf.trace.semantics.histogram import hist_bucket_count
 
         value_size = _VALUE_SIZES[value.kind]
         buckets = hist_bucket_count(info.hist_bits) + 1 if value.kind == "hist" else (info.lhist[1] - info.lhist[0]) // max(info.lhist[2], 1) + 2

@@ -38,14 +38,14 @@ from tinybpf.backend.regalloc import Value
 from tinybpf.errors import CompileError
 from tinybpf.trace.lower.compiled import RINGBUF_NAME, Event, MapLayout
 from tinybpf.trace.lower.memory import is_memory_read
-from tinybpf.trace.semantics.analyser import AGGREGATES, BLOB_KINDS, SType
 from tinybpf.trace.semantics.functions import CHECKS, EVENT_CALLS
+from tinybpf.trace.semantics.stype import AGGREGATES, BLOB_KINDS, SType
 from tinybpf.trace.syntax import ast
 
 JOIN_ARGS = 16  # bpftrace's join_argnum: the pointers join() reads
 
 if TYPE_CHECKING:
-    from tinybpf.trace.lower.codegen import ProbeCodegen
+    from tinybpf.trace.lower.context import Lowering as ProbeCodegen
 
 _SIZES = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW}
 
@@ -309,12 +309,12 @@ class CallCodegen:
             self.emit(st(Size.DW, FP, value + 8, 1))
 
     def log2_bucket(self, value: Value, bits: int = 0) -> Value:
-        """bpftrace's log2 bucket (``output.hist_bucket``): 0 for negatives, 1 .. 2**bits for 0 .. 2**bits - 1,
+        """bpftrace's log2 bucket (``histogram.hist_bucket``): 0 for negatives, 1 .. 2**bits for 0 .. 2**bits - 1,
         past that 2**bits buckets for each power of two."""
         gen = self.gen
         bucket = Value(signed=False)
         if value.const is not None:
-            from tinybpf.trace.runtime.output import hist_bucket
+            from tinybpf.trace.semantics.histogram import hist_bucket
 
             bucket.const = hist_bucket(value.const, bits)
             return bucket
@@ -475,7 +475,7 @@ class CallCodegen:
         """``join(arr [, delim])``: reserve ``{id, JOIN_ARGS strings}`` in the ring buffer, read each of the
         first JOIN_ARGS pointers of ``arr`` and the string it points at (a failed read leaves zeros, which
         end the list in user space), then submit."""
-        from tinybpf.trace.semantics.analyser import strlen
+        from tinybpf.trace.semantics.stype import strlen
 
         gen = self.gen
         length = strlen()
@@ -607,7 +607,8 @@ class CallCodegen:
         data = (literal + b"\0")[:size]
         offset = 0
         while offset < len(data):
-            from tinybpf.trace.lower.codegen import chunk_size, fits_imm
+            from tinybpf.backend.fold import fits_imm
+            from tinybpf.backend.regalloc import chunk_size
 
             chunk = chunk_size(a + offset, len(data) - offset)
             number = int.from_bytes(data[offset:offset + chunk], "little")

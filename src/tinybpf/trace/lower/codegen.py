@@ -45,13 +45,16 @@ from tinybpf.asm import (
     stx,
 )
 from tinybpf.backend import scratch
-from tinybpf.backend.regalloc import STACK_LIMIT, Registers, Stack, Value
+from tinybpf.backend.fold import fits_imm, fold, wrap64
+from tinybpf.backend.regalloc import ACCESS_SIZES as _SIZES
+from tinybpf.backend.regalloc import STACK_LIMIT, Registers, Stack, Value, chunk_size
 from tinybpf.backend.scratch import SCRATCH_LIMIT
 from tinybpf.errors import CompileError
 from tinybpf.trace.lower.compiled import CompiledTrace, Event, MapLayout
 from tinybpf.trace.lower.loops import MapLoops
 from tinybpf.trace.lower.memory import MemoryCodegen, is_memory_read
-from tinybpf.trace.semantics.analyser import Analysis, SType, compared_as_bytes
+from tinybpf.trace.semantics.analysis import Analysis
+from tinybpf.trace.semantics.stype import SType, compared_as_bytes
 from tinybpf.trace.syntax import ast
 from tinybpf.trace.syntax.diagnostics import Diagnostic
 
@@ -61,7 +64,6 @@ PT_REGS = {
     "aarch64": {"args": (0, 8, 16, 24, 32, 40), "ret": 0, "ip": 256},
 }
 PROC_PID_INIT_INO = 0xEFFFFFFC  # the kernel's fixed inode of the initial pid namespace
-_SIZES = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW}
 _JUMPS = {
     "==": (JumpOp.JEQ, JumpOp.JEQ), "!=": (JumpOp.JNE, JumpOp.JNE),
     "<": (JumpOp.JLT, JumpOp.JSLT), "<=": (JumpOp.JLE, JumpOp.JSLE),
@@ -71,18 +73,7 @@ _NEGATE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", "<=": ">", ">": "<="}
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 _ALU = {"+": ALUOp.ADD, "-": ALUOp.SUB, "*": ALUOp.MUL, "/": ALUOp.DIV, "%": ALUOp.MOD, "&": ALUOp.AND,
         "|": ALUOp.OR, "^": ALUOp.XOR, "<<": ALUOp.LSH, ">>": ALUOp.RSH}
-MASK64 = (1 << 64) - 1
 MAX_INSNS = 1_000_000  # BPF_COMPLEXITY_LIMIT_INSNS
-
-
-def wrap64(value: int) -> int:
-    """``value`` as the signed 64-bit number a register holds."""
-    value &= MASK64
-    return value - (1 << 64) if value >> 63 else value
-
-
-def fits_imm(value: int) -> bool:
-    return -(1 << 31) <= value < (1 << 31)
 
 
 class ProbeCodegen:
@@ -789,32 +780,4 @@ class ProbeCodegen:
             offset += chunk
 
 
-def chunk_size(offset: int, remaining: int) -> int:
-    """The widest access (8, 4, 2, 1) that is aligned at ``offset`` and fits in ``remaining``."""
-    for size in (8, 4, 2, 1):
-        if remaining >= size and offset % size == 0:
-            return size
-    return 1
-
-
-def fold(op: str, a: int, b: int, signed: bool) -> int:
-    """Constant-fold ``a op b`` on 64-bit values as the kernel would compute it."""
-    ua, ub = a & MASK64, b & MASK64
-    x, y = (a, b) if signed else (ua, ub)
-    if op in _JUMPS:
-        return int({"==": x == y, "!=": x != y, "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op])
-    if op in ("/", "%"):
-        if y == 0:
-            return 0 if op == "/" else wrap64(x)
-        quotient = abs(x) // abs(y) * (1 if (x < 0) == (y < 0) else -1)
-        return wrap64(quotient if op == "/" else x - quotient * y)
-    if op in ("<<", ">>"):
-        if not 0 <= ub < 64:
-            return 0
-        return wrap64(ua << ub) if op == "<<" else wrap64((a if signed else ua) >> ub)
-    results = {"+": x + y, "-": x - y, "*": x * y, "&": ua & ub, "|": ua | ub, "^": ua ^ ub,
-               "&&": int(bool(a) and bool(b)), "||": int(bool(a) or bool(b))}
-    return wrap64(results[op])
-
-
-__all__ = ["PT_REGS", "R2", "ProbeCodegen", "chunk_size", "fits_imm", "fold", "jmp32", "wrap64"]
+__all__ = ["PT_REGS", "R2", "ProbeCodegen", "jmp32"]

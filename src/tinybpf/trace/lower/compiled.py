@@ -12,11 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tinybpf.kernel.constants import MapType, ProgType
-from tinybpf.trace.semantics.analyser import SType
+from tinybpf.trace.semantics.stype import SType
 
 RINGBUF_NAME = "ringbuf"
 RINGBUF_SIZE = 1 << 20
 MAP_KEYS_MAX = 4096
+KSTACK_MAP = "kstacks"
+USTACK_MAP = "ustacks"
+BUILD_ID_MAP = "ustacks_bid"
+"""User stacks as ``struct bpf_stack_build_id`` frames (a map created with BPF_F_STACK_BUILD_ID)."""
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Code generation for the functions of ``trace.functions``: integer results, blobs decoded in user space
 (stacks, symbols, buffers, timestamps, addresses) and the calls that only send an event or a signal.
 
-Stacks go through ``bpf_get_stackid`` into the stack-trace maps ``values.KSTACK_MAP``/``USTACK_MAP``; the
+Stacks go through ``bpf_get_stackid`` into the stack-trace maps ``compiled.KSTACK_MAP``/``USTACK_MAP``; the
 value kept is the id (and for user stacks the pid, to read the process's mappings when printing).
 """
 from __future__ import annotations
@@ -35,13 +35,13 @@ from tinybpf.asm import (
 )
 from tinybpf.backend.regalloc import Value
 from tinybpf.errors import CompileError
-from tinybpf.trace.runtime.values import BUILD_ID_MAP, KSTACK_MAP, USTACK_MAP
-from tinybpf.trace.semantics.analyser import SType
+from tinybpf.trace.lower.compiled import BUILD_ID_MAP, KSTACK_MAP, USTACK_MAP
 from tinybpf.trace.semantics.functions import PT_REGS_X86_64, clock_helper
+from tinybpf.trace.semantics.stype import SType
 from tinybpf.trace.syntax import ast
 
 if TYPE_CHECKING:
-    from tinybpf.trace.lower.codegen import ProbeCodegen
+    from tinybpf.trace.lower.context import Lowering as ProbeCodegen
 
 BPF_F_USER_STACK = 1 << 8
 _CTX_NAMES = ("kstack", "ustack", "ctx", "reg", "uaddr")
@@ -187,7 +187,7 @@ class FunctionCodegen:
         """argN of a USDT site, as its ``.note.stapsdt`` spec says: a constant, a register of the context,
         or user memory at a register plus an offset; then ``size`` bytes, sign-extended when signed."""
         from tinybpf.elf.usdt import ArgKind, parse_arguments
-        from tinybpf.trace.runtime.probes import usdt_site
+        from tinybpf.trace.semantics.uprobe_args import usdt_site
 
         gen = self.gen
         assert gen.target is not None

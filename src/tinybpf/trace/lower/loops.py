@@ -38,7 +38,7 @@ from tinybpf.errors import CompileError
 from tinybpf.trace.syntax import ast
 
 if TYPE_CHECKING:
-    from tinybpf.trace.lower.codegen import ProbeCodegen
+    from tinybpf.trace.lower.context import Lowering as ProbeCodegen
 
 
 class MapLoops:
@@ -148,7 +148,8 @@ class MapLoops:
 
     def copy(self, local: int, base: Register, offset: int, size: int, to_parent: bool) -> None:
         """Copy ``size`` bytes between ``fp + local`` and ``base + offset`` through r0, 8/4/2/1 at a time."""
-        from tinybpf.trace.lower.codegen import _SIZES, chunk_size
+        from tinybpf.backend.regalloc import ACCESS_SIZES as _SIZES
+        from tinybpf.backend.regalloc import chunk_size
 
         done = 0
         while done < size:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Optional
 from tinybpf.asm import FP, R1, R2, R3, ALUOp, JumpOp, Size, alu64, call, jmp, ldx, mov64
 from tinybpf.backend.regalloc import Value
 from tinybpf.errors import CompileError
-from tinybpf.trace.semantics.analyser import SType
+from tinybpf.trace.semantics.stype import SType
 from tinybpf.trace.syntax import ast
 
 if TYPE_CHECKING:
-    from tinybpf.trace.lower.codegen import ProbeCodegen
+    from tinybpf.trace.lower.context import Lowering as ProbeCodegen
 
 _SIZES = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW}
 

@@ -37,7 +37,7 @@ from tinybpf.trace.semantics.tseries import VALUE_SIZE
 from tinybpf.trace.syntax import ast
 
 if TYPE_CHECKING:
-    from tinybpf.trace.lower.calls import CallCodegen
+    from tinybpf.trace.lower.context import MapCalls as CallCodegen
 
 _KEEP = {("min", True): JumpOp.JSLE, ("min", False): JumpOp.JLE,
          ("max", True): JumpOp.JSGE, ("max", False): JumpOp.JGE}

@@ -7,10 +7,16 @@ takes a millisecond, as bpftrace grows its ``repeat``. Whatever the probes print
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from tinybpf.trace.runtime.session import TraceRuntime
+
+class TraceRuntime(Protocol):
+    """What the benchmark needs of ``session.TraceRuntime``: its loaded programs, ring buffer and printer."""
+
+    programs: list[tuple[Any, Any]]
+    ring: Any
+    printer: Any
+    finished: bool
 
 _GOAL_NS = 1_000_000
 _CONTEXT = bytes(8)

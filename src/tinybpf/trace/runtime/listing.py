@@ -37,17 +37,17 @@ Deliberate differences from bpftrace 0.17 (Debian's):
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import zlib
 from collections.abc import Iterable, Iterator
 from glob import glob
 from typing import Callable, Optional
 
 from tinybpf.elf import ElfFile, SymbolType
+from tinybpf.elf.debuglink import debug_file
 from tinybpf.elf.usdt import UsdtProbe, find_probes
 from tinybpf.errors import FormatError, TinyBPFError
 from tinybpf.trace.runtime.type_listing import is_type_search, list_types
+from tinybpf.trace.runtime.wildcards import has_wildcard, wildcard_match, wildcard_regex
 
 # bpftrace's SW_PROBE_LIST and HW_PROBE_LIST: (event, alias).
 SOFTWARE_EVENTS = (
@@ -66,7 +66,6 @@ ITERATORS = {"task": ("struct task_struct * task",),
              "task_file": ("struct task_struct * task", "int fd", "struct file * file")}
 RAW_TRACEPOINT_PREFIXES = ("__probestub_", "__traceiter_")
 MAX_ARGS = 6  # a kfunc or raw tracepoint with more arguments than registers cannot be traced
-DEBUG_ROOT = "/usr/lib/debug"
 
 # Every spelling of a probe type -> the name listing prints.
 PROVIDERS = {
@@ -204,29 +203,9 @@ def _loads(kind: str) -> bool:
 # ------------------------------------------------------------------------------------------ wildcards
 
 
-def has_wildcard(text: str) -> bool:
-    return "*" in text or "?" in text
-
-
-def wildcard_match(pattern: str, text: str) -> bool:
-    """``*`` matches any run of characters (``:`` too), ``?`` one character; the rest is literal."""
-    return _wildcard_regex(pattern).fullmatch(text) is not None
-
-
-_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
-
-
-def _wildcard_regex(pattern: str) -> re.Pattern[str]:
-    found = _REGEX_CACHE.get(pattern)
-    if found is None:
-        text = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-        found = _REGEX_CACHE[pattern] = re.compile(text, re.DOTALL)
-    return found
-
-
 def _select(search: str, candidates: Iterable[Match]) -> list[Match]:
     """The candidates matching ``search``, deduplicated and in bpftrace's (byte) order."""
-    regex = _wildcard_regex(search)
+    regex = wildcard_regex(search)
     # bpftrace skips ".part.N" clones for every probe type: gcc's partial inlining leaves no usable entry
     chosen = {name: params for name, params in candidates if regex.fullmatch(name) and ".part." not in name}
     return [(name, chosen[name]) for name in sorted(chosen, key=lambda name: name.encode())]
@@ -468,57 +447,13 @@ def _function_symbols(elf: ElfFile) -> set[str]:
             if symbol.name and symbol.value and symbol.type in kinds}
 
 
-def debug_file(elf: ElfFile, path: str) -> Optional[str]:
-    """The separate debug file of ``elf`` (https://sourceware.org/gdb/onlinedocs/gdb/Separate-Debug-Files.html):
-    ``/usr/lib/debug/.build-id/ab/cdef....debug`` by build-id, else the ``.gnu_debuglink`` name next to the
-    binary, in its ``.debug`` directory or under ``/usr/lib/debug``, when its CRC matches."""
-    build_id = elf.build_id()
-    if build_id:
-        hexid = build_id.hex()
-        candidate = os.path.join(DEBUG_ROOT, ".build-id", hexid[:2], hexid[2:] + ".debug")
-        if os.path.isfile(candidate):
-            return candidate
-    link = elf.section(".gnu_debuglink")
-    if link is None:
-        return None
-    data = bytes(link.data())
-    name = data.split(b"\0", 1)[0].decode(errors="replace")
-    if not name or len(data) < 8:
-        return None
-    crc = int.from_bytes(data[-4:], "little" if elf.header.byte_order == "little" else "big")
-    directory = os.path.dirname(path)
-    for candidate in (os.path.join(directory, name), os.path.join(directory, ".debug", name),
-                      DEBUG_ROOT + os.path.join(directory, name)):
-        if os.path.isfile(candidate) and not _same_file(candidate, path) and _crc32(candidate) == crc:
-            return candidate
-    return None
-
-
-def _same_file(first: str, second: str) -> bool:
-    try:
-        return os.path.samefile(first, second)
-    except OSError:
-        return False
-
-
-def _crc32(path: str) -> int:
-    crc = 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            crc = zlib.crc32(chunk, crc)
-    return crc
-
-
 __all__ = [
     "HARDWARE_EVENTS",
     "PROVIDERS",
     "SOFTWARE_EVENTS",
-    "debug_file",
     "function_names",
-    "has_wildcard",
     "kernel_providers",
     "list_probes",
     "resolve_binaries",
     "tracepoint_fields",
-    "wildcard_match",
 ]

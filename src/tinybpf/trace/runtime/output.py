@@ -11,8 +11,7 @@ The model follows current bpftrace's ``src/output/`` and ``src/types_format.cpp`
   sorting, keeping the ``top`` entries, dividing; the ``reduce_*`` helpers combine per-CPU values first;
 - ``TextPrinter``/``JsonPrinter`` write values and events (printf, time, join...) to streams.
 
-Codegen and the printers must agree on histogram buckets: ``hist_bucket`` and ``lhist_bucket`` are the
-Python reference of the functions the generated eBPF computes.
+Histogram buckets are numbered as ``semantics.histogram`` says, the reference codegen also follows.
 
 Differences from bpftrace 0.17 (which the tests pin down), current bpftrace being followed:
 
@@ -39,6 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, TextIO, Union
 
+from tinybpf.backend.fold import wrap64
 from tinybpf.trace.runtime.types import (
     ArrayType,
     AvgType,
@@ -168,54 +168,6 @@ class Stats:
 
 
 Value = Union[Histogram, OrderedMap, Stats, TimeSeries, Primitive]
-
-
-# --- histogram buckets: the reference for codegen ----------------------------------------------------------
-
-
-def _signed64(value: int) -> int:
-    value &= _U64
-    return value - (1 << 64) if value >> 63 else value
-
-
-def hist_bucket(value: int, bits: int = 0) -> int:
-    """The bucket ``hist(value, bits)`` counts ``value`` in, as bpftrace's generated ``log2`` computes it.
-
-    The value is taken as a signed 64-bit integer. Bucket 0 holds negatives, 1 .. 2**bits hold 0 ..
-    2**bits - 1 one value each; past that each power of two ``[2**l, 2**(l+1))`` is split into 2**bits
-    buckets: ``((l - bits + 1) << bits) + (the bits after the leading one) + 1``.
-    """
-    value = _signed64(value)
-    if value < 0:
-        return 0
-    mask = (1 << bits) - 1
-    if value <= mask:
-        return value + 1
-    shift = value.bit_length() - 1 - bits
-    return ((shift + 1) << bits) + ((value >> shift) & mask) + 1
-
-
-def hist_bucket_count(bits: int = 0) -> int:
-    """How many buckets ``hist(_, bits)`` can use (the largest int64 lands in the last one)."""
-    return ((64 - bits) << bits) + 1
-
-
-def lhist_bucket(value: int, min: int, max: int, step: int) -> int:
-    """The bucket ``lhist(value, min, max, step)`` counts ``value`` in, as bpftrace's generated ``linear``.
-
-    0 below ``min``; ``1 + (value - min) / step`` up to ``max``; above ``max`` the last bucket,
-    ``1 + (max - min) / step`` (unsigned division, as the generated code does).
-    """
-    value = _signed64(value)
-    if value < min:
-        return 0
-    if value > max:
-        return 1 + ((max - min) & _U64) // step
-    return 1 + ((value - min) & _U64) // step
-
-
-def lhist_bucket_count(min: int, max: int, step: int) -> int:
-    return (max - min) // step + 2
 
 
 _SUFFIXES = ("", "K", "M", "G", "T", "P", "E")
@@ -740,7 +692,7 @@ def json_primitive(value: Primitive) -> str:
 def _one_less(label: Primitive) -> Optional[int]:
     """JSON gives closed bucket ranges: the integer just under an upper bound."""
     if type(label) is Symbolic:
-        return _signed64(label.number - 1) if label.number else -1
+        return wrap64(label.number - 1) if label.number else -1
     if type(label) is int:
         return label - 1
     return None

@@ -273,16 +273,6 @@ def _shown_path(written: str, path: str) -> str:
     return written if "/" in written and "*" not in written else path
 
 
-def usdt_site(target: Target) -> Any:
-    """The ``elf.usdt.UsdtProbe`` a usdt target stands for."""
-    from tinybpf.elf.usdt import find_probes
-
-    for probe in find_probes(target.target):
-        if probe.offset == target.offset and probe.name == target.func:
-            return probe
-    raise TinyBPFError(f"{target.name}: the probe site at 0x{target.offset:x} is gone")
-
-
 def _has_function(path: str, name: str) -> bool:
     from tinybpf.symbols.user import binary_symbols
 
@@ -303,6 +293,7 @@ def attach(program: Any, target: Target, pid: int = -1) -> Any:
         return links.attach_watchpoint(program, target.offset, target.freq, target.target, pid=pid)
     if provider == "usdt":
         from tinybpf.links.usdt import attach_usdt_probe
+        from tinybpf.trace.semantics.uprobe_args import usdt_site
 
         return attach_usdt_probe(program, usdt_site(target), pid)
     if provider in ("kprobe", "kretprobe"):

@@ -36,7 +36,7 @@ from tinybpf.trace.lower.compiled import (
 from tinybpf.trace.lower.exit_flag import EXIT_FLAG_MAP
 from tinybpf.trace.runtime import types as bt
 from tinybpf.trace.runtime import values as blobs
-from tinybpf.trace.semantics.analyser import BLOB_KINDS, SType
+from tinybpf.trace.semantics.stype import BLOB_KINDS, SType
 from tinybpf.trace.syntax import config
 
 NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
@@ -673,7 +673,7 @@ class TraceRuntime:
 
     def bucket_entries(self, layout: MapLayout, raw: list[tuple[bytes, Any]],
                        key_decode: Callable[[bytes], Any]) -> list[tuple[Any, Any]]:
-        from tinybpf.trace.runtime.output import hist_bucket_count
+        from tinybpf.trace.semantics.histogram import hist_bucket_count
 
         u64 = struct.Struct("=Q")
         groups: dict[bytes, list[int]] = {}

@@ -22,7 +22,7 @@ def list_types(search: str, verbose: bool) -> Iterator[str]:
     """The matching type names (``struct fd``), sorted; with ``verbose`` their C definitions instead."""
     from tinybpf.btf.c_render import definition_text
     from tinybpf.btf.kernel import kernel_btf
-    from tinybpf.trace.runtime.listing import has_wildcard, wildcard_match
+    from tinybpf.trace.runtime.wildcards import has_wildcard, wildcard_match
 
     keyword, name = " ".join(search.split()).split(" ", 1)
     btf = kernel_btf()

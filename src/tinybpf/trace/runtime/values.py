@@ -15,12 +15,9 @@ import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional, TextIO
 
+from tinybpf.trace.lower.compiled import BUILD_ID_MAP, KSTACK_MAP, USTACK_MAP
 from tinybpf.trace.runtime import types as bt
 
-KSTACK_MAP = "kstacks"
-USTACK_MAP = "ustacks"
-BUILD_ID_MAP = "ustacks_bid"
-"""User stacks as ``struct bpf_stack_build_id`` frames (a map created with BPF_F_STACK_BUILD_ID)."""
 STACK_MAPS = (KSTACK_MAP, USTACK_MAP, BUILD_ID_MAP)
 STACK_MAP_ENTRIES = 4096
 MAX_FRAMES = 127

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional, Protocol
 
-from tinybpf.trace.semantics.analyser import SType, int_type, string_type
+from tinybpf.trace.semantics.stype import SType, int_type, string_type
 
 # C base type words (as a sorted tuple of words) -> (size, signed)
 _BASE = {

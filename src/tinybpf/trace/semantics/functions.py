@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from tinybpf.trace.semantics.analyser import BOOL, INT64, NONE, UINT64, SType
+from tinybpf.trace.semantics.stype import BOOL, INT64, NONE, UINT64, SType
 from tinybpf.trace.syntax import ast
 
 if TYPE_CHECKING:
-    from tinybpf.trace.semantics.analyser import SemanticAnalyser
+    from tinybpf.trace.semantics.analysis import Analyser as SemanticAnalyser
 
 STACK_MODES = ("bpftrace", "perf", "raw", "build_id")
 MAX_STACK_FRAMES = 127
@@ -378,7 +378,7 @@ def _cgroup_path(a: SemanticAnalyser, e: ast.Call) -> SType:
 def _getopt(a: SemanticAnalyser, e: ast.Call) -> SType:
     """``getopt(name[, default[, description]])``: a constant typed by its default."""
     from tinybpf.trace.semantics import program_options
-    from tinybpf.trace.semantics.analyser import string_type
+    from tinybpf.trace.semantics.stype import string_type
 
     if not a.nargs(e, 1, 3) or not isinstance(e.args[0], ast.String):
         a.error("getopt() expects a string literal as its first argument", e.pos)

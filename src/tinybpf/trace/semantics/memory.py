@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Optional
 
-from tinybpf.trace.semantics.analyser import BOOL, NONE, UINT64, SType
+from tinybpf.trace.semantics.stype import BOOL, NONE, UINT64, SType
 from tinybpf.trace.syntax import ast
 
 if TYPE_CHECKING:
-    from tinybpf.trace.semantics.analyser import SemanticAnalyser
+    from tinybpf.trace.semantics.analysis import Analyser as SemanticAnalyser
 
 USER_PROVIDERS = ("uprobe", "uretprobe", "usdt")
 

@@ -30,8 +30,8 @@ from tinybpf.elf.dwarf import (
     Die,
     DwarfInfo,
 )
-from tinybpf.trace.semantics.analyser import SType, int_type, string_type
 from tinybpf.trace.semantics.c_types import Member, Record, align_of
+from tinybpf.trace.semantics.stype import SType, int_type, string_type
 from tinybpf.trace.syntax import ast
 
 # extra directories --debuginfo names, searched before the standard places
@@ -59,7 +59,7 @@ def debug_info(path: str) -> Optional[DwarfInfo]:
 
 
 def _debug_file(elf: Any, path: str) -> Optional[str]:
-    from tinybpf.trace.runtime.listing import debug_file
+    from tinybpf.elf.debuglink import debug_file
 
     build_id = elf.build_id()
     link = elf.section(".gnu_debuglink")
@@ -266,3 +266,12 @@ class DebugTypes:
         return SType("none", size)
 
 
+def usdt_site(target: Any) -> Any:
+    """The ``elf.usdt.UsdtProbe`` a usdt target (a ``probes.Target``) stands for."""
+    from tinybpf.elf.usdt import find_probes
+    from tinybpf.errors import TinyBPFError
+
+    for probe in find_probes(target.target):
+        if probe.offset == target.offset and probe.name == target.func:
+            return probe
+    raise TinyBPFError(f"{target.name}: the probe site at 0x{target.offset:x} is gone")

@@ -153,7 +153,7 @@ class Parser:
         if self.filename == stdlib.FILENAME or not stdlib.uses_library(self.tokens):
             return []
         self.macro_names |= stdlib.NAMES | stdlib.FOLDED
-        return stdlib.definitions()
+        return library_definitions()
 
     def macro_definition(self) -> ast.Node:
         """``macro name($var, @map, ident) { ... }`` (see ``macros``)."""
@@ -1000,3 +1000,16 @@ _RULES: dict[str, Callable[[AttachPointParser, list[str]], None]] = {
     "self": AttachPointParser.self_trigger,
     "bench": AttachPointParser.bench,
 }
+
+
+def library_definitions() -> list[Any]:
+    """The standard library's macro definitions (``stdlib.SOURCE`` parsed)."""
+    from tinybpf.trace.syntax import stdlib
+
+    parser = Parser(stdlib.SOURCE + "BEGIN {}", stdlib.FILENAME, [])
+    parser.macro_names = set(stdlib.NAMES)
+    macros = []
+    while parser.tok.text == "macro":
+        macro = parser.macro_definition()
+        macros.append(macro)
+    return macros

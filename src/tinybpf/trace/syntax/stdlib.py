@@ -17,7 +17,6 @@ from tinybpf.trace.syntax import ast
 
 if TYPE_CHECKING:
     from tinybpf.trace.syntax.lexer import Token
-    from tinybpf.trace.syntax.macros import MacroDefinition
 
 FILENAME = "stdlib/base.bt"
 
@@ -70,18 +69,6 @@ def _names_library(token: Token, after: Token) -> bool:
     if token.kind in ("BUILTIN", "CALL_BUILTIN"):
         return token.text in NAMES and after.kind == "("
     return token.text in NAMES or token.text in FOLDED or token.text.startswith("__builtin_")
-
-
-def definitions() -> list[MacroDefinition]:
-    from tinybpf.trace.syntax.parser import Parser
-
-    parser = Parser(SOURCE + "BEGIN {}", FILENAME, [])
-    parser.macro_names = set(NAMES)
-    macros = []
-    while parser.tok.text == "macro":
-        macro = parser.macro_definition()
-        macros.append(macro)
-    return macros  # type: ignore[return-value]
 
 
 def builtin(name: str, probe: Optional[ast.Probe], pos: ast.Pos) -> Optional[ast.Expression]:
