@@ -79,8 +79,7 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
     fields = _FieldCache()
     names = {key: [t.name for t in found] for key, found in targets.items()}
     try:
-        analysis = analyse(program, source, filename, list(options.params), fields.resolve, options.has_child,
-                           names)
+        analysis = analyse(program, source, filename, fields.resolve, options.has_child, names)
         trace = CompiledTrace(maps=build_layouts(analysis.maps), events=[], programs=[], analysis=analysis,
                           warnings=warnings)
         _check_maps(analysis, source, filename)

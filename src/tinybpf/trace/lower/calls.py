@@ -632,10 +632,6 @@ class CallCodegen:
         gen = self.gen
         if isinstance(e, ast.String):
             gen.write_bytes(dst, e.value + b"\0", size)
-        elif isinstance(e, ast.PositionalParameter):
-            params = gen.analysis.params
-            text = params[e.index - 1] if 0 < e.index <= len(params) else ""
-            gen.write_bytes(dst, text.encode() + b"\0", size)
         elif isinstance(e, (ast.Call, ast.Builtin)) and (t.kind in BLOB_KINDS or e.name in ("getopt", "pton")):
             gen.functions.write(e, t, dst, size)
         elif isinstance(e, ast.Builtin):

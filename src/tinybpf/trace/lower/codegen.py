@@ -338,15 +338,6 @@ class ProbeCodegen:
     def const_of(self, e: ast.Expression) -> Optional[int]:
         if isinstance(e, ast.Integer):
             return wrap64(e.value)
-        if isinstance(e, ast.PositionalParameter):
-            params = self.analysis.params
-            text = params[e.index - 1] if 0 < e.index <= len(params) else ""
-            try:
-                return wrap64(int(text, 0))
-            except ValueError:
-                return None
-        if isinstance(e, ast.PositionalParameterCount):
-            return len(self.analysis.params)
         if isinstance(e, ast.Sizeof):
             return self.sizeof(e)
         if isinstance(e, ast.Identifier):

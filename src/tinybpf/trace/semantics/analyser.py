@@ -60,15 +60,14 @@ class SemanticAnalyser:
     """One analysis of one parsed program (bpftrace's ``SemanticAnalyser``)."""
 
     def __init__(self, program: ast.Program, source: str, filename: str = "stdin",
-                 params: Optional[list[str]] = None, fields: Optional[FieldResolver] = None,
+                 fields: Optional[FieldResolver] = None,
                  has_child: bool = False, probe_names: Optional[dict[int, list[str]]] = None) -> None:
         self.program = program
         self.probe_names = probe_names or {}
         self.has_child = has_child
         self.source = source
         self.filename = filename
-        self.result = Analysis(program, params=list(params or []), string_size=strlen(), source=source,
-                               filename=filename)
+        self.result = Analysis(program, string_size=strlen(), source=source, filename=filename)
         self.fields = fields
         self.final = False
         self.errors: list[Diagnostic] = []
@@ -262,19 +261,10 @@ class SemanticAnalyser:
     def const_int(self, expr: ast.Expression) -> Optional[int]:
         if isinstance(expr, ast.Integer):
             return expr.value
-        if isinstance(expr, ast.PositionalParameter):
-            text = self.param(expr.index)
-            return _parse_int(text)
-        if isinstance(expr, ast.PositionalParameterCount):
-            return len(self.result.params)
         if isinstance(expr, ast.Unop) and expr.op == "-":
             inner = self.const_int(expr.operand)
             return None if inner is None else -inner
         return None
-
-    def param(self, index: int) -> str:
-        params = self.result.params
-        return params[index - 1] if 0 < index <= len(params) else ""
 
     def assign_map(self, stmt: ast.AssignMapStatement) -> None:
         target = stmt.map
@@ -379,15 +369,6 @@ class SemanticAnalyser:
 
     def expr_String(self, e: ast.String) -> SType:
         return string_type(len(e.value) + 1)
-
-    def expr_PositionalParameter(self, e: ast.PositionalParameter) -> SType:
-        text = self.param(e.index)
-        if _parse_int(text) is not None:
-            return INT64
-        return string_type(len(text.encode()) + 1)
-
-    def expr_PositionalParameterCount(self, e: ast.PositionalParameterCount) -> SType:
-        return INT64
 
     def expr_Builtin(self, e: ast.Builtin) -> SType:
         name = e.name
@@ -954,13 +935,6 @@ def _scope_loop_variables(program: ast.Program) -> None:
                 inner.name = new
 
 
-def _parse_int(text: str) -> Optional[int]:
-    try:
-        return int(text, 0)
-    except ValueError:
-        return None
-
-
 def _key_text(t: SType) -> str:
     if t.kind == "none":
         return ""
@@ -1008,11 +982,11 @@ def _widen_tuple(a: SType, b: SType) -> SType:
     return tuple_type(out)
 
 
-def analyse(program: ast.Program, source: str, filename: str = "stdin", params: Optional[list[str]] = None,
+def analyse(program: ast.Program, source: str, filename: str = "stdin",
             fields: Optional[FieldResolver] = None, has_child: bool = False,
             probe_names: Optional[dict[int, list[str]]] = None) -> Analysis:
     """Type ``program``; raises ``TraceError`` (bpftrace-shaped diagnostics) on the first error.
 
     ``probe_names`` gives each probe's expanded attach point names (they size the ``probe`` builtin).
     """
-    return SemanticAnalyser(program, source, filename, params, fields, has_child, probe_names).analyse()
+    return SemanticAnalyser(program, source, filename, fields, has_child, probe_names).analyse()

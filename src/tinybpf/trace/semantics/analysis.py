@@ -47,7 +47,6 @@ class Analysis:
     maps: dict[str, MapInfo] = field(default_factory=dict)
     variables: dict[int, dict[str, SType]] = field(default_factory=dict)
     contexts: dict[int, ProbeContext] = field(default_factory=dict)
-    params: list[str] = field(default_factory=list)
     uses: dict[int, set] = field(default_factory=dict)
     string_size: int = 64
     ctypes: Any = None
