@@ -1,17 +1,22 @@
-"""Registers and stack slots for the code generator.
+"""Registers and stack slots for a code generator.
 
-Values that must survive a helper call live in the callee-saved registers r6-r9 (r6 is the saved context
-when a probe reads it); r0-r5 are scratch within one emitted sequence. When the pool runs dry the oldest
-live value is spilled to an 8-byte stack slot and reloaded when next used, so expressions of any depth
-compile. The stack is a bump allocator below the frame pointer: variables get slots for the whole
-probe, temporaries are released after each statement.
+A front end gives every value its own virtual register (``Registers.alloc``) and emits instructions over
+them, with r0-r5 and r10 named directly where the helper-call ABI fixes them. ``allocate`` then computes
+liveness over the control-flow graph of each function and maps the virtual registers onto the callee-saved
+r6-r9, so values survive helper calls; when more values are live at once than the pool holds, the ones
+with the longest ranges per use live in 8-byte stack slots, loaded into a free register before each use
+and stored after each definition. A value keeps one place for its whole life, so every path into a label
+agrees where it is. The stack is a bump allocator below the frame pointer.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, cast
 
-from tinybpf.asm import FP, Register, Size, ldx, stx
+from tinybpf.asm import FP, Instruction, Label, Register, Size, ldx, stx
+from tinybpf.asm.opcodes import LD_IMM64 as LD_IMM64_OPCODE
+from tinybpf.asm.opcodes import VIRTUAL_BASE, Class, JumpOp, PseudoCall, PseudoLoad, VirtualRegister
+from tinybpf.backend.cfg import Item, defs_uses, label_offsets, liveness
 from tinybpf.errors import CompileError
 
 STACK_LIMIT = 512
@@ -60,47 +65,29 @@ class Stack:
 
 
 class Registers:
-    """The callee-saved register pool with spilling."""
+    """Virtual registers for a function's values, over the pool of physical ones ``allocate`` maps them to."""
 
     def __init__(self, emit: Callable[[object], None], stack: Stack, reserved: list[Register]) -> None:
         self.emit = emit
         self.stack = stack
-        self.free = [r for r in (Register.R9, Register.R8, Register.R7, Register.R6) if r not in reserved]
-        self.live: list[Value] = []
+        self.pool = [r for r in (Register.R6, Register.R7, Register.R8, Register.R9) if r not in reserved]
+        self.count = 0
 
     def alloc(self, value: Value) -> Register:
-        """A free register for ``value``, spilling the oldest live value if none is free."""
-        if not self.free:
-            self.spill(self.live[0])
-        reg = self.free.pop()
+        """A new virtual register for ``value``."""
+        reg = cast(Register, VirtualRegister(VIRTUAL_BASE + self.count))
+        self.count += 1
         value.reg = reg
         value.slot = None
         value.const = None
-        self.live.append(value)
         return reg
 
-    def spill(self, value: Value) -> None:
-        assert value.reg is not None
-        slot = self.stack.alloc(8)
-        self.emit(stx(Size.DW, FP, value.reg, slot))
-        self.release_reg(value)
-        value.slot = slot
-
-    def spill_all(self) -> None:
-        for value in list(self.live):
-            self.spill(value)
-
-    def release_reg(self, value: Value) -> None:
-        if value.reg is not None and value in self.live:
-            self.live.remove(value)
-            self.free.append(value.reg)
+    def release(self, value: Value) -> None:
+        """``value`` is no longer used (liveness finds where its register is free)."""
         value.reg = None
 
-    def release(self, value: Value) -> None:
-        self.release_reg(value)
-
     def own(self, value: Value) -> Register:
-        """``value`` in a pool register it may overwrite (loading a constant or a spilled slot)."""
+        """``value`` in a register it may overwrite (loading a constant or a stack slot)."""
         from tinybpf.asm import ld_imm64, mov64
 
         if value.reg is not None:
@@ -112,6 +99,183 @@ class Registers:
         elif const is not None:
             self.emit(mov64(reg, const) if -(1 << 31) <= const < (1 << 31) else ld_imm64(reg, const))
         return reg
+
+
+def function_entries(code: list[Item]) -> set[str]:
+    """Labels that start a bpf-to-bpf function: callees of ``call`` and callbacks loaded by ``ld_imm64``."""
+    entries = set()
+    for item in code:
+        if not isinstance(item, Instruction) or item.reference is None:
+            continue
+        if (item.opcode == (Class.JMP | JumpOp.CALL) and item.src == PseudoCall.CALL) or (item.opcode == LD_IMM64_OPCODE and item.src == PseudoLoad.FUNC):
+            entries.add(item.reference)
+    return entries
+
+
+def main_end(code: list[Item]) -> int:
+    """Where the first function after the main program starts (the end of ``code`` without one)."""
+    entries = function_entries(code)
+    return next((i for i, item in enumerate(code) if isinstance(item, Label) and item.name in entries), len(code))
+
+
+def allocate(code: list[Item], pool: list[Register], stack: Stack) -> list[Item]:
+    """``code`` with its virtual registers mapped onto ``pool`` (and stack slots), function by function."""
+    if not any(isinstance(item, Instruction) and (item.dst >= VIRTUAL_BASE or item.src >= VIRTUAL_BASE)
+               for item in code):
+        return code
+    code = label_offsets(code)
+    entries = function_entries(code)
+    starts = [0] + [i for i, item in enumerate(code) if isinstance(item, Label) and item.name in entries]
+    out: list[Item] = []
+    for start, end in zip(starts, [*starts[1:], len(code)]):
+        out += _allocate_function(code[start:end], pool, stack)
+    return out
+
+
+def _bits(mask: int) -> list[int]:
+    found = []
+    while mask:
+        low = mask & -mask
+        found.append(low.bit_length() - 1)
+        mask ^= low
+    return found
+
+
+_PHYSICAL = (1 << VIRTUAL_BASE) - 1
+
+
+def _allocate_function(code: list[Item], pool: list[Register], stack: Stack) -> list[Item]:
+    live_in, live_out = liveness(code)
+    # interference: a register written at i conflicts with everything live after i
+    neighbours: dict[int, int] = {}
+    first: dict[int, int] = {}
+    uses: dict[int, int] = {}
+    span: dict[int, int] = {}
+    for i, item in enumerate(code):
+        if not isinstance(item, Instruction):
+            continue
+        written, read = defs_uses(item)
+        for reg in _bits((written | read | live_out[i]) >> VIRTUAL_BASE):
+            reg += VIRTUAL_BASE
+            first.setdefault(reg, i)
+            span[reg] = span.get(reg, 0) + (live_out[i] >> reg & 1)
+        for reg in _bits((written | read) >> VIRTUAL_BASE):
+            uses[reg + VIRTUAL_BASE] = uses.get(reg + VIRTUAL_BASE, 0) + 1
+        virtual_out = live_out[i] & ~_PHYSICAL
+        for reg in _bits(written >> VIRTUAL_BASE):
+            reg += VIRTUAL_BASE
+            others = virtual_out & ~(1 << reg)
+            neighbours[reg] = neighbours.get(reg, 0) | others
+            for other in _bits(others >> VIRTUAL_BASE):
+                other += VIRTUAL_BASE
+                neighbours[other] = neighbours.get(other, 0) | 1 << reg
+    colour: dict[int, int] = {}
+    spilled: set[int] = set()
+    for reg in sorted(first, key=first.__getitem__):
+        taken = {colour[n] for n in _bits(neighbours.get(reg, 0)) if n in colour}
+        free = [p for p in pool if p not in taken]
+        if free:
+            colour[reg] = free[0]
+            continue
+        rivals = [n for n in _bits(neighbours.get(reg, 0)) if n in colour]
+        victim = max([reg, *rivals], key=lambda r: span.get(r, 0) / uses.get(r, 1))
+        if victim != reg:
+            colour[reg] = colour.pop(victim)
+        spilled.add(victim)
+    stack.top = stack.deepest  # below every slot the code used, released or not
+    slots = {reg: stack.alloc(8) for reg in sorted(spilled)}
+    return _Rewriter(colour, slots, pool, live_in, live_out).run(code)
+
+
+class _Rewriter:
+    """Virtual registers replaced by their colours; a spilled one is loaded into a free register before a use
+    and stays there while nothing overwrites it within the block, and is stored back only when that register
+    is needed again or the block ends (and only if the value is still live then)."""
+
+    def __init__(self, colour: dict[int, int], slots: dict[int, int], pool: list[Register],
+                 live_in: list[int], live_out: list[int]) -> None:
+        self.colour, self.slots, self.pool = colour, slots, pool
+        self.live_in, self.live_out = live_in, live_out
+        self.cache: dict[int, int] = {}  # spilled virtual register -> the register holding it
+        self.dirty: set[int] = set()
+        self.out: list[Item] = []
+
+    def run(self, code: list[Item]) -> list[Item]:
+        for i, item in enumerate(code):
+            if isinstance(item, Label):
+                self.flush_all(self.live_in[i])
+                self.cache.clear()
+                self.out.append(item)
+            else:
+                self.instruction(i, item)
+        return self.out
+
+    def flush(self, reg: int, live: int) -> None:
+        if reg in self.dirty:
+            self.dirty.discard(reg)
+            if live >> reg & 1:
+                self.out.append(stx(Size.DW, FP, cast(Register, self.cache[reg]), self.slots[reg]))
+
+    def flush_all(self, live: int) -> None:
+        for reg in sorted(self.dirty):
+            self.flush(reg, live)
+
+    def evict(self, physical: int, live: int, keep: int = -1) -> None:
+        for reg, held in list(self.cache.items()):
+            if held == physical and reg != keep:
+                self.flush(reg, live)
+                del self.cache[reg]
+
+    def instruction(self, i: int, item: Instruction) -> None:
+        written, read = defs_uses(item)
+        live = self.live_in[i]
+        busy = (live | self.live_out[i] | written | read) & _PHYSICAL
+        for reg in _bits((live | self.live_out[i] | written | read) & ~_PHYSICAL):
+            if reg in self.colour:
+                busy |= 1 << self.colour[reg]
+        place = dict(self.colour)
+        for reg in sorted({item.dst, item.src} & self.slots.keys()):
+            held = self.cache.get(reg)
+            if held is None:
+                held = self.free_register(busy | self.cached_by(item))
+                self.evict(held, live)
+                if read >> reg & 1:
+                    self.out.append(ldx(Size.DW, cast(Register, held), FP, self.slots[reg]))
+                self.cache[reg] = held
+            busy |= 1 << held
+            place[reg] = held
+        insn = item.replace(dst=place.get(item.dst, item.dst), src=place.get(item.src, item.src))
+        clobbered, _ = defs_uses(insn)
+        for physical in _bits(clobbered):
+            target = item.dst if insn.dst == physical else -1
+            self.evict(physical, live, keep=target if target in self.slots else -1)
+        if _ends_block(insn):
+            self.flush_all(live)
+        self.out.append(insn)
+        for reg in _bits(written >> VIRTUAL_BASE):
+            if reg + VIRTUAL_BASE in self.slots:
+                self.dirty.add(reg + VIRTUAL_BASE)
+
+    def cached_by(self, item: Instruction) -> int:
+        """Registers caching a spilled value this instruction itself reads or writes."""
+        mask = 0
+        for reg in (item.dst, item.src):
+            if reg in self.cache:
+                mask |= 1 << self.cache[reg]
+        return mask
+
+    def free_register(self, busy: int) -> int:
+        for candidate in (*self.pool, 0, 1, 2, 3, 4, 5):
+            if not busy >> candidate & 1 and candidate not in self.cache.values():
+                return int(candidate)
+        for candidate in (*self.pool, 0, 1, 2, 3, 4, 5):
+            if not busy >> candidate & 1:
+                return int(candidate)
+        raise CompileError("out of registers: too many values are live at once")
+
+
+def _ends_block(insn: Instruction) -> bool:
+    return insn.opcode & 0x07 in (Class.JMP, Class.JMP32)
 
 
 def chunk_size(offset: int, remaining: int) -> int:

@@ -1,5 +1,5 @@
 """BTF for probes with sub-programs: the verifier wants ``func_info`` (a BTF FUNC per function) as soon as
-a program holds a callback (``for ($kv : @map)`` bodies, see ``codegen_loops``).
+a program holds a callback (``for ($kv : @map)`` bodies, see ``trace.lower.loops``).
 
 Every function gets the same prototype, ``int f(void)``, with static linkage: the verifier checks callback
 arguments from the helper's own description, and static functions are not checked against BTF.

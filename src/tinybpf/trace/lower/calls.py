@@ -486,12 +486,10 @@ class CallCodegen:
         space = t.addrspace if t.kind == "ptr" and t.addrspace == "user" else gen.string_space
         read, read_str = ("probe_read_user", "probe_read_user_str") if space == "user" else (
             "probe_read_kernel", "probe_read_kernel_str")
-        gen.regs.spill_all()
         base, record, pointer = gen.stack.alloc(8), gen.stack.alloc(8), gen.stack.alloc(8)
         value = gen.ival(e.args[0])
         gen.store_int(base, value, 8)
         gen.release(value)
-        gen.regs.spill_all()
         done = gen.new_label("join_end")
         self.emit(ld_map_fd(R1, RINGBUF_NAME))
         self.emit(mov64(R2, size))
@@ -554,7 +552,6 @@ class CallCodegen:
     def strncmp(self, e: ast.Call) -> Value:
         """strncmp(a, b, n): 0 when the first n bytes (up to a NUL) are equal, else 1."""
         gen = self.gen
-        gen.regs.spill_all()
         slot = gen.stack.alloc(8)
         limit = gen.const_of(e.args[2]) or 0
         a, b = gen.mval(e.args[0]), gen.mval(e.args[1])
@@ -759,7 +756,6 @@ class CallCodegen:
 
     def ternary_memory(self, e: ast.Ternary, dst: int, size: int) -> None:
         gen = self.gen
-        gen.regs.spill_all()
         otherwise, done = gen.new_label("tern_else"), gen.new_label("tern_end")
         gen.branch(e.cond, otherwise, when=False)
         gen.mval(e.then, dst, size)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import platform
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Union, cast
 
 from tinybpf.asm import (
     FP,
@@ -47,7 +47,7 @@ from tinybpf.asm import (
 from tinybpf.backend import scratch
 from tinybpf.backend.fold import fits_imm, fold, wrap64
 from tinybpf.backend.regalloc import ACCESS_SIZES as _SIZES
-from tinybpf.backend.regalloc import STACK_LIMIT, Registers, Stack, Value, chunk_size
+from tinybpf.backend.regalloc import STACK_LIMIT, Registers, Stack, Value, allocate, chunk_size, main_end
 from tinybpf.backend.scratch import SCRATCH_LIMIT
 from tinybpf.errors import CompileError
 from tinybpf.trace.lower.compiled import CompiledTrace, Event, MapLayout
@@ -164,9 +164,10 @@ class ProbeCodegen:
         self.place("out")
         self.emit(mov64(R0, 0))
         self.emit(exit_())
-        if self.scratch:
-            scratch.rebase(self.code, body, len(self.code), self.stack.deepest)
         self.map_loops.emit_callbacks()
+        self.code = allocate(self.code, self.regs.pool, self.stack)
+        if self.scratch:
+            scratch.rebase(self.code, body, main_end(self.code), self.stack.deepest)
         from tinybpf.backend.peephole import optimise
 
         return Instructions(optimise(self.code))
@@ -220,7 +221,6 @@ class ProbeCodegen:
         if self.const_of(bounds.start) is None or self.const_of(bounds.end) is None:
             self.map_loops.range_loop(stmt, slot, end_slot)
             return
-        self.regs.spill_all()
         top, step, done = self.new_label("for"), self.new_label("fornext"), self.new_label("forend")
         self.place(top)
         self.emit(ldx(Size.DW, R1, FP, slot))
@@ -229,7 +229,6 @@ class ProbeCodegen:
         self.loops.append((step, done))
         self.block(stmt.body)
         self.loops.pop()
-        self.regs.spill_all()
         self.place(step)
         self.emit(ldx(Size.DW, R1, FP, slot))
         self.emit(alu64(ALUOp.ADD, R1, 1))
@@ -620,7 +619,7 @@ class ProbeCodegen:
                 src = self.operand_reg(Value(const=0), R1)
             done = self.new_label("divided")
             if right.const is None:
-                self.divide_by_zero(e, reg, Register(src), done)
+                self.divide_by_zero(e, reg, cast(Register, src), done)
             self.emit(alu64(op, reg, src, signed=signed))
             self.place(done)
         else:
@@ -647,7 +646,6 @@ class ProbeCodegen:
 
     def materialise(self, e: ast.Expression) -> Value:
         """A condition as a 0/1 value (kept in a stack slot: both branches must agree on registers)."""
-        self.regs.spill_all()
         slot = self.stack.alloc(8)
         done = self.new_label("bool")
         self.emit(st(Size.DW, FP, slot, 0))
@@ -657,7 +655,6 @@ class ProbeCodegen:
         return Value(slot=slot, signed=True)
 
     def int_Ternary(self, e: ast.Ternary) -> Value:
-        self.regs.spill_all()
         result = Value(signed=self.type_of(e).signed)
         slot = self.stack.alloc(8)
         otherwise, done = self.new_label("tern_else"), self.new_label("tern_end")
@@ -674,7 +671,6 @@ class ProbeCodegen:
         value = self.ival(e)
         self.store_int(slot, value, 8)
         self.release(value)
-        self.regs.spill_all()
 
     # ----------------------------------------------------------------- conditions
 

@@ -280,7 +280,6 @@ class FunctionCodegen:
     def strcontains(self, e: ast.Call) -> Value:
         """1 when the needle occurs in the haystack, by comparing at every start (unrolled, no loops)."""
         gen = self.gen
-        gen.regs.spill_all()
         slot = gen.stack.alloc(8)
         hay_t, needle_e = gen.type_of(e.args[0]), e.args[1]
         hay = gen.mval(e.args[0])

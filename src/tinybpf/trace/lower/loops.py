@@ -73,7 +73,6 @@ class MapLoops:
         if gen.uses_ctx:
             raise CompileError("a for loop over a map or a run-time range cannot read args/argN/retval in "
                                "tinybpf trace yet")
-        gen.regs.spill_all()
         returned = gen.stack.alloc(8)
         gen.emit(st(Size.DW, FP, returned, 0))
         return returned
@@ -126,7 +125,6 @@ class MapLoops:
         gen.loops, gen.return_label = [(step, stop)], ret
         gen.block(stmt.body)
         gen.loops, gen.return_label = saved_loops, saved_return
-        gen.regs.spill_all()
         self.epilogue(step, parent, stmt, 0)
         gen.place(ret)
         gen.emit(ldx(Size.DW, R4, FP, parent))

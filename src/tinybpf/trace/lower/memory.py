@@ -112,7 +112,6 @@ class MemoryCodegen:
     def bounds_warning(self, e: ast.ArrayAccess, index: Value, count: int) -> None:
         """bpftrace's run-time warning for an array index past the end (the access itself still happens)."""
         gen = self.gen
-        gen.regs.spill_all()
         inside = gen.new_label("in_bounds")
         self.emit(jmp(JumpOp.JLT, gen.operand_reg(index, R1), count, inside))
         message = b"Array access out of bounds. This can lead to unexpected results."

@@ -1,0 +1,108 @@
+"""The register allocator: virtual registers land in r6-r9 or stack slots, and the program still computes
+the same thing in the kernel, across helper calls, branches and more live values than registers."""
+from __future__ import annotations
+
+from typing import cast
+
+import pytest
+
+from tinybpf.asm import (
+    R0,
+    R1,
+    R6,
+    ALUOp,
+    Instruction,
+    Instructions,
+    JumpOp,
+    Label,
+    Register,
+    alu64,
+    call,
+    exit_,
+    ja,
+    jmp,
+    label,
+    mov64,
+)
+from tinybpf.asm.opcodes import VIRTUAL_BASE, VirtualRegister
+from tinybpf.backend.cfg import label_offsets, liveness
+from tinybpf.backend.regalloc import Registers, Stack, Value, allocate
+from tinybpf.kernel.constants import ProgType
+from tinybpf.programs import Program
+
+
+def program(count: int, reserved: list[Register]) -> tuple[list, list[Register], Stack, int]:
+    """``count`` values live at once across a helper call and a branch; returns the code and the expected r0."""
+    code: list = []
+    stack = Stack()
+    regs = Registers(code.append, stack, reserved)
+    values = [Value() for _ in range(count)]
+    expected = 0
+    for index, value in enumerate(values):
+        code.append(mov64(regs.alloc(value), index * 3 + 1))
+    code.append(call("ktime_get_ns"))  # clobbers r0-r5
+    code.append(jmp(JumpOp.JEQ, R0, 0, "zero"))
+    for index, value in enumerate(values):
+        assert value.reg is not None
+        code.append(alu64(ALUOp.ADD, value.reg, index))
+    code.append(label("zero"))
+    total = Value()
+    code.append(mov64(regs.alloc(total), 0))
+    for index, value in enumerate(values):
+        assert value.reg is not None and total.reg is not None
+        code.append(alu64(ALUOp.MUL, value.reg, 2))
+        code.append(alu64(ALUOp.ADD, total.reg, value.reg))
+        expected += (index * 3 + 1 + index) * 2
+    assert total.reg is not None
+    code.append(mov64(R0, total.reg))
+    code.append(exit_())
+    return code, regs.pool, stack, expected
+
+
+def _virtual(code: list) -> bool:
+    return any(isinstance(i, Instruction) and (i.dst >= VIRTUAL_BASE or i.src >= VIRTUAL_BASE) for i in code)
+
+
+@pytest.mark.parametrize("count", [2, 4, 9])
+def test_values_map_onto_callee_saved_registers_and_slots(count: int) -> None:
+    code, pool, stack, _ = program(count, [])
+    out = allocate(code, pool, stack)
+    assert not _virtual(out)
+    used = {i.dst for i in out if isinstance(i, Instruction)} | {i.src for i in out if isinstance(i, Instruction)}
+    spills = count + 1 > len(pool)
+    assert used <= {0, 6, 7, 8, 9, 10} | ({1, 2, 3, 4, 5} if spills else set())  # r1-r5 only around reloads
+    assert (stack.deepest > 0) == spills
+    assert stack.deepest % 8 == 0
+
+
+def test_reserved_registers_stay_untouched() -> None:
+    code, pool, stack, _ = program(6, [R6])
+    out = allocate(code, pool, stack)
+    assert all(i.dst != 6 and i.src != 6 for i in out if isinstance(i, Instruction))
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("count", [3, 9])
+def test_allocated_program_computes_the_same_in_the_kernel(count: int) -> None:
+    code, pool, stack, expected = program(count, [R6])
+    out = allocate(code, pool, stack)
+    with Program.load(ProgType.SOCKET_FILTER, Instructions(out), name="tt_regalloc") as prog:
+        assert prog.test_run(bytes(64)).retval == expected & 0xFFFFFFFF
+
+
+def test_numeric_jump_offsets_become_labels() -> None:
+    code = [mov64(R0, 0), jmp(JumpOp.JEQ, R1, 0, 1), mov64(R0, 1), exit_()]
+    out = label_offsets(code)
+    labels = [i for i in out if isinstance(i, Label)]
+    assert len(labels) == 1 and out.index(labels[0]) == 3
+    assert cast(Instruction, out[1]).reference == labels[0].name
+
+
+def test_liveness_follows_jumps_and_loops() -> None:
+    v = cast(Register, VirtualRegister(VIRTUAL_BASE))
+    code = [mov64(v, 5), label("top"), alu64(ALUOp.SUB, v, 1), jmp(JumpOp.JNE, v, 0, "top"),
+            mov64(R0, 0), ja("end"), label("end"), exit_()]
+    live_in, live_out = liveness(code)
+    bit = 1 << VIRTUAL_BASE
+    assert live_out[0] & bit and live_in[2] & bit and live_out[3] & bit
+    assert not live_out[4] & bit and live_in[7] & 1  # exit reads r0
