@@ -106,3 +106,18 @@ def test_liveness_follows_jumps_and_loops() -> None:
     bit = 1 << VIRTUAL_BASE
     assert live_out[0] & bit and live_in[2] & bit and live_out[3] & bit
     assert not live_out[4] & bit and live_in[7] & 1  # exit reads r0
+
+
+def test_a_copy_between_values_that_do_not_overlap_disappears() -> None:
+    code: list = []
+    regs = Registers(code.append, Stack(), [])
+    first, second = Value(), Value()
+    code.append(mov64(regs.alloc(first), 7))
+    assert first.reg is not None
+    code.append(mov64(regs.alloc(second), first.reg))
+    assert second.reg is not None
+    code.append(alu64(ALUOp.ADD, second.reg, 1))
+    code.append(mov64(R0, second.reg))
+    code.append(exit_())
+    out = allocate(code, regs.pool, Stack())
+    assert [str(i) for i in out] == ["r6 = 7", "r6 += 1", "r0 = r6", "exit"]

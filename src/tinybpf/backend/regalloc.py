@@ -14,8 +14,17 @@ from dataclasses import dataclass
 from typing import Callable, Optional, cast
 
 from tinybpf.asm import FP, Instruction, Label, Register, Size, ldx, stx
-from tinybpf.asm.opcodes import LD_IMM64 as LD_IMM64_OPCODE
-from tinybpf.asm.opcodes import VIRTUAL_BASE, Class, JumpOp, PseudoCall, PseudoLoad, VirtualRegister
+from tinybpf.asm.opcodes import (
+    LD_IMM64,
+    VIRTUAL_BASE,
+    ALUOp,
+    Class,
+    JumpOp,
+    PseudoCall,
+    PseudoLoad,
+    Source,
+    VirtualRegister,
+)
 from tinybpf.backend.cfg import Item, defs_uses, label_offsets, liveness
 from tinybpf.errors import CompileError
 
@@ -107,7 +116,7 @@ def function_entries(code: list[Item]) -> set[str]:
     for item in code:
         if not isinstance(item, Instruction) or item.reference is None:
             continue
-        if (item.opcode == (Class.JMP | JumpOp.CALL) and item.src == PseudoCall.CALL) or (item.opcode == LD_IMM64_OPCODE and item.src == PseudoLoad.FUNC):
+        if (item.opcode == (Class.JMP | JumpOp.CALL) and item.src == PseudoCall.CALL) or (item.opcode == LD_IMM64 and item.src == PseudoLoad.FUNC):
             entries.add(item.reference)
     return entries
 
@@ -151,6 +160,7 @@ def _allocate_function(code: list[Item], pool: list[Register], stack: Stack) -> 
     first: dict[int, int] = {}
     uses: dict[int, int] = {}
     span: dict[int, int] = {}
+    copies: dict[int, int] = {}  # virtual register -> one it is copied from or to
     for i, item in enumerate(code):
         if not isinstance(item, Instruction):
             continue
@@ -161,6 +171,9 @@ def _allocate_function(code: list[Item], pool: list[Register], stack: Stack) -> 
             span[reg] = span.get(reg, 0) + (live_out[i] >> reg & 1)
         for reg in _bits((written | read) >> VIRTUAL_BASE):
             uses[reg + VIRTUAL_BASE] = uses.get(reg + VIRTUAL_BASE, 0) + 1
+        if _is_copy(item) and item.dst >= VIRTUAL_BASE and item.src >= VIRTUAL_BASE:
+            copies.setdefault(item.dst, item.src)
+            copies.setdefault(item.src, item.dst)
         virtual_out = live_out[i] & ~_PHYSICAL
         for reg in _bits(written >> VIRTUAL_BASE):
             reg += VIRTUAL_BASE
@@ -172,16 +185,21 @@ def _allocate_function(code: list[Item], pool: list[Register], stack: Stack) -> 
     colour: dict[int, int] = {}
     spilled: set[int] = set()
     for reg in sorted(first, key=first.__getitem__):
-        taken = {colour[n] for n in _bits(neighbours.get(reg, 0)) if n in colour}
+        coloured = [n for n in _bits(neighbours.get(reg, 0)) if n in colour]
+        taken = {colour[n] for n in coloured}
         free = [p for p in pool if p not in taken]
-        if free:
+        partner = copies.get(reg)
+        if partner is not None and colour.get(partner) in free:
+            colour[reg] = colour[partner]  # the copy between them disappears
+        elif free:
             colour[reg] = free[0]
-            continue
-        rivals = [n for n in _bits(neighbours.get(reg, 0)) if n in colour]
-        victim = max([reg, *rivals], key=lambda r: span.get(r, 0) / uses.get(r, 1))
-        if victim != reg:
-            colour[reg] = colour.pop(victim)
-        spilled.add(victim)
+        else:
+            holders = [colour[n] for n in coloured]
+            rivals = [n for n in coloured if holders.count(colour[n]) == 1]  # their colour frees for reg
+            victim = max([reg, *rivals], key=lambda r: span.get(r, 0) / uses.get(r, 1))
+            if victim != reg:
+                colour[reg] = colour.pop(victim)
+            spilled.add(victim)
     stack.top = stack.deepest  # below every slot the code used, released or not
     slots = {reg: stack.alloc(8) for reg in sorted(spilled)}
     return _Rewriter(colour, slots, pool, live_in, live_out).run(code)
@@ -245,6 +263,8 @@ class _Rewriter:
             busy |= 1 << held
             place[reg] = held
         insn = item.replace(dst=place.get(item.dst, item.dst), src=place.get(item.src, item.src))
+        if _is_copy(insn) and insn.dst == insn.src:
+            return
         clobbered, _ = defs_uses(insn)
         for physical in _bits(clobbered):
             target = item.dst if insn.dst == physical else -1
@@ -272,6 +292,11 @@ class _Rewriter:
             if not busy >> candidate & 1:
                 return int(candidate)
         raise CompileError("out of registers: too many values are live at once")
+
+
+def _is_copy(insn: Instruction) -> bool:
+    """``dst = src`` on 64 bits (the 32-bit move also clears the upper half, so it is never a no-op)."""
+    return insn.opcode == (Class.ALU64 | ALUOp.MOV | Source.X) and insn.off == 0
 
 
 def _ends_block(insn: Instruction) -> bool:
