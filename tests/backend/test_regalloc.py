@@ -121,3 +121,17 @@ def test_a_copy_between_values_that_do_not_overlap_disappears() -> None:
     code.append(exit_())
     out = allocate(code, regs.pool, Stack())
     assert [str(i) for i in out] == ["r6 = 7", "r6 += 1", "r0 = r6", "exit"]
+
+
+def test_values_nobody_reads_are_not_computed() -> None:
+    code: list = []
+    regs = Registers(code.append, Stack(), [])
+    unused, feeding = Value(), Value()
+    code.append(mov64(regs.alloc(feeding), 3))
+    assert feeding.reg is not None
+    code.append(mov64(regs.alloc(unused), feeding.reg))
+    assert unused.reg is not None
+    code.append(alu64(ALUOp.ADD, unused.reg, 1))
+    code.append(mov64(R0, 0))
+    code.append(exit_())
+    assert [str(i) for i in allocate(code, regs.pool, Stack())] == ["r0 = 0", "exit"]

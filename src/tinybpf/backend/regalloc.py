@@ -25,6 +25,7 @@ from tinybpf.asm.opcodes import (
     Source,
     VirtualRegister,
 )
+from tinybpf.backend import dead_code
 from tinybpf.backend.cfg import Item, defs_uses, label_offsets, liveness
 from tinybpf.errors import CompileError
 
@@ -154,6 +155,7 @@ _PHYSICAL = (1 << VIRTUAL_BASE) - 1
 
 
 def _allocate_function(code: list[Item], pool: list[Register], stack: Stack) -> list[Item]:
+    code = dead_code.eliminate(code)
     live_in, live_out = liveness(code)
     # interference: a register written at i conflicts with everything live after i
     neighbours: dict[int, int] = {}
