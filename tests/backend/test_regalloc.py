@@ -135,3 +135,10 @@ def test_values_nobody_reads_are_not_computed() -> None:
     code.append(mov64(R0, 0))
     code.append(exit_())
     assert [str(i) for i in allocate(code, regs.pool, Stack())] == ["r0 = 0", "exit"]
+
+
+def test_an_unallocated_virtual_register_is_never_encoded() -> None:
+    insn = mov64(cast(Register, VirtualRegister(VIRTUAL_BASE + 3)), 1)
+    assert insn.dst == VIRTUAL_BASE + 3 and insn.replace(imm=2).dst == VIRTUAL_BASE + 3
+    with pytest.raises(ValueError, match="virtual register"):
+        Instructions([insn, exit_()]).encode()

@@ -60,7 +60,9 @@ def label(name: str) -> Label:
 
 
 def _reg(value: int) -> int:
-    if not 0 <= value <= 10 and not isinstance(value, VirtualRegister):
+    if isinstance(value, VirtualRegister):
+        return value
+    if not 0 <= value <= 10:
         raise ValueError(f"no register r{value}: registers are R0-R10")
     return int(value)
 

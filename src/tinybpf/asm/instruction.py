@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from tinybpf.asm.opcodes import LD_IMM64, VIRTUAL_BASE, Class, JumpOp, PseudoCall, PseudoLoad
+from tinybpf.asm.opcodes import LD_IMM64, VIRTUAL_BASE, Class, JumpOp, PseudoCall, PseudoLoad, VirtualRegister
 from tinybpf.errors import FormatError
 
 _INSN = {"little": struct.Struct("<BBhi"), "big": struct.Struct(">BBhi")}
@@ -60,13 +60,13 @@ class Instruction:
         if not 0 <= opcode <= 0xFF:
             raise ValueError(f"opcode {opcode:#x} is not a byte")
         for name, reg in (("dst", dst), ("src", src)):
-            if not 0 <= reg <= 0xF and reg < VIRTUAL_BASE:
+            if not 0 <= reg <= 0xF and not isinstance(reg, VirtualRegister):
                 raise ValueError(f"{name} register {reg} does not fit in 4 bits")
         imm_bits = 64 if opcode == LD_IMM64 else 32
         fields = (
             ("opcode", opcode),
-            ("dst", int(dst)),
-            ("src", int(src)),
+            ("dst", dst if isinstance(dst, VirtualRegister) else int(dst)),
+            ("src", src if isinstance(src, VirtualRegister) else int(src)),
             ("off", _signed(off, 16, "offset")),
             ("imm", _signed(imm, imm_bits, "immediate")),
             ("symbol", symbol),
