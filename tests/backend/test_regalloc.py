@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinybpf.asm import (
     R0,
     R1,
     R6,
+    R9,
     ALUOp,
     Instruction,
     Instructions,
@@ -142,3 +145,80 @@ def test_an_unallocated_virtual_register_is_never_encoded() -> None:
     assert insn.dst == VIRTUAL_BASE + 3 and insn.replace(imm=2).dst == VIRTUAL_BASE + 3
     with pytest.raises(ValueError, match="virtual register"):
         Instructions([insn, exit_()]).encode()
+
+
+def _run(code: list) -> int:
+    """A small interpreter for the instructions these tests generate: 64-bit ALU, stack loads and stores,
+    conditional jumps to labels, calls that scramble r0-r5, exit."""
+    regs: dict[int, int] = {10: 1 << 20}
+    memory: dict[int, int] = {}
+    where = {item.name: i for i, item in enumerate(code) if isinstance(item, Label)}
+    mask = (1 << 64) - 1
+    pc = 0
+    while True:
+        item = code[pc]
+        pc += 1
+        if isinstance(item, Label):
+            continue
+        cls, op = item.opcode & 0x07, item.opcode & 0xF0
+        src = regs.get(item.src, 0) if item.opcode & 0x08 else item.imm & mask
+        if cls == 0x07:
+            a = regs.get(item.dst, 0)
+            regs[item.dst] = {0xB0: src, 0x00: a + src, 0x20: a * src, 0xA0: a ^ src}[op] & mask
+        elif cls == 0x01:
+            regs[item.dst] = memory[regs[item.src] + item.off]
+        elif cls == 0x03:
+            memory[regs[item.dst] + item.off] = regs[item.src]
+        elif op == 0x80:
+            regs.update({r: 0xDEAD + r for r in range(6)})
+        elif op == 0x90:
+            return regs[0]
+        elif op == 0x10:
+            if regs.get(item.dst, 0) == src:
+                pc = where[item.reference]
+        else:
+            raise AssertionError(f"no such instruction here: {item}")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 30), st.integers(0, 30), st.integers(-9, 9)),
+                min_size=1, max_size=60),
+       st.sampled_from([[], [R6], [R6, R9]]))
+def test_allocation_keeps_what_the_program_computes(steps: list[tuple[int, int, int, int]],
+                                                     reserved: list[Register]) -> None:
+    code: list = []
+    regs = Registers(code.append, Stack(), reserved)
+    values: list[Value] = []
+    for index in range(4):
+        values.append(Value())
+        code.append(mov64(regs.alloc(values[-1]), index + 1))
+    for number, (kind, a, b, k) in enumerate(steps):
+        x, y = values[a % len(values)], values[b % len(values)]
+        assert x.reg is not None and y.reg is not None
+        if kind == 0:
+            values.append(Value())
+            code.append(mov64(regs.alloc(values[-1]), x.reg))
+        elif kind == 1:
+            code.append(alu64(ALUOp.ADD, x.reg, y.reg))
+        elif kind == 2:
+            code.append(alu64(ALUOp.MUL, x.reg, k))
+        elif kind == 3:
+            code.append(call("ktime_get_ns"))
+        elif kind == 4:
+            code.append(jmp(JumpOp.JEQ, x.reg, k, f"skip{number}"))
+            code.append(alu64(ALUOp.XOR, y.reg, 0x55))
+            code.append(label(f"skip{number}"))
+        else:
+            values.append(Value())
+            code.append(mov64(regs.alloc(values[-1]), k))
+    total = Value()
+    code.append(mov64(regs.alloc(total), 0))
+    for value in values:
+        assert value.reg is not None and total.reg is not None
+        code.append(alu64(ALUOp.XOR, total.reg, value.reg))
+        code.append(alu64(ALUOp.MUL, total.reg, 3))
+    assert total.reg is not None
+    code += [mov64(R0, total.reg), exit_()]
+    allocated = allocate(list(code), regs.pool, regs.stack)
+    assert not _virtual(allocated)
+    assert _run(allocated) == _run(code)

@@ -3,10 +3,11 @@
 A front end gives every value its own virtual register (``Registers.alloc``) and emits instructions over
 them, with r0-r5 and r10 named directly where the helper-call ABI fixes them. ``allocate`` then computes
 liveness over the control-flow graph of each function and maps the virtual registers onto the callee-saved
-r6-r9, so values survive helper calls; when more values are live at once than the pool holds, the ones
-with the longest ranges per use live in 8-byte stack slots, loaded into a free register before each use
-and stored after each definition. A value keeps one place for its whole life, so every path into a label
-agrees where it is. The stack is a bump allocator below the frame pointer.
+r6-r9, so values survive helper calls (dead values are dropped first, and a copy between values that do
+not overlap vanishes). When more values are live at once than the pool holds, the ones with the longest
+ranges per use live in 8-byte stack slots below the whole frame, loaded into a free register when used and
+stored back when that register is needed or the block ends. A value keeps one place for its whole life,
+so every path into a label agrees where it is. The stack is a bump allocator below the frame pointer.
 """
 from __future__ import annotations
 
@@ -117,7 +118,8 @@ def function_entries(code: list[Item]) -> set[str]:
     for item in code:
         if not isinstance(item, Instruction) or item.reference is None:
             continue
-        if (item.opcode == (Class.JMP | JumpOp.CALL) and item.src == PseudoCall.CALL) or (item.opcode == LD_IMM64 and item.src == PseudoLoad.FUNC):
+        called = item.opcode == (Class.JMP | JumpOp.CALL) and item.src == PseudoCall.CALL
+        if called or (item.opcode == LD_IMM64 and item.src == PseudoLoad.FUNC):
             entries.add(item.reference)
     return entries
 
@@ -265,12 +267,12 @@ class _Rewriter:
             busy |= 1 << held
             place[reg] = held
         insn = item.replace(dst=place.get(item.dst, item.dst), src=place.get(item.src, item.src))
-        if _is_copy(insn) and insn.dst == insn.src:
-            return
         clobbered, _ = defs_uses(insn)
         for physical in _bits(clobbered):
             target = item.dst if insn.dst == physical else -1
             self.evict(physical, live, keep=target if target in self.slots else -1)
+        if _is_copy(insn) and insn.dst == insn.src:
+            return
         if _ends_block(insn):
             self.flush_all(live)
         self.out.append(insn)
