@@ -9,12 +9,13 @@ from tinybpf.backend.cfg import Item, defs_uses, liveness
 _PURE = (Class.ALU, Class.ALU64, Class.LDX)  # writes its destination register and nothing else
 
 
-def eliminate(code: list[Item]) -> list[Item]:
+def eliminate(code: list[Item]) -> tuple[list[Item], list[int], list[int]]:
+    """The live code, with the liveness of what is left (``cfg.liveness``)."""
     while True:
-        _, live_out = liveness(code)
+        live_in, live_out = liveness(code)
         kept = [item for i, item in enumerate(code) if not _dead(item, live_out[i])]
         if len(kept) == len(code):
-            return code
+            return code, live_in, live_out
         code = kept
 
 

@@ -27,7 +27,7 @@ from tinybpf.asm.opcodes import (
     VirtualRegister,
 )
 from tinybpf.backend import dead_code
-from tinybpf.backend.cfg import Item, defs_uses, label_offsets, liveness
+from tinybpf.backend.cfg import Item, defs_uses, label_offsets
 from tinybpf.errors import CompileError
 
 STACK_LIMIT = 512
@@ -157,8 +157,7 @@ _PHYSICAL = (1 << VIRTUAL_BASE) - 1
 
 
 def _allocate_function(code: list[Item], pool: list[Register], stack: Stack) -> list[Item]:
-    code = dead_code.eliminate(code)
-    live_in, live_out = liveness(code)
+    code, live_in, live_out = dead_code.eliminate(code)
     # interference: a register written at i conflicts with everything live after i
     neighbours: dict[int, int] = {}
     first: dict[int, int] = {}
@@ -223,6 +222,8 @@ class _Rewriter:
         self.out: list[Item] = []
 
     def run(self, code: list[Item]) -> list[Item]:
+        if not self.slots:
+            return [self.renamed(item) for item in code if not self.vanishes(item)]
         for i, item in enumerate(code):
             if isinstance(item, Label):
                 self.flush_all(self.live_in[i])
@@ -231,6 +232,16 @@ class _Rewriter:
             else:
                 self.instruction(i, item)
         return self.out
+
+    def renamed(self, item: Item) -> Item:
+        if not isinstance(item, Instruction) or (item.dst < VIRTUAL_BASE and item.src < VIRTUAL_BASE):
+            return item
+        return item.replace(dst=self.colour.get(item.dst, item.dst), src=self.colour.get(item.src, item.src))
+
+    def vanishes(self, item: Item) -> bool:
+        """A copy between two values that got one register."""
+        return (isinstance(item, Instruction) and _is_copy(item) and item.dst >= VIRTUAL_BASE
+                and self.colour.get(item.dst) == self.colour.get(item.src, -1))
 
     def flush(self, reg: int, live: int) -> None:
         if reg in self.dirty:
