@@ -12,8 +12,8 @@ import time
 from typing import Callable
 
 from tinybpf.asm import R0, R1, R2, Instructions, Size, exit_, ld_imm64, ldx, mov64
-from tinybpf.trace import types as t
-from tinybpf.trace.output import format_map, json_value, text_map
+from tinybpf.trace.runtime import types as t
+from tinybpf.trace.runtime.output import format_map, json_value, text_map
 
 
 def big_map() -> None:

@@ -18,11 +18,14 @@ LAYERS = [
     {"_lazy", "errors", "kernel"},
     {"asm", "btf", "elf", "spec"},
     {"codecs", "maps", "programs", "program_dump", "links", "events", "symbols", "features", "objects"},
-    {"bcc", "cc", "trace", "manager"},
-    {"modules"},
+    {"backend"},
+    {"cc", "trace"},
+    {"bcc", "modules", "manager"},
     {"cli", "__main__"},
 ]
 TOP = {"__init__"}
+# The trace compiler's stages, in pipeline order; ``compiler`` (the pipeline) sits on top of them all.
+TRACE_STAGES = [{"syntax"}, {"semantics"}, {"lower"}, {"runtime"}, {"compiler", "__init__"}]
 
 
 def _layer(part: str) -> int:
@@ -68,6 +71,92 @@ def test_lower_layers_never_import_higher_ones() -> None:
             if _layer(target) > _layer(part):
                 wrong.append(f"{path.relative_to(SRC)} imports {name}")
     assert not wrong, "\n".join(wrong)
+
+
+def _module_name(path: pathlib.Path) -> str:
+    return ".".join(("tinybpf", *path.relative_to(SRC).with_suffix("").parts)).replace(".__init__", "")
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports (lazy imports too); ``from pkg import mod`` names the module."""
+    modules = {_module_name(p): p for p in SRC.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in _imports(path):
+            targets.add(imported)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tinybpf"):
+                targets.update(f"{node.module}.{a.name}" for a in node.names)
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan's algorithm, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_module_imports_a_module_that_imports_it_back() -> None:
+    graph = _import_graph()
+    graph = {name: {t for t in targets if not _is_package_of(t, name)} for name, targets in graph.items()}
+    cycles = _cycles(graph)
+    assert not cycles, "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def _is_package_of(package: str, module: str) -> bool:
+    """``tinybpf.trace`` is the package of ``tinybpf.trace.compiler``: importing a submodule runs its package."""
+    return module.startswith(package + ".") and (SRC.parent / package.replace(".", "/") / "__init__.py").exists()
+
+
+def test_trace_stages_import_only_earlier_stages() -> None:
+    def stage(name: str) -> int:
+        part = name.split(".")[2] if name.count(".") >= 2 else "__init__"
+        return next(i for i, names in enumerate(TRACE_STAGES) if part in names)
+
+    wrong = [
+        f"{name} imports {target}"
+        for name, targets in _import_graph().items() if name.startswith("tinybpf.trace.")
+        for target in targets if target.startswith("tinybpf.trace.") and stage(target) > stage(name)
+    ]
+    assert not wrong, "\n".join(sorted(wrong))
 
 
 def test_only_the_kernel_layer_calls_into_libc() -> None:

@@ -50,7 +50,7 @@ def test_headers_bring_in_what_they_include() -> None:
 
 
 def test_trace_scripts_see_the_constants_of_their_includes() -> None:
-    from tinybpf.trace.c_macros import macro_constants
+    from tinybpf.trace.syntax.c_macros import macro_constants
 
     source = "#ifndef BPFTRACE_HAVE_BTF\n#include <linux/sched.h>\n#else\n#include <sys/socket.h>\n#endif\n"
     constants = macro_constants(source)

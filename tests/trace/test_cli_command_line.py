@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from tinybpf.trace import ast
-from tinybpf.trace.parser import parse
-from tinybpf.trace.positional import param_value, resolve_positional
+from tinybpf.trace.syntax import ast
+from tinybpf.trace.syntax.parser import parse
+from tinybpf.trace.syntax.positional import param_value, resolve_positional
 
 TRACE = [sys.executable, "-m", "tinybpf", "trace"]
 
@@ -166,7 +166,7 @@ def test_self_signal_probes_run_in_order_on_the_signal() -> None:
 
 
 def test_integer_defines_in_the_btf_branch() -> None:
-    from tinybpf.trace.c_macros import defined_constants
+    from tinybpf.trace.syntax.c_macros import defined_constants
 
     source = ("#define A 314\n#ifndef BPFTRACE_HAVE_BTF\n#define B 1\n#else\n#define B 2\n#endif\n"
               "#define C (-5)\n#define D\n#if defined(E)\n#define F 1\n#elif 1\n#define F 3\n#endif\n")

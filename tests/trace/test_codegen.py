@@ -6,7 +6,7 @@ import os
 import pytest
 
 from tinybpf.asm.opcodes import ALUOp, Class, Mode, Source
-from tinybpf.trace.codegen import fold, wrap64
+from tinybpf.backend.fold import fold, wrap64
 from tinybpf.trace.compiler import Options, compile_trace
 
 # bpftrace 0.17 + LLVM -O2, translated instructions (bpftool prog show: xlated bytes / 8)
@@ -69,7 +69,7 @@ def test_deep_expressions_spill_and_load(depth: int) -> None:
     import io
 
     from tinybpf.programs import Program
-    from tinybpf.trace.runtime import TraceRuntime
+    from tinybpf.trace.runtime.session import TraceRuntime
 
     source = f"BEGIN {{ $a = 3; @x = {deep(depth)}; exit(); }}"
     trace = compile_trace(source)

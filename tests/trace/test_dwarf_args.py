@@ -39,7 +39,7 @@ def test_parameters_and_type_names(tmp_path: pathlib.Path, flags: tuple[str, ...
 
 
 def test_struct_layout_matches_the_compiler(binary: str) -> None:
-    from tinybpf.trace.uprobe_args import DebugTypes
+    from tinybpf.trace.semantics.uprobe_args import DebugTypes
 
     record = DebugTypes([binary]).record("struct Point")
     assert record is not None
@@ -50,7 +50,7 @@ def test_struct_layout_matches_the_compiler(binary: str) -> None:
 
 
 def test_source_line_resolves_to_the_function_entry(binary: str) -> None:
-    from tinybpf.trace.uprobe_args import source_location
+    from tinybpf.trace.semantics.uprobe_args import source_location
 
     line = SOURCE.read_text().splitlines().index("{") + 1  # visit's opening brace
     assert source_location(binary, f"dwarf_args.c:{line}") == ("visit", 0)

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from tinybpf.kernel.sysinfo import num_possible_cpus
-from tinybpf.trace import config
-from tinybpf.trace.runtime import ring_buffer_size
+from tinybpf.trace.runtime.session import ring_buffer_size
+from tinybpf.trace.syntax import config
 
 pytestmark = pytest.mark.kernel
 

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from tinybpf.trace.diagnostics import TraceError
-from tinybpf.trace.output import join
-from tinybpf.trace.parser import parse
-from tinybpf.trace.semantics import analyse
+from tinybpf.trace.runtime.output import join
+from tinybpf.trace.semantics.analyser import analyse
+from tinybpf.trace.syntax.diagnostics import TraceError
+from tinybpf.trace.syntax.parser import parse
 
 TRACE = [sys.executable, "-m", "tinybpf", "trace"]
 EXECVE = "tracepoint:syscalls:sys_enter_execve /pid == cpid/ "

@@ -84,7 +84,7 @@ def test_kernel_macros_of_included_headers(tmp_path: Path) -> None:
 
 
 def test_a_struct_member_of_an_undefined_struct_is_incomplete() -> None:
-    from tinybpf.trace.c_types import CTypeError, CTypes
+    from tinybpf.trace.semantics.c_types import CTypeError, CTypes
 
     with pytest.raises(CTypeError, match="field has incomplete type 'struct thread_info'"):
         CTypes("struct task_struct { struct thread_info x; };\n")
@@ -93,7 +93,7 @@ def test_a_struct_member_of_an_undefined_struct_is_incomplete() -> None:
 
 
 def test_definitions_in_branches_not_taken_are_not_parsed() -> None:
-    from tinybpf.trace.c_types import CTypes
+    from tinybpf.trace.semantics.c_types import CTypes
 
     types = CTypes("#ifndef BPFTRACE_HAVE_BTF\nstruct nameidata { struct path path; };\n#endif\n"
                    "struct Mine { int x; };\n")
@@ -122,7 +122,7 @@ def test_include_flag_brings_errno_names() -> None:
 
 
 def test_imports_bring_macros_map_declarations_and_headers(tmp_path: Path) -> None:
-    from tinybpf.trace.parser import parse
+    from tinybpf.trace.syntax.parser import parse
 
     lib = tmp_path / "lib"
     lib.mkdir(mode=0o755)
@@ -137,8 +137,8 @@ def test_imports_bring_macros_map_declarations_and_headers(tmp_path: Path) -> No
 
 
 def test_stdlib_imports() -> None:
-    from tinybpf.trace.diagnostics import TraceError
-    from tinybpf.trace.parser import parse
+    from tinybpf.trace.syntax.diagnostics import TraceError
+    from tinybpf.trace.syntax.parser import parse
 
     program = parse('import "stdlib/test"; BEGIN { print(__always_true()); }')
     assert "Integer" in repr(program.probes[0].block)
@@ -147,8 +147,8 @@ def test_stdlib_imports() -> None:
 
 
 def test_imports_refuse_world_writable_folders(tmp_path: Path) -> None:
-    from tinybpf.trace.diagnostics import TraceError
-    from tinybpf.trace.parser import parse
+    from tinybpf.trace.syntax.diagnostics import TraceError
+    from tinybpf.trace.syntax.parser import parse
 
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -183,7 +183,7 @@ int main(int argc, char **argv) { (void)argv; return outer(argc); }
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
 def test_source_lines_and_inlined_frames_from_dwarf(tmp_path: Path) -> None:
     from tinybpf.symbols.user import binary_symbols
-    from tinybpf.trace.source_lines import inlined_at, symbol_frames
+    from tinybpf.trace.runtime.source_lines import inlined_at, symbol_frames
 
     source = tmp_path / "inl.c"
     source.write_text(_INLINED_C)

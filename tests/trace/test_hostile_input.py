@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tinybpf.trace.compiler import compile_trace
-from tinybpf.trace.config import ConfigError
-from tinybpf.trace.diagnostics import TraceError
+from tinybpf.trace.syntax.config import ConfigError
+from tinybpf.trace.syntax.diagnostics import TraceError
 
 TINYBPF = [sys.executable, "-m", "tinybpf"]
 
@@ -82,7 +82,7 @@ def test_timer_period_must_fit_the_kernel() -> None:
 
 
 def test_strerror_takes_a_c_int() -> None:
-    from tinybpf.trace.stdlib import strerror
+    from tinybpf.trace.syntax.stdlib import strerror
 
     assert strerror(999999999999) == "Unknown error -727379969"  # what bpftrace prints
     assert strerror(2) == "No such file or directory"

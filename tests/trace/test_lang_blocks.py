@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from tinybpf.trace import ast
 from tinybpf.trace.compiler import compile_trace
-from tinybpf.trace.parser import parse
+from tinybpf.trace.syntax import ast
+from tinybpf.trace.syntax.parser import parse
 
 TRACE = [sys.executable, "-m", "tinybpf", "trace"]
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="loading BPF programs needs root")

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from tinybpf.trace.c_types import CTypes
 from tinybpf.trace.compiler import compile_trace
-from tinybpf.trace.diagnostics import TraceError
+from tinybpf.trace.semantics.c_types import CTypes
+from tinybpf.trace.syntax.diagnostics import TraceError
 
 TRACE = [sys.executable, "-m", "tinybpf", "trace"]
 
@@ -60,8 +60,8 @@ def test_bool_and_tuples_compile(script: str) -> None:
 
 
 def test_macros_expand_hygienically() -> None:
-    from tinybpf.trace import ast
-    from tinybpf.trace.parser import parse
+    from tinybpf.trace.syntax import ast
+    from tinybpf.trace.syntax.parser import parse
 
     program = parse("macro inc(x) { $y = x + 1; $y } macro bump($v) { $v += 1; } "
                     "begin { $y = 2; $z = inc(5); bump($z); }")

@@ -10,13 +10,13 @@ from typing import Callable
 import pytest
 
 from tinybpf.errors import TinyBPFError
-from tinybpf.trace.listing import (
+from tinybpf.trace.runtime.listing import (
     SOFTWARE_EVENTS,
     function_names,
     list_probes,
     resolve_binaries,
-    wildcard_match,
 )
+from tinybpf.trace.runtime.wildcards import wildcard_match
 
 BINARY = str(Path(__file__).resolve().parent.parent / "data" / "usdt" / "usdt_target")
 TEST_FUNCTIONS = ["__do_global_dtors_aux", "_fini", "_init", "_start", "deregister_tm_clones", "fire_guarded",

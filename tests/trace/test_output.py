@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinybpf.trace import types as t
-from tinybpf.trace.output import (
+from tinybpf.trace.runtime import types as t
+from tinybpf.trace.runtime.output import (
     Buffer,
     Histogram,
     JsonPrinter,
@@ -30,13 +30,9 @@ from tinybpf.trace.output import (
     format_print_map,
     format_stack,
     format_timestamp,
-    hist_bucket,
-    hist_bucket_count,
     join,
     json_string,
     json_value,
-    lhist_bucket,
-    lhist_bucket_count,
     make_printer,
     reduce_avg,
     reduce_buckets,
@@ -44,6 +40,7 @@ from tinybpf.trace.output import (
     text,
     text_map,
 )
+from tinybpf.trace.semantics.histogram import hist_bucket, hist_bucket_count, lhist_bucket, lhist_bucket_count
 
 from .conftest import BpftraceRunner
 

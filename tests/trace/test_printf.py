@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinybpf.trace import types as t
-from tinybpf.trace.output import Buffer, Record, Symbolic
-from tinybpf.trace.printf import FormatString, PrintfError, gfp_flags
+from tinybpf.trace.runtime import types as t
+from tinybpf.trace.runtime.output import Buffer, Record, Symbolic
+from tinybpf.trace.runtime.printf import FormatString, PrintfError, gfp_flags
 
 from .conftest import BpftraceRunner
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinybpf.trace.printf import FormatString
+from tinybpf.trace.runtime.printf import FormatString
 
 FORMATS = ["%d\n", "pid %u comm %x %X %o\n", "%ld %lu %hhd %hu %i%%\n", "100%% %d", "no conversions\n"]
 VALUES = st.integers(min_value=-(1 << 63), max_value=(1 << 64) - 1)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tinybpf.trace.runtime import NOTIFY_ENV
+from tinybpf.trace.runtime.session import NOTIFY_ENV
 
 pytestmark = pytest.mark.kernel
 
@@ -124,7 +124,7 @@ def test_in_process_runtime(capsys) -> None:  # type: ignore[no-untyped-def]
     import io
 
     from tinybpf.trace.compiler import compile_trace
-    from tinybpf.trace.runtime import run_trace
+    from tinybpf.trace.runtime.session import run_trace
 
     before = program_ids()
     out, err = io.StringIO(), io.StringIO()

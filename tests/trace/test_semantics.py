@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinybpf.trace.compiler import Options, compile_trace
-from tinybpf.trace.diagnostics import TraceError
-from tinybpf.trace.parser import parse
-from tinybpf.trace.semantics import analyse
+from tinybpf.trace.semantics.analyser import analyse
+from tinybpf.trace.syntax.diagnostics import TraceError
+from tinybpf.trace.syntax.parser import parse
 
 
 def check(source: str):  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tinybpf.trace.runtime import NOTIFY_ENV
+from tinybpf.trace.runtime.session import NOTIFY_ENV
 
 TRACE = [sys.executable, "-m", "tinybpf", "trace"]
 TIMEOUT = 60

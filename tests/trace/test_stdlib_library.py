@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from tinybpf.trace import stdlib
-from tinybpf.trace.lexer import tokenize
-from tinybpf.trace.parser import parse
+from tinybpf.trace.syntax import stdlib
+from tinybpf.trace.syntax.lexer import tokenize
+from tinybpf.trace.syntax.parser import parse
 
 TRACE = [sys.executable, "-m", "tinybpf", "trace"]
 

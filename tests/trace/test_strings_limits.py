@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tinybpf.asm import FP, R9, Size, ldx, mov64
-from tinybpf.trace import scratch
-from tinybpf.trace.c_types import CTypes, pointer_type
+from tinybpf.backend import scratch
+from tinybpf.trace.semantics.c_types import CTypes, pointer_type
 
 TRACE = [sys.executable, "-m", "tinybpf", "trace"]
 EXEC = "t:syscalls:sys_enter_execve /pid == cpid/ "

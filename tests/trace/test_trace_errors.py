@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tinybpf.errors import CompileError
-from tinybpf.trace.diagnostics import Diagnostic, TraceError, source_line
-from tinybpf.trace.lexer import tokenize
-from tinybpf.trace.parser import MAX_NESTING, parse
+from tinybpf.trace.syntax.diagnostics import Diagnostic, TraceError, source_line
+from tinybpf.trace.syntax.lexer import tokenize
+from tinybpf.trace.syntax.parser import MAX_NESTING, parse
 
 BPFTRACE_ERRORS = [
     ('BEGIN { @x = ; }',

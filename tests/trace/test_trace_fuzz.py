@@ -7,10 +7,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinybpf.trace import ast
-from tinybpf.trace.diagnostics import TraceError, source_line
-from tinybpf.trace.lexer import tokenize
-from tinybpf.trace.parser import parse
+from tinybpf.trace.syntax import ast
+from tinybpf.trace.syntax.diagnostics import TraceError, source_line
+from tinybpf.trace.syntax.lexer import tokenize
+from tinybpf.trace.syntax.parser import parse
 
 SCRIPTS = [p.read_text() for p in sorted((Path(__file__).parent / "scripts").glob("*.bt"))] + [
     "BEGIN { @x[1, 2] = (1, \"a\").0; $y = (uint8)-1 << 2 ? sizeof(struct Foo) : offsetof(struct Foo, b); }",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tinybpf.trace.lexer import parse_int, tokenize
+from tinybpf.trace.syntax.lexer import parse_int, tokenize
 
 
 def kinds(source: str) -> list[tuple[str, str]]:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tinybpf.trace import ast
-from tinybpf.trace.parser import parse
+from tinybpf.trace.syntax import ast
+from tinybpf.trace.syntax.parser import parse
 
 SCRIPTS = Path(__file__).parent / "scripts"
 

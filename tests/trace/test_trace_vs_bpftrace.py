@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tinybpf.trace import ast
-from tinybpf.trace.diagnostics import TraceError
-from tinybpf.trace.parser import parse
+from tinybpf.trace.syntax import ast
+from tinybpf.trace.syntax.diagnostics import TraceError
+from tinybpf.trace.syntax.parser import parse
 
 
 def _bpftrace_017() -> str:

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from tinybpf.trace.lexer import parse_int
-from tinybpf.trace.output import text_map
-from tinybpf.trace.tseries import TimeSeries, build, json_tseries, reduce_bucket
+from tinybpf.trace.runtime.output import text_map
+from tinybpf.trace.semantics.tseries import TimeSeries, build, json_tseries, reduce_bucket
+from tinybpf.trace.syntax.lexer import parse_int
 
 TRACE = [sys.executable, "-m", "tinybpf", "trace"]
 MS = 1_000_000

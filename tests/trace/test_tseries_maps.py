@@ -10,10 +10,11 @@ import time
 
 import pytest
 
-from tinybpf.trace.output import format_map, hist_bucket, text_map
-from tinybpf.trace.runtime import decoder
-from tinybpf.trace.semantics import SType, string_type, tuple_type
-from tinybpf.trace.types import IntType, TupleType
+from tinybpf.trace.runtime.output import format_map, text_map
+from tinybpf.trace.runtime.session import decoder
+from tinybpf.trace.runtime.types import IntType, TupleType
+from tinybpf.trace.semantics.histogram import hist_bucket
+from tinybpf.trace.semantics.stype import SType, string_type, tuple_type
 
 TRACE = [sys.executable, "-m", "tinybpf", "trace"]
 

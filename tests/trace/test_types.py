@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinybpf.trace import types as t
+from tinybpf.trace.runtime import types as t
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from tinybpf.trace.c_macros import macro_constants
-from tinybpf.trace.c_types import CTypes
-from tinybpf.trace.lexer import tokenize
-from tinybpf.trace.parser import parse
+from tinybpf.trace.semantics.c_types import CTypes
+from tinybpf.trace.syntax.c_macros import macro_constants
+from tinybpf.trace.syntax.lexer import tokenize
+from tinybpf.trace.syntax.parser import parse
 
 TRACE = [sys.executable, "-m", "tinybpf", "trace"]
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="loading BPF programs needs root")

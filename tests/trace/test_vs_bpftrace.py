@@ -1,7 +1,7 @@
 """Differential tests: the same script through bpftrace and ``tinybpf trace`` must print the same stdout.
 
 The reference is the system's bpftrace (0.17 on the project's machines). Where 0.17 differs from current
-bpftrace, tinybpf follows current bpftrace (see ``tinybpf.trace.output``) and ``normalise`` rewrites 0.17's
+bpftrace, tinybpf follows current bpftrace (see ``tinybpf.trace.runtime.output``) and ``normalise`` rewrites 0.17's
 output into the current form before comparing:
 
 - 0.17 prints ``Attaching N probes...`` on stdout; current bpftrace prints ``Attached N probes`` on stderr;

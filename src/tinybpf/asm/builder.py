@@ -35,6 +35,7 @@ from tinybpf.asm.opcodes import (
     Register,
     Size,
     Source,
+    VirtualRegister,
 )
 
 if TYPE_CHECKING:
@@ -59,13 +60,15 @@ def label(name: str) -> Label:
 
 
 def _reg(value: int) -> int:
+    if isinstance(value, VirtualRegister):
+        return value
     if not 0 <= value <= 10:
         raise ValueError(f"no register r{value}: registers are R0-R10")
     return int(value)
 
 
 def _alu(cls: int, op: ALUOp, dst: Register, src: Operand, off: int = 0) -> Instruction:
-    if isinstance(src, Register):
+    if isinstance(src, (Register, VirtualRegister)):
         return Instruction(cls | op | Source.X, _reg(dst), _reg(src), off)
     return Instruction(cls | op | Source.K, _reg(dst), off=off, imm=src)
 
@@ -241,7 +244,7 @@ def store_release(size: Size, dst: Register, src: Register, off: int = 0) -> Ins
 def _jump(cls: int, op: JumpOp, dst: Register, src: Operand, target: Target) -> Instruction:
     if op in (JumpOp.JA, JumpOp.CALL, JumpOp.EXIT, JumpOp.JCOND):
         raise ValueError(f"{op.name} is not a conditional jump; use ja, call, exit_ or may_goto")
-    if isinstance(src, Register):
+    if isinstance(src, (Register, VirtualRegister)):
         insn = Instruction(cls | op | Source.X, _reg(dst), _reg(src))
     else:
         insn = Instruction(cls | op | Source.K, _reg(dst), imm=src)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from tinybpf.asm.opcodes import LD_IMM64, Class, JumpOp, PseudoCall, PseudoLoad
+from tinybpf.asm.opcodes import LD_IMM64, VIRTUAL_BASE, Class, JumpOp, PseudoCall, PseudoLoad, VirtualRegister
 from tinybpf.asm.text import format_instruction
 from tinybpf.errors import FormatError
 
@@ -61,13 +61,13 @@ class Instruction:
         if not 0 <= opcode <= 0xFF:
             raise ValueError(f"opcode {opcode:#x} is not a byte")
         for name, reg in (("dst", dst), ("src", src)):
-            if not 0 <= reg <= 0xF:
+            if not 0 <= reg <= 0xF and not isinstance(reg, VirtualRegister):
                 raise ValueError(f"{name} register {reg} does not fit in 4 bits")
         imm_bits = 64 if opcode == LD_IMM64 else 32
         fields = (
             ("opcode", opcode),
-            ("dst", int(dst)),
-            ("src", int(src)),
+            ("dst", dst if isinstance(dst, VirtualRegister) else int(dst)),
+            ("src", src if isinstance(src, VirtualRegister) else int(src)),
             ("off", _signed(off, 16, "offset")),
             ("imm", _signed(imm, imm_bits, "immediate")),
             ("symbol", symbol),
@@ -221,6 +221,8 @@ class Instructions(list[Instruction]):
         append = chunks.append
         for insn in _resolve(self, _raise_value_error):
             opcode, dst, src = insn.opcode, insn.dst, insn.src
+            if dst >= VIRTUAL_BASE or src >= VIRTUAL_BASE:
+                raise ValueError(f"instruction {insn.opcode:#04x} names an unallocated virtual register")
             regs = (src << 4 | dst) if little else (dst << 4 | src)
             if opcode == LD_IMM64:
                 imm = insn.imm

@@ -29,6 +29,13 @@ class Register(IntEnum):
 R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10 = Register
 FP = Register.FP
 
+VIRTUAL_BASE = 16
+
+
+class VirtualRegister(int):
+    """A register a compiler has not allocated yet, numbered from ``VIRTUAL_BASE`` up: instructions may name
+    it until ``tinybpf.backend.regalloc`` maps it onto r0-r9; encoding refuses it."""
+
 
 class Class(IntEnum):
     """BPF_CLASS: the low three bits of every opcode."""

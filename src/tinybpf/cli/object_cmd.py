@@ -11,6 +11,8 @@ import sys
 import time
 from typing import Any, Optional
 
+from tinybpf.errors import TinyBPFError
+
 
 def register(sub: Any) -> None:
     run = sub.add_parser("run", help="load, attach, hold until Ctrl-C, SIGTERM or --duration, then print the maps")

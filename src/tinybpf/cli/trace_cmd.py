@@ -80,7 +80,7 @@ def _fail(message: str) -> NoReturn:
 
 def _usage_error(message: str) -> NoReturn:
     """A bad flag: bpftrace's ``ERROR:`` line and its usage text, exit 1."""
-    from tinybpf.trace.info import USAGE
+    from tinybpf.trace.runtime.info import USAGE
 
     sys.stderr.write(f"ERROR: {message}\n{USAGE}")
     raise SystemExit(1)
@@ -101,7 +101,7 @@ def trace(args: argparse.Namespace) -> int:
     if args.list is not None:  # -l PATTERN --debuginfo DIR: the pattern starts argparse's remainder
         rest = _take_debuginfo(rest, args.debuginfo)
     if args.debuginfo:
-        from tinybpf.trace import uprobe_args
+        from tinybpf.trace.semantics import uprobe_args
 
         uprobe_args.DEBUGINFO_DIRS.extend(args.debuginfo)
     rest = _late_flags(rest, args)
@@ -118,7 +118,7 @@ def trace(args: argparse.Namespace) -> int:
         source, filename = _read_script(rest.pop(0))
     else:
         _usage_error("No program specified")
-    from tinybpf.trace.diagnostics import TraceError  # not needed to list probes
+    from tinybpf.trace.syntax.diagnostics import TraceError
 
     try:
         if args.list is not None:
@@ -176,7 +176,7 @@ def _take_debuginfo(rest: list[str], dirs: list[str]) -> list[str]:
 
 def _informational(args: argparse.Namespace) -> Optional[int]:
     """-h, -V, --info and flag values checked before anything compiles."""
-    from tinybpf.trace import info
+    from tinybpf.trace.runtime import info
 
     if args.help:
         sys.stdout.write(info.USAGE)
@@ -197,7 +197,7 @@ def _informational(args: argparse.Namespace) -> Optional[int]:
 
 
 def _list(pattern: str, args: argparse.Namespace) -> int:
-    from tinybpf.trace.listing import list_probes, list_process_probes
+    from tinybpf.trace.runtime.listing import list_probes, list_process_probes
 
     if "." in pattern and not any(char in pattern for char in ":*"):
         sys.stderr.write(f"WARNING: It appears that '{pattern}' is a filename but the file does not exist. "
@@ -210,7 +210,7 @@ def _list(pattern: str, args: argparse.Namespace) -> int:
 
 def _list_program(source: str, filename: str, params: list[str], args: argparse.Namespace) -> int:
     from tinybpf.trace.compiler import program_probe_names
-    from tinybpf.trace.listing import list_probes
+    from tinybpf.trace.runtime.listing import list_probes
 
     for name in program_probe_names(source, filename, params, args.pid):
         lines = list(list_probes(name, args.verbose)) if args.verbose else [name]
@@ -222,9 +222,9 @@ def _list_program(source: str, filename: str, params: list[str], args: argparse.
 def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]) -> int:
     from tinybpf.kernel.procfs import set_own_argv0, set_own_comm
     from tinybpf.trace.compiler import Options, compile_trace
-    from tinybpf.trace.includes import MissingHeader
-    from tinybpf.trace.probes import AttachRefused
-    from tinybpf.trace.program_options import ProgramOptionError, split_arguments
+    from tinybpf.trace.runtime.probes import AttachRefused
+    from tinybpf.trace.semantics.program_options import ProgramOptionError, split_arguments
+    from tinybpf.trace.syntax.includes import MissingHeader
 
     set_own_comm("tinybpf")  # its own name, not the interpreter's: scripts filter the tracer out by comm
     set_own_argv0("tinybpf")  # and pidof finds it by that name, never as another program
@@ -250,8 +250,8 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
         _dump(compiled)
         return 0
     out = _output(args)
-    from tinybpf.trace.child import STOP_SIGNALS, Child
-    from tinybpf.trace.runtime import run_trace
+    from tinybpf.trace.runtime.child import STOP_SIGNALS, Child
+    from tinybpf.trace.runtime.session import run_trace
 
     # held until the runtime's handlers are in place (it unblocks them): none is lost, none interrupts
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
@@ -267,7 +267,7 @@ def _run(args: argparse.Namespace, source: str, filename: str, params: list[str]
 
 def _command(text: str) -> tuple[str, list[str]]:
     """``-c``, checked before anything compiles or attaches."""
-    from tinybpf.trace.child import CommandError, resolve_command
+    from tinybpf.trace.runtime.child import CommandError, resolve_command
 
     try:
         return resolve_command(text)
@@ -296,7 +296,7 @@ def _output(args: argparse.Namespace) -> TextIO:
 
 
 def _dump(compiled: Any) -> None:
-    from tinybpf.trace import ast
+    from tinybpf.trace.syntax import ast
 
     analysis = compiled.analysis
     out = sys.stdout

@@ -1,6 +1,7 @@
 """``tinybpf trace``: the bpftrace language compiled to eBPF in pure Python.
 
-The compiler is a pipeline of passes over one AST, one module per pass: ``lexer`` → ``parser`` (building
-``ast`` nodes, reporting through ``diagnostics``) → semantic analysis → code generation → runtime. Import the
-pass you need; importing this package loads nothing else.
+A pipeline of stages over one AST, one subpackage each: ``syntax`` (source to AST) -> ``semantics`` (types)
+-> ``lower`` (instructions over virtual registers, allocated by ``tinybpf.backend``) -> ``runtime`` (attach,
+print); ``compiler.compile_trace`` runs them. Import the stage you need; importing this package loads
+nothing else.
 """

@@ -14,24 +14,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from tinybpf.backend.regalloc import StackTooDeep
 from tinybpf.errors import TinyBPFError
 from tinybpf.kernel import tracefs
 from tinybpf.kernel.constants import MapType
-from tinybpf.trace import ast, config
-from tinybpf.trace.c_types import pointer_type
-from tinybpf.trace.diagnostics import Diagnostic, TraceError
-from tinybpf.trace.ir import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
-from tinybpf.trace.probes import AttachRefused, Target, expand
-from tinybpf.trace.regalloc import StackTooDeep
-from tinybpf.trace.semantics import (
-    NONE,
-    Analysis,
-    MapInfo,
-    SType,
-    analyse,
-    int_type,
-    string_type,
-)
+from tinybpf.trace.lower.compiled import MAP_KEYS_MAX, CompiledTrace, MapLayout, ProbeProgram
+from tinybpf.trace.runtime.probes import AttachRefused, Target, expand
+from tinybpf.trace.semantics.analyser import analyse
+from tinybpf.trace.semantics.analysis import Analysis, MapInfo
+from tinybpf.trace.semantics.c_types import pointer_type
+from tinybpf.trace.semantics.stype import NONE, SType, int_type, string_type
+from tinybpf.trace.syntax import ast, config
+from tinybpf.trace.syntax.diagnostics import Diagnostic, TraceError
 
 # aggregations kept in a per-CPU array when the map has no keys (lookups cannot fail)
 _ARRAY_AGGREGATES = ("count", "min", "max", "avg", "stats", "hist", "lhist")
@@ -51,9 +45,8 @@ class Options:
     unsafe: bool = False
     named: Optional[dict[str, Optional[str]]] = None
     include_dirs: Sequence[str] = ()
-    includes: Sequence[str] = ()  # --include FILE: before the script's own C lines (``includes``)
     helper_warnings: bool = False  # -k: warn when a map lookup finds nothing
-    includes: Sequence[str] = ()  # --include FILE: an ``#include <FILE>`` before the script's own C lines
+    includes: Sequence[str] = ()  # --include FILE: read before the script's own C lines (``included_definitions``)
 
 
 _RECURSION_LIMIT = 25_000
@@ -79,48 +72,45 @@ def compile_trace(source: str, filename: str = "stdin", options: Optional[Option
 
 
 def _compile(source: str, filename: str, options: Options) -> CompiledTrace:
-    from tinybpf.trace.parser import parse
-    from tinybpf.trace.positional import resolve_positional
+    from tinybpf.trace.syntax.parser import parse
+    from tinybpf.trace.syntax.positional import resolve_positional
 
     program = parse(source, filename, list(options.params))
     resolve_positional(program, options.params)
     config.load(program, source, filename)
-    program.c_definitions[:0] = [ast.CDefinition(pos=program.pos, kind="preprocessor", text=f"#include <{name}>")
-                                 for name in options.includes]
-    from tinybpf.trace import program_options
-    from tinybpf.trace.includes import check_includes, included_definitions
+    from tinybpf.trace.semantics import program_options
+    from tinybpf.trace.syntax.includes import check_includes, included_definitions
 
     program.c_definitions[:0] = included_definitions(options.includes, options.include_dirs, program.pos)
     check_includes(program, options.include_dirs)
 
     program_options.bind(program, dict(options.named or {}))
     if not options.unsafe:
-        from tinybpf.trace.functions import check_safe
+        from tinybpf.trace.semantics.functions import check_safe
 
         check_safe(program, source, filename)
-    from tinybpf.trace.control_flow import unreachable_warnings
+    from tinybpf.trace.semantics.control_flow import unreachable_warnings
 
     warnings: list[str] = unreachable_warnings(program, source, filename)
     targets = _expand_all(program, source, filename, options, warnings)
     if options.probe_filter is not None:
-        from tinybpf.trace.probe_filter import filter_probes
+        from tinybpf.trace.semantics.probe_filter import filter_probes
 
         filter_probes(program, targets, options.probe_filter)
     if any(t.provider in ("uprobe", "uretprobe", "rawtracepoint") for found in targets.values() for t in found):
-        from tinybpf.trace import uprobe_args
+        from tinybpf.trace.semantics import uprobe_args
 
         uprobe_args.bind(program, targets)
     fields = _FieldCache()
     names = {key: [t.name for t in found] for key, found in targets.items()}
     try:
-        analysis = analyse(program, source, filename, list(options.params), fields.resolve, options.has_child,
-                           names)
+        analysis = analyse(program, source, filename, fields.resolve, options.has_child, names)
         trace = CompiledTrace(maps=build_layouts(analysis.maps), events=[], programs=[], analysis=analysis,
                           warnings=warnings)
         _check_maps(analysis, source, filename)
         warn = functools.partial(_helper_warning, source, filename) if options.helper_warnings else None
         if program.map_decls:
-            from tinybpf.trace import map_decls
+            from tinybpf.trace.lower import map_decls
 
             map_decls.apply(program, trace.maps, warnings, source, filename)
         for index, probe in enumerate(program.probes):
@@ -143,7 +133,7 @@ def _compile(source: str, filename: str, options: Options) -> CompiledTrace:
 def program_probe_names(source: str, filename: str = "stdin", params: Sequence[str] = (),
                         pid: int = 0) -> list[str]:
     """The concrete probes a script attaches to (``-l`` with a program), in script order."""
-    from tinybpf.trace.parser import parse
+    from tinybpf.trace.syntax.parser import parse
 
     with deep_recursion():
         program = parse(source, filename, list(params))
@@ -233,7 +223,7 @@ class _FieldCache:
                 base.startswith("enum ") and not depth):
             return None
         if self.kernel_types is None:
-            from tinybpf.trace.c_types import CTypes
+            from tinybpf.trace.semantics.c_types import CTypes
 
             self.kernel_types = CTypes()
         t = self.kernel_types.named_type(base)
@@ -309,7 +299,7 @@ def _layout(name: str, info: MapInfo, number: int) -> MapLayout:
     bpf_name = f"{bpf_name[:12]}_{number}" if len(bpf_name) > 12 else bpf_name
     key_size = 0 if key.kind == "none" else (key.size + 7) // 8 * 8
     if value.is_aggregate:
-        from tinybpf.trace.output import hist_bucket_count
+        from tinybpf.trace.semantics.histogram import hist_bucket_count
 
         value_size = _VALUE_SIZES[value.kind]
         buckets = hist_bucket_count(info.hist_bits) + 1 if value.kind == "hist" else (info.lhist[1] - info.lhist[0]) // max(info.lhist[2], 1) + 2
@@ -345,7 +335,7 @@ def _helper_warning(source: str, filename: str, pos: ast.Pos, message: str, help
 def _probe_programs(analysis: Analysis, probe: ast.Probe, index: int, targets: list[Target],
                     trace: CompiledTrace, fields: _FieldCache, options: Options,
                     warn: Optional[Callable[..., str]] = None) -> list[ProbeProgram]:
-    from tinybpf.trace.codegen import ProbeCodegen
+    from tinybpf.trace.lower.codegen import ProbeCodegen
 
     uses = analysis.uses.get(id(probe), set())
     per_target = len(targets) > 1 and (bool(uses & {"probe", "func", "args"}) or targets[0].provider == "usdt")
