@@ -13,8 +13,9 @@ from typing import Any, Optional
 from tinybpf.cc.diagnostics import Diagnostics, Loc
 from tinybpf.cc.semantics import ctypes as ct
 from tinybpf.cc.semantics.constants import ConstantError, evaluate
-from tinybpf.cc.semantics.declarations import Ordinary, Scope, TypeResolver
+from tinybpf.cc.semantics.declarations import TypeResolver
 from tinybpf.cc.semantics.expressions import TypeError_, Typer, is_integer, is_scalar
+from tinybpf.cc.semantics.scopes import Ordinary, Scope
 from tinybpf.cc.syntax import ast
 
 

@@ -6,15 +6,13 @@ signedness the usual arithmetic conversions give it, as clang folds it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from tinybpf.cc.diagnostics import Loc
 from tinybpf.cc.semantics import ctypes as ct
 from tinybpf.cc.semantics.expressions import TypeError_, literal_type, type_of
+from tinybpf.cc.semantics.scopes import Names
 from tinybpf.cc.syntax import ast
-
-if TYPE_CHECKING:
-    from tinybpf.cc.semantics.declarations import TypeResolver
 
 
 class ConstantError(Exception):
@@ -29,12 +27,12 @@ def _wrap(value: int, size: int, signed: bool) -> int:
     return value - (1 << bits) if signed and value >> (bits - 1) else value
 
 
-def evaluate(expr: ast.Expr, resolver: TypeResolver) -> int:
+def evaluate(expr: ast.Expr, resolver: Names) -> int:
     return _Evaluator(resolver).value(expr)[0]
 
 
 class _Evaluator:
-    def __init__(self, resolver: TypeResolver) -> None:
+    def __init__(self, resolver: Names) -> None:
         self.resolver = resolver
 
     def value(self, expr: ast.Expr) -> tuple[int, int, bool]:

@@ -7,13 +7,13 @@ declarations contain (array lengths, bitfield widths, enumerator values, ``align
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
-from tinybpf.cc.diagnostics import Diagnostics, Loc
+from tinybpf.cc.diagnostics import Diagnostics
 from tinybpf.cc.semantics import ctypes as ct
 from tinybpf.cc.semantics import expressions
 from tinybpf.cc.semantics.constants import ConstantError, evaluate
+from tinybpf.cc.semantics.scopes import Ordinary, Scope
 from tinybpf.cc.syntax import ast
 
 _SPECIFIER_SETS: dict[tuple[str, ...], str] = {}
@@ -43,41 +43,6 @@ _add("float", "float")
 _add("double", "double")
 _add("long double", "long double")
 _add("__builtin_va_list", "__builtin_va_list")
-
-
-@dataclass
-class Ordinary:
-    """An ordinary identifier: a typedef (``type`` set, ``typedef``), an enum constant (``value``), or an
-    object/function (``type``)."""
-
-    type: Optional[ct.CType] = None
-    typedef: bool = False
-    value: Optional[int] = None
-    storage: tuple[str, ...] = ()
-    loc: Optional[Loc] = None
-
-
-@dataclass
-class Scope:
-    parent: Optional[Scope] = None
-    tags: dict[str, Union[ct.Record, ct.Enum]] = field(default_factory=dict)
-    names: dict[str, Ordinary] = field(default_factory=dict)
-
-    def tag(self, name: str) -> Optional[Union[ct.Record, ct.Enum]]:
-        scope: Optional[Scope] = self
-        while scope is not None:
-            if name in scope.tags:
-                return scope.tags[name]
-            scope = scope.parent
-        return None
-
-    def name(self, name: str) -> Optional[Ordinary]:
-        scope: Optional[Scope] = self
-        while scope is not None:
-            if name in scope.names:
-                return scope.names[name]
-            scope = scope.parent
-        return None
 
 
 class TypeResolver:

@@ -8,14 +8,12 @@ each expression's type for the stages after it; a rule C breaks raises ``TypeErr
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from tinybpf.cc.diagnostics import Diagnostics, Loc
 from tinybpf.cc.semantics import ctypes as ct
+from tinybpf.cc.semantics.scopes import Names
 from tinybpf.cc.syntax import ast
-
-if TYPE_CHECKING:
-    from tinybpf.cc.semantics.declarations import TypeResolver
 
 INT = ct.INT_TYPES["int"]
 LONG = ct.INT_TYPES["long"]
@@ -100,7 +98,7 @@ def decay(ctype: ct.CType) -> ct.CType:
 class Typer:
     """Types expressions in the resolver's current scope; ``types`` maps ``id(node)`` to its type."""
 
-    def __init__(self, resolver: TypeResolver, diagnostics: Optional[Diagnostics] = None) -> None:
+    def __init__(self, resolver: Names, diagnostics: Optional[Diagnostics] = None) -> None:
         self.resolver = resolver
         self.diagnostics = diagnostics
         self.types: dict[int, ct.CType] = {}
@@ -416,7 +414,7 @@ def _compatible(a: ct.CType, b: ct.CType) -> bool:
     return a == b
 
 
-def type_of(expr: ast.Expr, resolver: TypeResolver) -> ct.CType:
+def type_of(expr: ast.Expr, resolver: Names) -> ct.CType:
     """The type of ``expr`` without decay (what ``typeof`` and ``sizeof`` see)."""
     return Typer(resolver).type(expr)
 

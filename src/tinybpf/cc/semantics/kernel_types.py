@@ -15,7 +15,7 @@ from typing import Callable, Optional, Union
 from tinybpf.btf import BTF, Kind
 from tinybpf.btf import types as bt
 from tinybpf.cc.semantics import ctypes as ct
-from tinybpf.cc.semantics.declarations import Ordinary
+from tinybpf.cc.semantics.scopes import Ordinary
 
 VMLINUX_H = """\
 #ifndef __VMLINUX_H__
