@@ -41,15 +41,12 @@ from tinybpf.trace.runtime.types import (
     PointerType,
     VoidType,
 )
-
-_SPEC = re.compile(
-    r"%(-?)(\+?)( ?)(#?)(0?)(\*|\d+)?(?:\.(\*|\d+))?([hlLjzt]*)([diouxXeEfFGaAcspn%]|gr|g|rh|rx|r)"
-)
+from tinybpf.trace.semantics.formats import SPEC as _SPEC
+from tinybpf.trace.semantics.formats import SUPPORTED_CONVERSIONS
 
 _INTEGER_TYPES: tuple[type, ...] = (IntType, BoolType, PointerType)
 _INTEGER_CONVERSIONS = frozenset(("d", "i", "u", "o", "x", "X", "c", "p", "gr"))
 _BUFFER_CONVERSIONS = frozenset(("r", "rx", "rh"))
-SUPPORTED_CONVERSIONS = ("d", "i", "u", "o", "x", "X", "c", "s", "p", "r", "rx", "rh", "gr")
 
 
 class PrintfError(TinyBPFError):

@@ -817,9 +817,9 @@ class SemanticAnalyser:
             if t.is_aggregate or t.kind == "ctx":
                 self.error(f"{e.name}() cannot print a value of type '{t}'", e.pos)
                 return
-        from tinybpf.trace.runtime.printf import SUPPORTED_CONVERSIONS, FormatString
+        from tinybpf.trace.semantics.formats import SUPPORTED_CONVERSIONS, conversions
 
-        specs = FormatString.parse(fmt).specs  # the runtime's own parse: both count the same conversions
+        specs = conversions(fmt)  # the printer's own pattern: both count the same conversions
         if len(args) < len(specs):
             self.error(f"{e.name}: Not enough arguments for format string ({len(args)} supplied, "
                        f"{len(specs)} expected)", e.pos)
