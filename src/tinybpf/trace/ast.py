@@ -10,6 +10,7 @@ dereference. Compound assignments (``@x += 1``) are kept desugared as ``@x = @x 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple, Optional, Union
@@ -444,10 +445,15 @@ class Program(Node):
         return "".join(d.text + ("\n" if d.kind == "preprocessor" else ";\n") for d in self.c_definitions)
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def children(node: Node) -> Iterator[Node]:
     """The direct children of ``node`` in source order, for passes that walk the tree."""
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
+    for name in _field_names(type(node)):
+        value = getattr(node, name)
         if isinstance(value, Node):
             yield value
         elif isinstance(value, list):
