@@ -10,7 +10,6 @@ dereference. Compound assignments (``@x += 1``) are kept desugared as ``@x = @x 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple, Optional, Union
@@ -445,14 +444,15 @@ class Program(Node):
         return "".join(d.text + ("\n" if d.kind == "preprocessor" else ";\n") for d in self.c_definitions)
 
 
-@functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def children(node: Node) -> Iterator[Node]:
     """The direct children of ``node`` in source order, for passes that walk the tree."""
-    for name in _field_names(type(node)):
+    names = _FIELD_NAMES.get(type(node))
+    if names is None:
+        names = _FIELD_NAMES[type(node)] = tuple(f.name for f in dataclasses.fields(node))
+    for name in names:
         value = getattr(node, name)
         if isinstance(value, Node):
             yield value
