@@ -214,16 +214,31 @@ def test_environment_knobs_are_accepted_or_refused_cleanly(knobs: dict[str, str]
 # ------------------------------------------------------------------ command lines
 
 def run_cli(argv: list[str]) -> tuple[int, str]:
-    """``tinybpf ARGV`` in this process: (exit code, stderr)."""
+    """``tinybpf ARGV`` in a forked child of this process (cheap, and whatever the command does to its
+    process, such as naming it, stays there): (exit code, stderr)."""
     from tinybpf.cli.main import main
 
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, report, never return into pytest
+        code, err = 1, io.StringIO()
         try:
-            code = main(argv)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, err.getvalue()
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+                try:
+                    code = main(argv)
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException as exc:
+            code, err = 70, io.StringIO(f"Traceback: {type(exc).__name__}: {exc}")
+        finally:
+            os.write(write_end, f"{code}\n{err.getvalue()}".encode("utf-8", "surrogateescape"))
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read().decode("utf-8", "surrogateescape")
+    os.waitpid(pid, 0)
+    code_text, _, err_text = report.partition("\n")
+    return int(code_text or 70), err_text
 
 
 TRACE_FLAGS = st.sampled_from([

@@ -109,6 +109,7 @@ class ProbeCodegen:
         self.return_label = "out"
         self.functions = codegen_functions.FunctionCodegen(self)
         self.target: Optional[Any] = None  # the probes.Target this program is for (set by the compiler)
+        self.unroll_factor = 1  # how many times the enclosing unrolls repeat the code being generated
         self.pt_regs = pt_regs.RUNNING
 
     # ----------------------------------------------------------------- plumbing
@@ -178,18 +179,23 @@ class ProbeCodegen:
             self.stack.release(mark)
 
     def unroll(self, stmt: ast.Unroll) -> None:
-        """The body ``count`` times. Its first copy tells how many instructions all need: nested unrolls that
-        cannot fit the kernel's limit fail after that copy, not after generating them all."""
+        """The body ``count`` times. Its first copy tells how many instructions all need, with the copies the
+        enclosing unrolls make: nested unrolls that cannot fit the kernel's limit fail at that first copy of
+        the innermost one, not after generating them all."""
         count = self.const_of(stmt.count) or 1
+        outer = self.unroll_factor
+        self.unroll_factor = outer * count
         start = len(self.code)
         self.block(stmt.body)
-        if start + (len(self.code) - start) * count > MAX_INSNS:
+        if start + (len(self.code) - start) * count * outer > MAX_INSNS:
+            copies = f"{count * outer} copies of this body (unrolls within unrolls)" if outer > 1 else \
+                f"{count} copies of this body"
             analysis = self.analysis
-            raise TraceError([Diagnostic(f"unroll: {count} copies of this body need more than {MAX_INSNS} "
-                                         "instructions, the kernel's limit", stmt.pos)],
-                             analysis.source, analysis.filename)
+            raise TraceError([Diagnostic(f"unroll: {copies} need more than {MAX_INSNS} instructions, the "
+                                         "kernel's limit", stmt.pos)], analysis.source, analysis.filename)
         for _ in range(count - 1):
             self.block(stmt.body)
+        self.unroll_factor = outer
 
     def statement(self, stmt: ast.Statement) -> None:
         if isinstance(stmt, ast.ExprStatement):

@@ -945,7 +945,7 @@ def _kind_word(t: SType) -> str:
 
 def _value_type(t: SType) -> SType:
     """Integers are stored in maps as 64-bit values, as bpftrace does."""
-    return replace(t, size=8) if t.kind == "int" else t
+    return replace(t, size=8) if t.kind == "int" and t.size != 8 else t
 
 
 def _scope_loop_variables(program: ast.Program) -> None:

@@ -452,10 +452,16 @@ class Program(Node):
         return "".join(d.text + ("\n" if d.kind == "preprocessor" else ";\n") for d in self.c_definitions)
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def children(node: Node) -> Iterator[Node]:
     """The direct children of ``node`` in source order, for passes that walk the tree."""
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
+    names = _FIELD_NAMES.get(type(node))
+    if names is None:
+        names = _FIELD_NAMES[type(node)] = tuple(f.name for f in dataclasses.fields(node))
+    for name in names:
+        value = getattr(node, name)
         if isinstance(value, Node):
             yield value
         elif isinstance(value, list):

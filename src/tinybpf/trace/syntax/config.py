@@ -58,13 +58,14 @@ def load(program: ast.Program, source: str, filename: str = "stdin") -> None:
     """Read the script's config block (raises ``TraceError`` for an unknown name or value), then check every
     setting tinybpf reads (raises ``ConfigError``)."""
     _block.clear()
+    positions: dict[str, ast.Pos] = {}
     for stmt in program.config.statements if program.config is not None else ():
         short = _short_name(stmt.name)
         if short is None:
             raise TraceError([Diagnostic(f"{stmt.name}: not a known configuration option",
                                          stmt.pos.to(stmt.expr.pos))], source, filename)
         value = _text(stmt.expr)
-        if value is None or (short == "missing_probes" and value not in MISSING_PROBES):
+        if value is None:
             raise TraceError([Diagnostic(f"Invalid value for {short}", stmt.expr.pos)], source, filename)
         if short == "license" and value not in LICENSES:
             raise TraceError([Diagnostic(f"Invalid value for license. Found: {value}. Valid values: "
@@ -73,7 +74,14 @@ def load(program: ast.Program, source: str, filename: str = "stdin") -> None:
                                          "#using-bpf-programs-in-the-linux-kernel", stmt.expr.pos)],
                              source, filename)
         _block[short] = value
-    check()
+        positions[short] = stmt.expr.pos
+    try:
+        check()
+    except ConfigError as exc:
+        if exc.key in positions and exc.key in _block and _find(exc.key) == (exc.key, _block[exc.key]):
+            raise TraceError([Diagnostic(exc.message, positions[exc.key])], source,
+                             filename) from None
+        raise
 
 
 def lookup(short: str, default: str = "") -> str:
@@ -92,7 +100,12 @@ def _find(short: str) -> Optional[tuple[str, str]]:
 
 
 class ConfigError(TinyBPFError):
-    """A setting whose value bpftrace would refuse (not a number, zero, or too large for the kernel)."""
+    """A setting whose value bpftrace would refuse (not a number, zero, or too large for the kernel);
+    ``key`` is the setting's short name."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 _U32 = 0xFFFF_FFFF
@@ -100,9 +113,17 @@ _U64 = (1 << 64) - 1
 # the numeric settings tinybpf reads -> the values it accepts (a map's max_entries and a log's size are u32)
 NUMBERS: dict[str, tuple[int, int]] = {
     "max_map_keys": (1, _U32), "max_strlen": (1, _U64), "max_cat_bytes": (1, _U64), "log_size": (1, _U32),
+    "perf_rb_pages": (1, _U32), "max_probes": (1, _U64), "max_bpf_progs": (1, _U64),
 }
 # the yes/no settings tinybpf reads
 FLAGS = ("print_maps_on_exit",)
+# the settings that name one of a few words, with bpftrace's message for any other
+CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    "stack_mode": (("bpftrace", "perf", "raw", "build_id"),
+                   "Invalid value for stack_mode: valid values are bpftrace, raw, perf, and build_id."),
+    "missing_probes": (MISSING_PROBES, "Invalid value for missing_probes: valid values are ignore, warn, and "
+                                       "error."),
+}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -116,10 +137,10 @@ def lookup_int(short: str, default: int) -> int:
     low, high = NUMBERS.get(short, (0, _U64))
     if value is None or value > _U64 or value < low:
         if name.startswith("BPFTRACE_"):
-            raise ConfigError(f"Env var '{name}' did not contain a valid uint64_t, or was zero-valued.")
-        raise ConfigError(f"{name}: expecting a positive number, got {text}")
+            raise ConfigError(short, f"Env var '{name}' did not contain a valid uint64_t, or was zero-valued.")
+        raise ConfigError(short, f"{name}: expecting a positive number, got {text}")
     if value > high:
-        raise ConfigError(f"{name}: {value} is too large (at most {high})")
+        raise ConfigError(short, f"{name}: {value} is too large (at most {high})")
     return value
 
 
@@ -130,7 +151,7 @@ def flag(short: str, default: bool) -> bool:
         return default
     name, text = found
     if text.lower() not in _TRUE + _FALSE:
-        raise ConfigError(f"{name}: Invalid bool value: valid values are true, false, 1 or 0.")
+        raise ConfigError(short, f"{name}: Invalid bool value: valid values are true, false, 1 or 0.")
     return text.lower() in _TRUE
 
 
@@ -140,3 +161,7 @@ def check() -> None:
         lookup_int(short, 0)
     for short in FLAGS:
         flag(short, True)
+    for short, (words, message) in CHOICES.items():
+        found = _find(short)
+        if found is not None and found[1] not in words:
+            raise ConfigError(short, f"{found[0]}: {message}")
