@@ -94,3 +94,14 @@ def test_cc_syntax_only_and_emit_vmlinux_h(tmp_path: Path) -> None:
                           capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert "struct task_struct {" in header.read_text()
+
+
+@needs_btf
+def test_uapi_headers_give_btf_types_and_the_kernel_defines() -> None:
+    """``<linux/if_ether.h>`` without headers on disk: ``struct ethhdr`` from BTF, ``ETH_P_IP`` from the
+    shared table of kernel #defines (the one the trace language reads)."""
+    source = ("#include <linux/bpf.h>\n#include <linux/if_ether.h>\n#include <linux/pkt_cls.h>\n"
+              "int f(struct __sk_buff *skb) { struct ethhdr eth; return ETH_P_IP + ETH_HLEN + TC_ACT_OK"
+              " + sizeof(eth) + BPF_ANY; }\n")
+    checked = check(source, "p.c", Options())
+    assert "f" in checked.types.scope.names

@@ -6,8 +6,10 @@
   function-pointer constant whose value is the helper's id, as libbpf declares them (calls through it
   compile to ``call ID``).
 - ``vmlinux.h`` and the kernel's uapi headers (``linux/*.h``, ``asm/*.h``...) are virtual: they make the
-  kernel's types from BTF visible (``#pragma tinybpf kernel_types``). vmlinux.h always does; a uapi
-  header only when no file of that name is on the search path.
+  kernel's types from BTF visible (``#pragma tinybpf kernel_types``), and a uapi header also defines the
+  constants BTF does not carry (``ETH_P_IP``, ``TC_ACT_OK``...) from ``tinybpf.btf.defines``, the table the
+  trace language reads too. vmlinux.h always wins; a uapi header only when no file of that name is on
+  the search path.
 """
 from __future__ import annotations
 
@@ -50,8 +52,12 @@ def virtual_headers() -> dict[str, str]:
 
 
 def fallback_header(name: str) -> Optional[str]:
-    """A kernel uapi header the search path does not have: the kernel's types from BTF."""
-    if not _UAPI.match(name):
+    """A kernel uapi header the search path does not have: the kernel's types from BTF and its constants."""
+    from tinybpf.btf.defines import header_defines, known_header
+
+    if not _UAPI.match(name) and not known_header(name):
         return None
     guard = "__TINYBPF_" + re.sub(r"\W", "_", name).upper()
-    return f"#ifndef {guard}\n#define {guard}\n{_KERNEL_TYPES}#endif\n"
+    defines = "".join(f"#ifndef {macro}\n#define {macro} {value}\n#endif\n"
+                      for macro, value in header_defines(name).items())
+    return f"#ifndef {guard}\n#define {guard}\n{_KERNEL_TYPES}{defines}#endif\n"

@@ -420,7 +420,9 @@ class Preprocessor:
         if not self._check_body(macro):
             return
         old = self.macros.get(name)
-        if old is not None and old.builtin is None and not old.same_as(macro) and frame.path != BUILTIN_FILE:
+        virtual = old is not None and old.loc is not None and old.loc.file.startswith("<virtual>/")
+        if old is not None and old.builtin is None and not old.same_as(macro) and frame.path != BUILTIN_FILE \
+                and not virtual:  # tinybpf's virtual headers define more than the real ones: no warning
             self.diagnostics.warning(f"'{name}' macro redefined", line[1].loc)
         self.macros[name] = macro
 
