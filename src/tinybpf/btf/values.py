@@ -12,7 +12,7 @@ from typing import Any
 
 from tinybpf.btf.kinds import IntEncoding
 from tinybpf.btf.reader import BTF
-from tinybpf.btf.types import COMPOSITES, ENUMS, Array, Float, Int, Ptr
+from tinybpf.btf.types import COMPOSITES, ENUMS, Array, Datasec, Float, Int, Ptr, Var
 
 _FLOATS = {4: "f", 8: "d"}
 
@@ -45,7 +45,11 @@ def decode(btf: BTF, type_id: int, data: bytes, *, readable: bool = True) -> Any
             elif isinstance(value, dict):
                 fields.update(value)
         return fields
-    return bytes(data[:btf.sizeof(type_id)])
+    if isinstance(t, Datasec) and t.size:  # a global-data map: its variables by name
+        variables = [(btf.type(v.type), v) for v in t.vars]
+        return {var.name: decode(btf, var.type, data[v.offset:v.offset + v.size], readable=readable)
+                for var, v in variables if isinstance(var, Var)}
+    return bytes(data[:btf.sizeof(type_id)] if btf.sizeof(type_id) else data)
 
 
 def _array(btf: BTF, t: Array, data: bytes, readable: bool) -> Any:
