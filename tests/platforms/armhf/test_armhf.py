@@ -25,12 +25,13 @@ import guest  # noqa: E402
 
 pytestmark = pytest.mark.kernel
 
-# The core of the suite: kernel interface, instructions, maps, programs, test_run, links, ring/perf buffers,
-# ELF/BTF readers, the trace compiler's unit tests, and the seed's socket filter example.
+# The core of the suite: kernel interface, instructions, maps, programs, test_run, ring/perf buffers, ELF/BTF
+# readers, the trace compiler's unit tests, and the seed's socket filter example. Not yet: tests/links,
+# tests/symbols and tests/objects/test_loader.py, whose test programs count with BPF_ATOMIC (the arm32 JIT has
+# none) or need kernel BTF without skipping; guest_acceptance.py covers the links a board uses.
 SELECTION = (
     "tests/kernel", "tests/asm", "tests/test_maps.py", "tests/test_programs.py", "tests/test_features.py",
-    "tests/links", "tests/events", "tests/elf", "tests/btf", "tests/symbols", "tests/objects/test_objspec.py",
-    "tests/objects/test_loader.py",
+    "tests/events", "tests/elf", "tests/btf", "tests/objects/test_objspec.py",
     "tests/examples/test_examples.py::test_sock_example_counts_its_own_pings",
     "tests/trace/test_trace_lexer.py", "tests/trace/test_trace_parser.py", "tests/trace/test_semantics.py",
     "tests/trace/test_types.py", "tests/trace/test_printf.py", "tests/trace/test_codegen.py",
@@ -43,6 +44,8 @@ DESELECT = (
     "tests/trace/test_output.py::test_big_maps_print_fast",
     "tests/asm/test_asm_instruction.py::test_decoding_a_million_instructions_is_fast",
     "tests/kernel/test_perf_event.py::test_enable_and_disable_a_task_clock_counter",
+    # its program array test loads a program with BPF_ATOMIC, which the arm32 JIT refuses (ENOTSUPP)
+    "tests/test_maps.py::test_prog_array_holds_programs_by_fd_and_returns_ids",
 )
 # bpftrace runtime tests that need kprobes, by name (the conformance tool's --filter).
 CONFORMANCE_FILTER = r"^probe\.k(ret)?probe(_short_name|_order|_offset|_wildcard|_func_missing|_multi_wildcard)?$"
