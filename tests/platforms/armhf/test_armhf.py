@@ -44,7 +44,7 @@ DESELECT = (
     "tests/trace/test_output.py::test_big_maps_print_fast",
     "tests/asm/test_asm_instruction.py::test_decoding_a_million_instructions_is_fast",
     "tests/kernel/test_perf_event.py::test_enable_and_disable_a_task_clock_counter",
-    # its program array test loads a program with BPF_ATOMIC, which the arm32 JIT refuses (ENOTSUPP)
+    # reading back a prog array slot answers ENOENT on the 32-bit guest: not investigated yet
     "tests/test_maps.py::test_prog_array_holds_programs_by_fd_and_returns_ids",
 )
 # bpftrace runtime tests that need kprobes, by name (the conformance tool's --filter).
