@@ -50,7 +50,10 @@ DESELECT = (
 # bpftrace runtime tests that need kprobes, by name (the conformance tool's --filter).
 CONFORMANCE_FILTER = r"^probe\.k(ret)?probe(_short_name|_order|_offset|_wildcard|_func_missing|_multi_wildcard)?$"
 SUITE = Path("/tmp/bt/tests")  # bpftrace's tests/: runtime/ beside the testprogs/ it builds
-CONFORMANCE_TOOL = ROOT.parent / "shared" / "tools" / "bpftrace_conformance.py"
+# shared/ sits beside CI's clone, and two levels up from a worktree under wt/
+CONFORMANCE_TOOL = next((d / "shared" / "tools" / "bpftrace_conformance.py" for d in (ROOT.parent, ROOT.parents[1])
+                         if (d / "shared" / "tools" / "bpftrace_conformance.py").exists()),
+                        ROOT.parent / "shared" / "tools" / "bpftrace_conformance.py")
 # The test programs those tests run, cross-built here (the guest has no compiler; prebuilt_gcc.sh hands them out).
 CONFORMANCE_PROGRAMS = ("syscall",)
 SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed|error).*?)\s*=*$")
