@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import BinaryIO, Optional
+from typing import IO, BinaryIO, Optional
 
 HERE = Path(__file__).resolve().parent
 KERNELS = ("debian", "btf")
@@ -61,12 +61,15 @@ def built(what: str) -> bool:
     return (recipe_dir(what) / "done").exists()
 
 
-def build(what: str) -> Path:
-    """Build one artefact unless cached; concurrent callers wait on a lock instead of building twice."""
+def build(what: str, wait: Optional[float] = None) -> Path:
+    """Build one artefact unless cached; concurrent callers wait on a lock instead of building twice.
+
+    ``wait`` bounds (in seconds) how long to wait for another process's build: ``TimeoutError`` after it.
+    """
     out = recipe_dir(what)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.parent / f".{out.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        _lock(lock, wait)
         if (out / "done").exists():
             return out
         shutil.rmtree(out, ignore_errors=True)
@@ -77,6 +80,21 @@ def build(what: str) -> Path:
         (work / "done").write_text(f"built in {time.monotonic() - started:.0f} s\n")
         work.rename(out)
     return out
+
+
+def _lock(lock: IO[str], wait: Optional[float]) -> None:
+    if wait is None:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"another process is still building {lock.name}") from None
+            time.sleep(5)
 
 
 def qemu_command(kernel: str, job: Path, share: Path, smp: int, mem: int) -> list[str]:
@@ -102,9 +120,6 @@ def run(kernel: str, script: str, share: Path, timeout: float, extra: Optional[d
 
     ``extra`` files or folders are copied into the job share, ``/mnt/job/NAME`` in the guest.
     """
-    build("image")
-    if kernel == "btf":
-        build("kernel")
     with tempfile.TemporaryDirectory(prefix="tinybpf-armhf-job.") as tmp:
         job = Path(tmp)
         (job / "run.sh").write_text(script)
@@ -171,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         for what in args.what:
             print(build(what), flush=True)
         return 0
+    for what in ("image", "kernel") if args.kernel == "btf" else ("image",):
+        build(what)
     return run(args.kernel, args.script, args.share, args.timeout)[1]
 
 

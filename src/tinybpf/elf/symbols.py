@@ -24,11 +24,13 @@ class SymbolIndex:
         by_name: dict[str, list[Symbol]] = {}
         seen = set()
         thumb = elf.header.machine == Machine.ARM
+        self.thumb: set[str] = set()  # functions in Thumb state, which 32-bit ARM kernels cannot uprobe
         for symbol in elf.symbols() + elf.dynamic_symbols():
             if not symbol.name or not symbol.defined or symbol.type not in _CODE_AND_DATA:
                 continue
             if thumb and symbol.type == SymbolType.FUNC and symbol.value & 1:
                 symbol = symbol._replace(value=symbol.value & ~1)
+                self.thumb.add(symbol.name)
             key = (symbol.name, symbol.value)
             if key in seen:
                 continue

@@ -14,7 +14,7 @@ import shutil
 from typing import Optional
 
 from ..elf import ElfFile, SegmentType, SymbolIndex
-from ..errors import FormatError, TinyBPFError
+from ..errors import FormatError, NotSupported, TinyBPFError
 from ..kernel import procfs
 from .frame import Frame
 
@@ -108,11 +108,15 @@ def uprobe_offset(path: str, symbol: str = "", offset: int = 0) -> int:
     if not symbol:
         return offset
     try:
-        base = binary_symbols(path).file_offset(symbol)
+        index = binary_symbols(path)
+        base = index.file_offset(symbol)
     except FormatError as exc:
         raise TinyBPFError(f"{path} is not a readable ELF file: {exc}") from None
     if base is None:
         raise TinyBPFError(f"no symbol {symbol!r} in {path}", "is the binary stripped? give an offset instead")
+    if symbol in index.thumb:
+        raise NotSupported(f"a uprobe on the Thumb function {symbol!r} of {path}",
+                           "32-bit ARM kernels decode only ARM-state instructions at a uprobe")
     return archive_member_offset(path) + base + offset
 
 

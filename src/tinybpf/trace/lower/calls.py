@@ -693,8 +693,9 @@ class CallCodegen:
     def builtin_string(self, e: ast.Builtin, dst: int, size: int) -> None:
         gen = self.gen
         if e.name == "comm":
-            if size > 16:
-                gen.zero(dst + 16, size - 16)
+            # bpf_get_current_comm is strscpy without padding: the bytes after the NUL keep the stack's old
+            # contents, which differ from call to call on arm32's JIT and would split one map key into many
+            gen.zero(dst, size)
             self.emit(mov64(R1, FP))
             self.emit(alu64(ALUOp.ADD, R1, dst))
             self.emit(mov64(R2, min(size, 16)))
