@@ -225,7 +225,7 @@ class _Renderer:
             lines.append(f"{tabs}{text}: {bits};" if bits else f"{tabs}{text};")
             position = member.bit_offset + (bits or 8 * self.btf.sizeof(member.type))
         if isinstance(t, Struct):
-            alignment = 8 if packed else 8 * self.btf.alignof(t)
+            alignment = 8 if packed else 8 * max(self.btf.alignof(t), 1)  # a corrupt record may claim 0
             if 8 * t.size > _round_up(position, alignment):
                 lines += [f"{tabs}long: {chunk};" for chunk in _padding_chunks(position, 8 * t.size)]
         return lines
