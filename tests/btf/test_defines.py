@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import platform
 import signal
 import socket
 
@@ -28,6 +29,8 @@ def test_every_included_header_is_in_the_table() -> None:
     ("fcntl.h", os, ("O_", "F_", "AT_")),
     ("linux/sched.h", signal, ("SIG",)),
 ])
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "i686"),
+                    reason="the table holds the x86 ABI's values; O_* and some IP_* constants differ on other arches")
 def test_values_agree_with_the_c_library(header: str, module: object, prefixes: tuple[str, ...]) -> None:
     table = header_defines(header)
     compared = 0

@@ -9,12 +9,13 @@ import pytest
 from tinybpf.btf import BTF, kernel_btf
 from tinybpf.btf.raw_listing import raw_lines
 
-from .conftest import bpftool_raw, needs_bpftool, section_bytes
+from .conftest import bpftool_raw, needs_bpftool, needs_kernel_btf, section_bytes
 
 OBJECTS = sorted(glob.glob(str(Path(__file__).parent.parent / "data" / "*" / "*.bpf.o")))
 
 
 @needs_bpftool
+@needs_kernel_btf
 def test_vmlinux_listing_is_bpftools() -> None:
     assert "\n".join(raw_lines(kernel_btf())) + "\n" == bpftool_raw("/sys/kernel/btf/vmlinux")
 
@@ -26,6 +27,7 @@ def test_object_listing_is_bpftools(path: str) -> None:
     assert "\n".join(raw_lines(btf)) + "\n" == bpftool_raw(path)
 
 
+@needs_kernel_btf
 def test_selected_ids_list_in_the_order_given() -> None:
     btf = kernel_btf()
     task = btf.find("task_struct").id
